@@ -1,0 +1,5 @@
+"""shotbuild: make for HeyGen Avatar Shots specs."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,110 @@
+"""The command line: a click group whose subcommands are imported only when run,
+so `shotbuild validate` never pays for httpx, and one handler that maps errors
+to exit codes (known error: one line, 1; usage: 2; bug: 3 plus a log; Ctrl-C: 130)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from shotbuild import __version__
+from shotbuild.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ShotbuildError
+
+# command name -> module under shotbuild.commands that defines `cli` (a click command).
+COMMANDS: dict[str, str] = {
+    "validate": "validate",
+    "plan": "plan",
+    "build": "build",
+    "status": "status",
+    "looks": "looks",
+    "clean": "clean",
+    "gc": "gc",
+    "lock": "lock",
+    "merge-lock": "merge_lock",
+    "emulate": "emulate",
+}
+
+
+def _module(name: str) -> str:
+    return f"shotbuild.commands.{COMMANDS[name]}"
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n in COMMANDS if importlib.util.find_spec(_module(n)) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or importlib.util.find_spec(_module(cmd_name)) is None:
+            return None
+        command = importlib.import_module(_module(cmd_name)).cli
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="shotbuild")
+def cli() -> None:
+    """make for HeyGen Avatar Shots: turn shots.yaml into rendered videos,
+    paying for each shot once."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script's entry point)."""
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="shotbuild",
+            standalone_mode=False,
+        )
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("shotbuild: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except ShotbuildError as e:
+        click.echo(f"shotbuild: error: {e}", err=True)
+        return e.exit_code
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:
+        log = _write_crash_log()
+        where = f"; the traceback is in {log}" if log else ""
+        click.echo(
+            f"shotbuild: internal error (a bug in shotbuild){where}; please report it",
+            err=True,
+        )
+        return EXIT_INTERNAL
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _write_crash_log() -> str | None:
+    from shotbuild.paths import cache_dir
+
+    try:
+        folder = cache_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        path.write_text(_redact(traceback.format_exc()), encoding="utf-8")
+        return str(path)
+    except OSError:
+        return None
+
+
+def _redact(text: str) -> str:
+    import os
+
+    key = os.environ.get("HEYGEN_API_KEY")
+    return text.replace(key, "[HEYGEN_API_KEY]") if key else text
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""The one error tree. Every error a user can cause is a ShotbuildError: one line
+(or one line per problem), a message that says what to do next, an exit code."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # invalid spec, a shot failed, a known error
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class ShotbuildError(Exception):
+    """A known error: shown to the user as it is, without a traceback."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(ShotbuildError):
+    """The command line itself is wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class MissingExtra(ShotbuildError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(f"{feature} needs the '{extra}' extra: pip install 'shotbuild[{extra}]'")

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from shotbuild import __version__, cli
+from shotbuild.errors import ShotbuildError
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_help_lists_only_commands_that_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in cli.COMMANDS:
+        exists = (Path(cli.__file__).parent / "commands" / f"{cli.COMMANDS[name]}.py").exists()
+        assert (f"  {name} " in out) == exists, name
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["no-such-command"]) == 2
+    assert "No such command" in capsys.readouterr().err
+
+
+def _install(monkeypatch: pytest.MonkeyPatch, callback: object) -> None:
+    @click.command("boom")
+    def boom() -> object:
+        return callback() if callable(callback) else callback
+
+    monkeypatch.setattr(cli.LazyGroup, "get_command", lambda self, ctx, name: boom)
+
+
+def test_known_error_is_one_line_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fail() -> None:
+        raise ShotbuildError("the thing is wrong; do this instead")
+
+    _install(monkeypatch, fail)
+    assert cli.main(["boom"]) == 1
+    err = capsys.readouterr().err
+    assert err == "shotbuild: error: the thing is wrong; do this instead\n"
+
+
+def test_bug_is_exit_3_with_a_redacted_log(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SHOTBUILD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("HEYGEN_API_KEY", "sk-secret-123")
+
+    def bug() -> None:
+        raise RuntimeError("unexpected sk-secret-123")
+
+    _install(monkeypatch, bug)
+    assert cli.main(["boom"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "sk-secret-123" not in err
+    logs = list((tmp_path / "logs").glob("crash-*.log"))
+    assert len(logs) == 1
+    text = logs[0].read_text()
+    assert "RuntimeError" in text and "sk-secret-123" not in text
+
+
+def test_interrupt_is_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    _install(monkeypatch, interrupt)
+    assert cli.main(["boom"]) == 130
+
+
+def test_command_return_value_is_the_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    _install(monkeypatch, 2)
+    assert cli.main(["boom"]) == 2
