@@ -11,7 +11,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -56,6 +56,17 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
+def quick_check() -> Callable[[Any], bool]:
+    """Whether a document is valid, without jsonschema (see fastcheck)."""
+    from shotbuild.spec.fastcheck import Unsupported, compile_schema
+
+    try:
+        return compile_schema(schema())
+    except Unsupported:
+        return lambda document: validator().is_valid(document)
+
+
+@functools.cache
 def validator() -> Validator:
     from jsonschema import Draft202012Validator
 
@@ -70,7 +81,7 @@ class SchemaError(NamedTuple):
 
 def errors(document: Any) -> list[SchemaError]:
     """Every schema error, as a one-line message; fast when the document is valid."""
-    if validator().is_valid(document):
+    if quick_check()(document):
         return []
     found: list[SchemaError] = []
     for error in validator().iter_errors(document):
