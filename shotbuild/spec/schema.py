@@ -128,7 +128,7 @@ def _unknown_keys(error: ValidationError, path: JsonPath) -> Iterator[SchemaErro
             continue
         near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"; did you mean {near[0]}?" if near else f"; allowed: {', '.join(known)}"
-        yield SchemaError((*path, key), f"{key}: unknown key{hint}", at_key=True)
+        yield SchemaError((*path, key), f"{_clip(key, 40)}: unknown key{hint}", at_key=True)
 
 
 def _required(error: ValidationError, path: JsonPath) -> Iterator[SchemaError]:

@@ -96,8 +96,8 @@ def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlSyntaxError:
         return YamlSyntaxError(tab, "a tab character in the YAML; indent with spaces, not tabs")
     if "expected a single document" in str(e.context) or "but found another document" in problem:
         return YamlSyntaxError(position, "more than one YAML document; a spec is one document")
-    context = f" ({e.context})" if e.context and e.problem else ""
-    return YamlSyntaxError(position, f"not valid YAML: {_one_line(problem)}{_one_line(context)}")
+    context = f" ({_one_line(e.context)})" if e.context and e.problem else ""
+    return YamlSyntaxError(position, f"not valid YAML: {_one_line(problem)}{context}")
 
 
 def _one_line(text: str) -> str:
