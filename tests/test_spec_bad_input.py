@@ -143,7 +143,7 @@ def test_shot_names(tmp_path: Path) -> None:
     long = "a" * 101
     found = problems_in(
         tmp_path,
-        f"shots:\n  -a: {GOOD_SHOT}\n  a b: {GOOD_SHOT}\n  {long}: {GOOD_SHOT}\n  ok.1_x-y: {GOOD_SHOT}\n",
+        "shots:\n" + "".join(f"  {n}: {GOOD_SHOT}\n" for n in ["-a", "a b", long, "ok.1_x-y"]),
     )
     rule = "invalid shot name; use at most 100 letters, digits, '.', '_' or '-', starting with"
     assert [f[: f.index(":", 5) + 2 + len(rule)] for f in found] == [
