@@ -135,7 +135,8 @@ def test_validate_imports_no_network_library(tmp_path: Path) -> None:
         "import sys\n"
         "from shotbuild import cli\n"
         f"rc = cli.main(['validate', {str(spec)!r}])\n"
-        "heavy = [m for m in ('httpx', 'httpcore', 'jsonschema', 'av', 'PIL') if m in sys.modules]\n"
+        "mods = ('httpx', 'httpcore', 'jsonschema', 'av', 'PIL')\n"
+        "heavy = [m for m in mods if m in sys.modules]\n"
         "print(rc, heavy)\n"
     )
     done = subprocess.run(
