@@ -268,11 +268,21 @@ def test_10000_shots_fit_under_the_size_limit(tmp_path: Path) -> None:
 
 def test_billion_laughs_stops(tmp_path: Path) -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
     found = problems_in(tmp_path, "\n".join(lines) + "\nshots: {}\n")
     assert len(found) == 1 and "values; split the spec" in found[0]
 
 
-def test_deep_nesting_stops(tmp_path: Path) -> None:
-    found = problems_in(tmp_path, "shots: " + "[" * 200 + "]" * 200 + "\n")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shots: " + "[" * 200 + "]" * 200 + "\n",
+        # deep enough to overflow the C stack in libyaml's recursive composer
+        "shots: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "shots: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n",
+        "- " * 100_000 + "x\n",
+    ],
+)
+def test_deep_nesting_stops(tmp_path: Path, text: str) -> None:
+    found = problems_in(tmp_path, text)
     assert len(found) == 1 and "nested more than 64 levels deep" in found[0]
