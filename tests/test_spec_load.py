@@ -129,3 +129,19 @@ def test_invalid_spec_raises_with_every_problem(tmp_path: Path) -> None:
 
 def test_valid_spec_has_no_problems(tmp_path: Path) -> None:
     assert check_file(write(tmp_path, "shots: {a: {prompt: p, avatar_id: [l]}}\n")) == []
+
+
+def test_positions_survive_pickling_and_copying(tmp_path: Path) -> None:
+    import copy
+    import pickle
+
+    spec = load_spec(write(tmp_path, "shots: {a: {prompt: p, avatar_id: [l]}}\n"))
+    expected = {
+        "shots/a": Position(1, 9),
+        "shots/a/prompt": Position(1, 21),
+        "shots/a/avatar_id": Position(1, 35),
+        "shots/a/avatar_id/0": Position(1, 36),
+    }
+    assert pickle.loads(pickle.dumps(spec)).positions == expected
+    assert copy.deepcopy(spec).positions == expected
+    assert dict(spec.positions) == expected and len(spec.positions) == 4

@@ -194,3 +194,23 @@ def test_a_bad_default_is_reported_once(tmp_path: Path) -> None:
         """,
     )
     assert messages(path) == ["3:35: path: nope.png does not exist"]
+
+
+def test_names_that_differ_only_in_case(tmp_path: Path) -> None:
+    path = spec_in(
+        tmp_path,
+        """\
+        defaults: {prompt: p, avatar_id: [l]}
+        shots:
+          intro: {}
+          Intro: {}
+          outro: {}
+          INTRO: {}
+        """,
+    )
+    message = "differs from shot intro only in case; their outputs would collide on"
+    found = messages(path)
+    assert [f[: f.index(" on ") + 3] for f in found] == [
+        f"4:3: Intro: {message}",
+        f"6:3: INTRO: {message}",
+    ]

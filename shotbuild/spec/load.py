@@ -100,6 +100,8 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     ]
     resolved_root = root.resolve()
     reported = {e.path for e in errors}
+    for where, message in rules.names(doc["shots"]):
+        problems.append(problem(parsed.position(where, key=True), message))
     for shot in shots:
         for where, message in rules.check(shot, resolved_root):
             if not _overlaps(where, reported):
@@ -206,6 +208,10 @@ class _Positions(dict[str, Position]):
     def __repr__(self) -> str:
         self._fill()
         return super().__repr__()
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy as a plain dict
+        self._fill()
+        return (dict, (dict(super().items()),))
 
 
 def _shot(shot: MergedShot) -> Shot:

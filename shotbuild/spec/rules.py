@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +57,20 @@ def check(shot: MergedShot, root: Path) -> Found:
             for sub, message in check_ref(ref, root):
                 yield shot.where("references", i, *sub), message
     yield from _url(shot.fields.get("callback_url"), shot.where, "callback_url")
+
+
+def names(shots: Iterable[str]) -> Found:
+    """Shot names that differ only in case: their outputs would be one file on
+    macOS and Windows. Yields the path of each later one."""
+    first: dict[str, str] = {}
+    for name in shots:
+        seen = first.setdefault(name.casefold(), name)
+        if seen != name:
+            yield (
+                ("shots", name),
+                f"{name}: differs from shot {seen} only in case; their outputs would "
+                "collide on case-insensitive file systems",
+            )
 
 
 def _references(shot: MergedShot) -> list[tuple[int, dict[str, Any]]]:
