@@ -108,8 +108,8 @@ def _check_depth(text: str) -> None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
-                    position = Position(mark.line + 1, mark.column + 1)
-                    raise YamlSyntaxError(position, f"nested more than {MAX_DEPTH} levels deep")
+                    where = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+                    raise YamlSyntaxError(where, f"nested more than {MAX_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.MarkedYAMLError as e:
