@@ -230,6 +230,13 @@ def test_a_folder_given_as_a_spec(tmp_path: Path) -> None:
     assert [p.message for p in check_file(tmp_path)] == ["is a folder, not a spec file"]
 
 
+def test_a_pipe_is_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "shots.yaml")  # opening it would wait for a writer forever
+    assert [p.message for p in check_file(tmp_path / "shots.yaml")] == [
+        "is not a regular file (a pipe or a device?); give a spec file"
+    ]
+
+
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "shots.yaml"
     path.write_text("shots: {}\n")

@@ -122,7 +122,7 @@ REPORTERS = {"text": report_text, "json": report_json, "github": report_github}
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 @click.option(
     "--format",
     "output_format",

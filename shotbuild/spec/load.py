@@ -7,6 +7,7 @@ stage that can run is collected; nothing stops at the first."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ class _FileError(Exception):
 def read_text(path: Path) -> str:
     """The spec's text; _FileError when it cannot be read as a spec."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
+            raise _FileError("is not a regular file (a pipe or a device?); give a spec file")
         with path.open("rb") as f:
             data = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
@@ -112,8 +115,9 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
 
 
 def _rules_can_run(doc: Any, errors: list[schema.SchemaError]) -> bool:
-    """Whether the shots can be merged and checked (a shot with a schema error of
-    its own is skipped; a broken `defaults` would break them all)."""
+    """Whether the shots can be merged and checked at all (a broken `defaults`
+    would break every shot; a problem inside one shot only mutes the rules that
+    would repeat it, see _overlaps)."""
     return (
         isinstance(doc, dict)
         and isinstance(doc.get("shots"), dict)
