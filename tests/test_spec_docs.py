@@ -40,3 +40,16 @@ def test_check_reports_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_a_readme_without_markers_is_an_error() -> None:
     with pytest.raises(ValueError, match="spec-reference:start"):
         docs.updated("# no markers\n")
+
+
+def test_the_readme_example_is_a_valid_spec(tmp_path: Path) -> None:
+    from shotbuild.spec import load_spec
+
+    section = README.read_text(encoding="utf-8").split("## Writing a spec", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "refs" / "lighting.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / "shots.yaml").write_text(example, encoding="utf-8")
+    spec = load_spec(tmp_path / "shots.yaml")
+    assert [s.name for s in spec.shots] == ["office-walk", "social-cut"]
+    assert spec.shots[1].aspect_ratio == "9:16" and spec.shots[1].duration is None
