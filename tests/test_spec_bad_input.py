@@ -56,6 +56,23 @@ def test_broken_files(tmp_path: Path, text: str, expected: list[str]) -> None:
         assert got.startswith(want), found
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("!!int abc", "'abc' cannot be read as int"),
+        ("!!float x", "'x' cannot be read as float"),
+        ("!!timestamp 2020-99-99", "'2020-99-99' cannot be read as timestamp"),
+        ("!<tag:yaml.org,2002:int> z", "'z' cannot be read as int"),
+        ("!!python/name:os.system x", "could not determine a constructor for the tag"),
+    ],
+)
+def test_explicit_tags_that_do_not_fit(tmp_path: Path, value: str, message: str) -> None:
+    found = problems_in(
+        tmp_path, f"shots:\n  a: {{prompt: p, avatar_id: [l], duration: {value}}}\n"
+    )
+    assert any(f.startswith(f"2:44: {message}") for f in found), found
+
+
 def test_not_utf8_points_at_the_byte(tmp_path: Path) -> None:
     found = problems_in(tmp_path, b"shots:\n  caf\xe9: {}\n")
     assert found == ["2:6: not UTF-8 text (byte 0xe9); save the file as UTF-8"]

@@ -92,13 +92,19 @@ def assert_loads_or_reports(path: Path) -> None:
     assert all(p.line >= 1 and p.col >= 1 and "\n" not in p.message for p in problems)
 
 
+YAML_BITS = ["!!int ", "!!float ", "!!timestamp ", "!!binary ", "!!set ", "!<x> ", "*tall "]
+YAML_BITS += ["&x ", "<<: *tall\n", "\n  - ", ": ", "\n---\n", "? ", "|\n"]
+
 edits = st.lists(
     st.tuples(
         st.sampled_from(["insert", "delete", "replace", "dup_line", "drop_line", "swap"]),
         st.integers(min_value=0, max_value=len(VALID)),
-        st.text(
-            alphabet=st.sampled_from(list(" \t\n:-[]{}&*<!|>'\"#%@`,?x1é\x00\x85\ufeff")),
-            max_size=4,
+        st.one_of(
+            st.text(
+                alphabet=st.sampled_from(list(" \t\n:-[]{}&*<!|>'\"#%@`,?x1é\x00\x85\ufeff")),
+                max_size=4,
+            ),
+            st.sampled_from(YAML_BITS),
         ),
     ),
     min_size=1,

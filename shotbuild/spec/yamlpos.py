@@ -184,6 +184,10 @@ class _Walker:
         except yaml.YAMLError as e:
             self.problem(node, _one_line(getattr(e, "problem", None) or str(e)))
             return node.value
+        except Exception:  # PyYAML's constructors fail in many ways on `!!int abc`-like input
+            tag = node.tag.rpartition(":")[2]
+            self.problem(node, f"{_one_line(node.value)[:40]!r} cannot be read as {tag}")
+            return node.value
         if value is None or isinstance(value, str | int | float | bool):
             return value
         return node.value  # a date, binary...: keep the text as written
