@@ -44,6 +44,13 @@ def check_file(path: Path | str) -> list[Problem]:
     return _load(Path(path))[1]
 
 
+def printable(text: str) -> str:
+    """One line with no control characters (a value in a message may hold any)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class _FileError(Exception):
     def __init__(self, message: str, position: Position | None = None) -> None:
         super().__init__(message)
@@ -83,7 +90,7 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     shown = str(path)
 
     def problem(position: Position, message: str) -> Problem:
-        return Problem(shown, position.line, position.col, message)
+        return Problem(shown, position.line, position.col, printable(message))
 
     try:
         parsed = parse(read_text(path))
