@@ -59,6 +59,7 @@ json_scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12),
     st.sampled_from(["16:9", "1080p", "image", "url", "file", "base64", "https://x.io/a.mp4"]),
+    st.sampled_from(["a\x00b", "../x.png", "/etc/x.png", "refs", "x" * 300, "http://[x", "~"]),
 )
 json_values = st.recursive(
     json_scalars,
