@@ -107,6 +107,11 @@ def test_default_is_shots_yaml_here(chdir_tmp: Path, capsys: pytest.CaptureFixtu
     assert run(capsys)[:2] == (1, "shots.yaml:1:1: no such file\n")
 
 
+def test_a_name_too_long(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "a" * 5000)
+    assert code == 1 and out.endswith(": cannot be read (File name too long)\n")
+
+
 def test_bad_format_is_a_usage_error(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "--format", "xml")[0] == 2
 
