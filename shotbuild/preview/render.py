@@ -135,10 +135,6 @@ class Metrics:
         """Top of the footer band that changes every frame (even, for 4:2:0 chroma)."""
         return (self.height - self.px(150)) // 2 * 2
 
-    @property
-    def landscape(self) -> bool:
-        return self.width > self.height
-
 
 # -- text layout ---------------------------------------------------------------
 
@@ -301,24 +297,27 @@ def draw_body(
     gap = m.px(56)
     if not images:
         prompt = Box(rest.x, rest.y, min(rest.w, m.px(1500)), rest.h)
-    elif m.landscape:
+    elif m.width >= m.height:
         prompt_w = round(rest.w * 0.58)
         prompt = Box(rest.x, rest.y, prompt_w, rest.h)
         thumbs = Box(rest.x + prompt_w + gap, rest.y, rest.w - prompt_w - gap, rest.h)
         draw_thumbnails(img, draw, images, m, thumbs, card.name)
     else:
-        thumbs_h = round(rest.h * 0.38)
-        prompt = Box(rest.x, rest.y, rest.w, rest.h - thumbs_h - gap)
-        thumbs = Box(rest.x, prompt.bottom + gap, rest.w, thumbs_h)
+        # Portrait: the prompt first, the thumbnails right under it.
+        prompt = Box(rest.x, rest.y, rest.w, rest.h - m.px(240) - gap)
+        y = draw_prompt(draw, card.prompt, m, prompt) + gap
+        thumbs = Box(rest.x, y, rest.w, min(rest.bottom - y, m.px(600)))
         draw_thumbnails(img, draw, images, m, thumbs, card.name)
+        return
     draw_prompt(draw, card.prompt, m, prompt)
 
 
-def draw_prompt(draw: ImageDraw.ImageDraw, prompt: str, m: Metrics, box: Box) -> None:
+def draw_prompt(draw: ImageDraw.ImageDraw, prompt: str, m: Metrics, box: Box) -> int:
+    """The prompt, as large as fits in `box`; returns the y below its last line."""
     y = label(draw, (box.x, box.y), "Prompt", m)
     text = " ".join(printable(prompt).split()) or "(no prompt)"
     f, lines = fit_text(text, box.w, box.bottom - y, range(m.px(52), m.px(26) - 1, -2))
-    draw_lines(draw, (box.x, y), lines, f, TEXT)
+    return draw_lines(draw, (box.x, y), lines, f, TEXT)
 
 
 def draw_looks(
@@ -417,11 +416,15 @@ PANEL_LINE = (60, 67, 80)
 def draw_footer_static(draw: ImageDraw.ImageDraw, card: Card, m: Metrics) -> None:
     """The parts of the footer band that never change (drawn once, under the band)."""
     f = font(m.px(28))
-    text = "shotbuild \u00b7 offline preview, not a final render"
-    y = m.band_top + m.px(44)
     room = m.width - 2 * m.margin - m.px(480)
-    if text_width(text, f) > room:
-        text = ellipsize("offline preview", f, room) if room > 0 else ""
+    texts = (
+        "shotbuild \u00b7 offline preview, not a final render",
+        "offline preview \u00b7 not final",
+        "offline preview",
+        "",
+    )
+    text = next(t for t in texts if text_width(t, f) <= room)
+    y = m.band_top + m.px(44)
     draw.text((m.width - m.margin, y), text, font=f, fill=MUTED, anchor="rm")
 
 
