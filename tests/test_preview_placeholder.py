@@ -26,6 +26,7 @@ def test_placeholder_is_a_playable_h264_mp4_naming_the_shot() -> None:
         assert container.metadata["title"] == "office-walk"
         assert container.metadata["comment"] == "A founder walks through an office."
         assert "look_founder" in container.metadata["description"]
+        assert container.duration == 10_000_000  # the card's 10 s, in microseconds
     assert b"office-walk" in data
     assert len(data) < 16_000
 
@@ -43,6 +44,15 @@ def test_each_card_gets_its_own_bytes_and_long_text_stays_valid() -> None:
     with av.open(io.BytesIO(b), "r") as container:
         assert container.metadata["comment"] == long_prompt
         assert len(list(container.decode(video=0))) >= 1
+
+
+@pytest.mark.parametrize("seconds", [4, 7.25, 15])
+def test_placeholder_lasts_as_long_as_the_card(seconds: float) -> None:
+    shot = Card("s", "p", (), "16:9", "720p", seconds)
+    with av.open(io.BytesIO(placeholder_mp4(shot)), "r") as container:
+        assert container.duration is not None
+        assert container.duration / 1e6 == pytest.approx(seconds)
+        assert len(list(container.decode(video=0))) == 1
 
 
 def test_template_keeps_moov_last_so_metadata_can_grow() -> None:
