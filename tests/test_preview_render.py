@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import pickle
+import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -182,3 +183,13 @@ def test_card_is_hashable_and_picklable_for_process_pools(tmp_path: Path) -> Non
     with ProcessPoolExecutor(max_workers=1) as pool:
         pool.submit(render_mp4, card(resolution="720p", aspect_ratio="1:1"), out).result()
     assert len(frames(out.read_bytes())) == rendering.FPS
+
+
+def test_importing_the_package_loads_neither_pyav_nor_pillow() -> None:
+    code = (
+        "import sys, shotbuild.preview as p; "
+        "p.Card('a', 'b', (), '16:9', '720p', 4); "
+        "print(sorted({'av', 'PIL'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
