@@ -33,6 +33,7 @@ MAX_THUMBNAILS = 9  # the API's image budget
 
 BG = (17, 20, 26)
 PANEL = (32, 37, 47)
+PANEL_LINE = (60, 67, 80)
 TEXT = (238, 240, 244)
 MUTED = (146, 154, 168)
 ACCENT = (229, 57, 70)
@@ -186,6 +187,11 @@ def ellipsize(line: str, f: Font, width: int) -> str:
     return line[:keep].rstrip() + ELLIPSIS
 
 
+def first_fitting(texts: tuple[str, ...], f: Font, width: float) -> str:
+    """The first of `texts` that fits in `width`, else nothing."""
+    return next((t for t in texts if text_width(t, f) <= width), "")
+
+
 def fit_text(text: str, box_w: int, box_h: int, sizes: range) -> tuple[Font, list[str]]:
     """The largest font in `sizes` (descending) at which `text` wraps into the box;
     at the smallest size the text is cut after the last line that fits, with an ellipsis."""
@@ -243,8 +249,8 @@ def draw_card(card: Card) -> Image.Image:
     y = draw_header(draw, card, m)
     y = draw_title(draw, card.name, y + m.px(48), m)
     draw.rectangle((m.margin, y + m.px(20), m.margin + m.px(120), y + m.px(26)), fill=ACCENT)
-    body = Box(m.margin, y + m.px(64), m.width - 2 * m.margin, 0)
-    draw_body(img, draw, card, m, Box(body.x, body.y, body.w, m.band_top - m.px(40) - body.y))
+    top = y + m.px(64)
+    draw_body(img, draw, card, m, Box(m.margin, top, m.width - 2 * m.margin, m.band_top - top))
     draw_footer_static(draw, card, m)
     return img
 
@@ -255,6 +261,8 @@ def draw_header(draw: ImageDraw.ImageDraw, card: Card, m: Metrics) -> int:
     pad_x, pad_y = m.px(20), m.px(12)
     x, y = m.margin, m.margin
     mark = printable(card.mark)
+    if text_width(mark, f) > m.width - 2 * m.margin - 2 * pad_x:
+        mark = ellipsize(mark, f, m.width - 2 * m.margin - 2 * pad_x)
     mark_w = round(text_width(mark, f))
     badge = (x, y, x + mark_w + 2 * pad_x, y + round(f.size) + 2 * pad_y)
     draw.rounded_rectangle(badge, radius=m.px(8), fill=ACCENT)
@@ -268,14 +276,17 @@ def draw_header(draw: ImageDraw.ImageDraw, card: Card, m: Metrics) -> int:
         stroke_width=stroke,
         stroke_fill=ON_ACCENT,
     )
-    meta = (
-        f"{card.resolution}  \u00b7  {card.aspect_ratio}  \u00b7  {format_seconds(card.duration)}"
-    )
     mf = font(m.px(30))
     meta_x = badge[2] + m.px(28)
-    room = m.width - m.margin - meta_x
-    if text_width(meta, mf) > room:
-        meta = ellipsize(meta, mf, room)
+    seconds = format_seconds(card.duration)
+    meta = first_fitting(
+        (
+            f"{card.resolution}  \u00b7  {card.aspect_ratio}  \u00b7  {seconds}",
+            f"{card.resolution} \u00b7 {card.aspect_ratio}",
+        ),
+        mf,
+        m.width - m.margin - meta_x,
+    )
     draw.text((meta_x, (badge[1] + badge[3]) // 2), meta, font=mf, fill=MUTED, anchor="lm")
     return badge[3]
 
@@ -291,8 +302,9 @@ def draw_body(
 ) -> None:
     """Prompt, reference thumbnails and looks, laid out from the bottom up."""
     looks_h = draw_looks(draw, card.looks, m, box, dry_run=True)
-    draw_looks(draw, card.looks, m, Box(box.x, box.bottom - looks_h, box.w, looks_h))
-    rest = Box(box.x, box.y, box.w, box.h - looks_h - m.px(40))
+    looks_y = box.bottom - m.px(40) - looks_h
+    draw_looks(draw, card.looks, m, Box(box.x, looks_y, box.w, looks_h))
+    rest = Box(box.x, box.y, box.w, box.h - m.px(40) - looks_h - m.px(40))
     images = card.images[:MAX_THUMBNAILS]
     gap = m.px(56)
     if not images:
@@ -410,9 +422,6 @@ def unreadable_box(cell: Image.Image, path: Path, m: Metrics) -> Image.Image:
     return cell
 
 
-PANEL_LINE = (60, 67, 80)
-
-
 def draw_footer_static(draw: ImageDraw.ImageDraw, card: Card, m: Metrics) -> None:
     """The parts of the footer band that never change (drawn once, under the band)."""
     f = font(m.px(28))
@@ -421,9 +430,8 @@ def draw_footer_static(draw: ImageDraw.ImageDraw, card: Card, m: Metrics) -> Non
         "shotbuild \u00b7 offline preview, not a final render",
         "offline preview \u00b7 not final",
         "offline preview",
-        "",
     )
-    text = next(t for t in texts if text_width(t, f) <= room)
+    text = first_fitting(texts, f, room)
     y = m.band_top + m.px(44)
     draw.text((m.width - m.margin, y), text, font=f, fill=MUTED, anchor="rm")
 
@@ -540,8 +548,8 @@ def open_stream(container: av.container.OutputContainer, m: Metrics) -> av.Video
 
 def write_placeholder_template(path: Path) -> None:
     """The generic clip behind `placeholder_mp4` (committed as placeholder.mp4):
-    one second, 320x180, moov last so its metadata can be rewritten without
-    moving the media data. Regenerate with
+    one 320x180 frame (its duration is rewritten per card), moov last so the metadata
+    and durations can be rewritten without moving the media data. Regenerate with
     `python -c "from pathlib import Path; from shotbuild.preview import render;
     render.write_placeholder_template(Path('shotbuild/preview/placeholder.mp4'))"`."""
     img = Image.new("RGB", (320, 180), BG)
