@@ -30,13 +30,15 @@ class Faults:
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply `changes` (from JSON or the command line), checking names and types."""
-        known = {f.name: f for f in fields(self)}
+        known = {f.name for f in fields(self)}
+        trial = replace(self)  # all or nothing: a bad change leaves the faults as they were
         for name, value in changes.items():
             if name not in known:
                 raise UsageError(f"unknown fault {name!r}: known are {', '.join(sorted(known))}")
-            current = getattr(self, name)
-            setattr(self, name, _coerce(name, value, type(current)))
-        self.check()
+            setattr(trial, name, _coerce(name, value, type(getattr(self, name))))
+        trial.check()
+        for name in known:
+            setattr(self, name, getattr(trial, name))
 
     def check(self) -> None:
         for name in ("failure_rate", "error_rate", "drop_rate"):
