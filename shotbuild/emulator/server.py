@@ -42,8 +42,11 @@ def base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+_QUIET_DROPS = _QuietDrops()
+
+
 def make_server(app: Any, *, log_level: str = "warning") -> uvicorn.Server:
-    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)  # added once, however many servers
     config = uvicorn.Config(
         app, log_level=log_level, lifespan="on", loop="asyncio", http="h11", access_log=False
     )
