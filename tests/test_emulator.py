@@ -450,3 +450,25 @@ def test_webhooks_are_delivered_and_signed(
         )
     assert not secrets  # one delivery signed by each secret
     assert [w["status"] for w in emu.stats()["webhooks"]] == [204, 204]
+
+
+def test_failures_are_delivered_as_fail_events(
+    emulator: Callable[..., Any], receiver: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    hook_url, got = receiver
+    emu = emulator(latency=1.0)
+    with httpx.Client(base_url=emu.url, headers={"x-api-key": KEY}) as http:
+        sent = body(prompt="[emulator:fail] a walk", callback_url=hook_url, callback_id="cb-7")
+        video_id = http.post("/v3/videos", json=sent).json()["data"]["video_id"]
+        emu.clock.advance(1.0)
+        for _ in range(200):
+            if got:
+                break
+            threading.Event().wait(0.01)
+    headers, raw = got[0]
+    doc = json.loads(raw)
+    assert doc["event_type"] == "avatar_video.fail"
+    assert doc["event_data"]["video_id"] == video_id and doc["event_data"]["callback_id"] == "cb-7"
+    assert doc["event_data"]["msg"] and "url" not in doc["event_data"]
+    expected = hmac.new(b"whsec_emulator_callback", raw, hashlib.sha256).hexdigest()
+    assert headers["x-heygen-signature"] == expected

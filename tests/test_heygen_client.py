@@ -26,6 +26,7 @@ from shotbuild.heygen import (
     NetworkError,
     NotFound,
     RateLimited,
+    RequestInProgress,
     RetryPolicy,
     ServerError,
 )
@@ -641,3 +642,18 @@ async def test_download_of_an_unusable_url_is_not_retried(h: Harness) -> None:
         with pytest.raises(ServerError, match="not a usable URL"):
             await client.download("ftp://cdn.example/v1.mp4", io.BytesIO())
     assert sleeps == []
+
+
+@pytest.mark.parametrize("bad", ["sk one", "sk\nnext", "sk-é"])
+def test_a_key_with_impossible_characters_is_refused_without_echoing_it(bad: str) -> None:
+    with pytest.raises(AuthError, match="copy it again") as info:
+        HeyGenClient(bad)
+    assert bad not in str(info.value)
+
+
+async def test_request_in_progress_gives_up_after_its_waits(h: Harness) -> None:
+    h.fake.script = [lambda r: err(409, "request_in_progress")] * 5
+    async with h.client(retry=RetryPolicy(in_progress_attempts=3)) as client:
+        with pytest.raises(RequestInProgress, match="same Idempotency-Key"):
+            await client.create_video(BODY, idempotency_key="k")
+    assert len(h.fake.requests) == 3 and h.sleeps == [2.0, 2.0]
