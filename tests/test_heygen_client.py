@@ -657,3 +657,28 @@ async def test_request_in_progress_gives_up_after_its_waits(h: Harness) -> None:
         with pytest.raises(RequestInProgress, match="same Idempotency-Key"):
             await client.create_video(BODY, idempotency_key="k")
     assert len(h.fake.requests) == 3 and h.sleeps == [2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (401, "unauthorized", AuthError),
+        (403, "forbidden", AuthError),
+        (402, "insufficient_credit", CreditError),
+        (404, "video_not_found", NotFound),
+        (409, "request_in_progress", RequestInProgress),
+        (409, "conflict", InvalidRequest),
+        (422, "invalid_parameter", InvalidRequest),
+        (429, "rate_limit_exceeded", RateLimited),
+        (500, "internal_error", ServerError),
+        (504, None, ServerError),
+    ],
+)
+def test_every_status_maps_to_one_error(status: int, code: str | None, cls: type[ApiError]) -> None:
+    from shotbuild.heygen.errors import from_response
+
+    body = {"error": {"code": code, "message": "m"}} if code else None
+    response = httpx.Response(status, json=body) if body else httpx.Response(status, text="")
+    error = from_response(response, action="GET /v3/x")
+    assert type(error) is cls and error.status == status and error.code == code
+    assert "\n" not in str(error) and str(error).count(": ") >= 1
