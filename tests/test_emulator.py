@@ -331,7 +331,7 @@ def test_looks_paging_and_filters(http: httpx.Client) -> None:
         token = page["next_token"]
     assert pages == 3 and len(seen) == len(set(seen)) == 57
     private = http.get("/v3/avatars/looks", params={"ownership": "private"}).json()["data"]
-    assert [look["id"] for look in private] == ["look_founder", "look_cofounder", "look_presenter"]
+    assert [look["id"] for look in private] == ["look_founder", "look_cofounder", "look_host"]
     assert http.get("/v3/avatars/looks/look_founder").json()["data"]["name"] == "Founder"
     for bad in ({"limit": 51}, {"limit": 0}, {"token": "!!"}, {"ownership": "mine"}):
         answer = http.get("/v3/avatars/looks", params=bad)

@@ -201,7 +201,7 @@ def test_looks_command_end_to_end(
     assert [line.split()[0] for line in lines[1:]] == [
         "look_founder",
         "look_cofounder",
-        "look_presenter",
+        "look_host",
     ]
     assert err == "3 looks\n"
     assert cli.main(["looks", "--json"]) == 0

@@ -193,9 +193,7 @@ class Api:
         check_create(
             body,
             asset_kind=self._asset_kind,
-            known_look=lambda i: (
-                not world.config.strict_ids or any(x["id"] == i for x in world.looks)
-            ),
+            known_look=lambda i: not world.config.strict_ids or world.look(i) is not None,
             known_asset=lambda i: not world.config.strict_ids or i in world.assets,
         )
         if len(world.in_progress()) >= world.faults.concurrency:
@@ -274,11 +272,10 @@ class Api:
         return JSONResponse(_page([_public(look) for look in looks], request))
 
     async def get_look(self, request: Request) -> Response:
-        look_id = request.path_params["look_id"]
-        for look in self.world.looks:
-            if look["id"] == look_id:
-                return JSONResponse({"data": _public(look)})
-        return error(404, "avatar_not_found", "Avatar look not found")
+        look = self.world.look(request.path_params["look_id"])
+        if look is None:
+            return error(404, "avatar_not_found", "Avatar look not found")
+        return JSONResponse({"data": _public(look)})
 
     # -- assets ------------------------------------------------------------------------
 
