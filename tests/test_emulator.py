@@ -275,7 +275,7 @@ def test_idempotency_key_expires_after_the_window(emulator: Callable[..., Any]) 
 
 
 def test_409_while_the_first_create_is_in_progress(emulator: Callable[..., Any]) -> None:
-    emu = emulator(create_latency=0.5)
+    emu = emulator(create_latency=1.0)
     answers: list[httpx.Response] = []
     headers = {"x-api-key": KEY, "Idempotency-Key": "slow"}
     first = threading.Thread(

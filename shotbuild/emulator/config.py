@@ -71,7 +71,9 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
 @dataclass
 class EmulatorConfig:
     """An emulator's settings. `api_key=None` accepts any non-empty key (handy for CI);
-    `clock` (monotonic seconds) drives job progress, link expiry and idempotency."""
+    `clock` (monotonic seconds) drives job progress, link expiry and idempotency.
+    The timing and fault fields here are copied into `faults` (which wins for the
+    others), the live values that POST /_emulator/faults changes."""
 
     api_key: str | None = None
     latency: float = 2.0
