@@ -542,8 +542,11 @@ async def test_download_broken_midway_starts_over(h: Harness, client: HeyGenClie
     h.fake.script = [lambda r: httpx.Response(200, stream=Broken())]
     out = io.BytesIO(b"HEAD")
     out.seek(4)
-    assert await client.download("https://cdn.example/v/v1.mp4", out) == len(b"complete video")
+    seen: list[int] = []
+    url = "https://cdn.example/v/v1.mp4"
+    assert await client.download(url, out, on_progress=seen.append) == len(b"complete video")
     assert out.getvalue() == b"HEADcomplete video"
+    assert seen == [7, -7, 14] and h.sleeps == [1.0]
 
 
 # -- configuration and secrecy -----------------------------------------------------
@@ -682,3 +685,26 @@ def test_every_status_maps_to_one_error(status: int, code: str | None, cls: type
     error = from_response(response, action="GET /v3/x")
     assert type(error) is cls and error.status == status and error.code == code
     assert "\n" not in str(error) and str(error).count(": ") >= 1
+
+
+class Pipe(io.RawIOBase):
+    """A write-only, unseekable sink (like a pipe)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        self.data += bytes(b)
+        return len(b)
+
+
+async def test_a_broken_download_into_a_pipe_cannot_start_over(
+    h: Harness, client: HeyGenClient
+) -> None:
+    h.fake.script = [lambda r: httpx.Response(200, stream=Broken())]
+    with pytest.raises(NetworkError, match="broke off after 7 bytes"):
+        await client.download("https://cdn.example/v/v1.mp4", Pipe())  # type: ignore[arg-type]
+    assert h.sleeps == []

@@ -243,12 +243,16 @@ class HeyGenClient:
         on_progress: Callable[[int], None] | None = None,
     ) -> int:
         """Stream a presigned `video_url` into `out` (without the API key); the bytes
-        written. Raises LinkExpired on 403/404: fetch the status again for a new URL."""
+        written. Raises LinkExpired on 403/404: fetch the status again for a new URL.
+        A download that breaks off starts over (when `out` is seekable); `on_progress`
+        gets each chunk's size, and minus the bytes taken back when it starts over."""
         start = out.tell() if out.seekable() else None
         written = 0
 
         async def attempt() -> httpx.Response:
             nonlocal written
+            if written and on_progress is not None:
+                on_progress(-written)  # starting over: take back the broken attempt's bytes
             written = 0
             async with self._http.stream(
                 "GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True
