@@ -708,3 +708,16 @@ async def test_a_broken_download_into_a_pipe_cannot_start_over(
     with pytest.raises(NetworkError, match="broke off after 7 bytes"):
         await client.download("https://cdn.example/v/v1.mp4", Pipe())  # type: ignore[arg-type]
     assert h.sleeps == []
+
+
+async def test_503_with_retry_after_is_honoured(h: Harness, client: HeyGenClient) -> None:
+    h.fake.script = [lambda r: httpx.Response(503, headers={"Retry-After": "9"})]
+    await client.list_looks()
+    assert h.sleeps == [9.0]
+
+
+async def test_501_is_not_retried(h: Harness, client: HeyGenClient) -> None:
+    h.fake.script = [lambda r: httpx.Response(501)]
+    with pytest.raises(ServerError, match="501"):
+        await client.list_looks()
+    assert h.sleeps == []
