@@ -231,7 +231,7 @@ def test_looks_without_a_key_is_one_line(capsys: pytest.CaptureFixture[str]) -> 
 def test_emulate_serves_until_interrupted(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shotbuild", "emulate", "--latency", "0", "--seed", "1"],
+        [sys.executable, "-m", "shotbuild", "emulate", "--latency", "0", "--seed", "1", "-v"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -243,13 +243,17 @@ def test_emulate_serves_until_interrupted(tmp_path: Path) -> None:
         assert url.startswith("http://127.0.0.1:")
         import httpx
 
-        answer = httpx.get(f"{url}/v3/avatars/looks", headers={"x-api-key": "any"}, timeout=10)
+        answer = httpx.get(
+            f"{url}/v3/avatars/looks", headers={"x-api-key": "emu-secret-7f3e"}, timeout=10
+        )
         assert answer.status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+    assert '"GET /v3/avatars/looks HTTP/1.1" 200' in err  # -v logs each request
+    assert "emu-secret-7f3e" not in err  # but not the key
 
 
 def test_emulate_on_a_busy_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
