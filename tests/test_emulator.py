@@ -112,6 +112,7 @@ ACCEPTED = [
         {"type": "base64", "media_type": "image/png", "data": PNG64},
     ])),
     ("unknown fields are ignored", body(seed=3)),
+    ("null means absent", body(aspect_ratio=None, duration=None, references=None, title=None)),
 ]  # fmt: skip
 
 

@@ -189,9 +189,8 @@ class Api:
 
     async def _create(self, request: Request) -> dict[str, Any] | Response:
         world = self.world
-        body = await _json_body(request)
-        check_create(
-            body,
+        body = check_create(
+            await _json_body(request),
             asset_kind=self._asset_kind,
             known_look=lambda i: not world.config.strict_ids or world.look(i) is not None,
             known_asset=lambda i: not world.config.strict_ids or i in world.assets,
