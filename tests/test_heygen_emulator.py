@@ -139,6 +139,19 @@ async def test_an_expired_link_is_refreshed_by_a_status_call(emulator: Callable[
         assert await client.download(fresh, io.BytesIO()) > 0
 
 
+async def test_a_download_that_breaks_off_starts_over(client: HeyGenClient, emu: Any) -> None:
+    created = await client.create_video(BODY, idempotency_key="k")
+    status = await wait_done(client, emu, created.video_id)
+    emu.faults(drop_downloads_next=1)
+    out, seen = io.BytesIO(), []  # type: io.BytesIO, list[int]
+    size = await client.download(status.video_url or "", out, on_progress=seen.append)
+    assert size == len(out.getvalue()) == sum(seen) and out.getvalue()[4:8] == b"ftyp"
+    assert any(n < 0 for n in seen)  # the broken half was taken back
+    stats = emu.stats()
+    assert stats["downloads"] == 2 and stats["renders"] == 1
+    assert stats["injected"] == {"dropped_downloads": 1}
+
+
 async def test_assets_both_ways(emulator: Callable[..., Any], tmp_path: Path) -> None:
     emu = emulator(strict_ids=True, latency=0.0)
     image, clip = tmp_path / "ref.png", tmp_path / "ref.mp4"

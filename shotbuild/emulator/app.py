@@ -244,8 +244,12 @@ class Api:
                 404,
                 media_type="application/xml",
             )
-        content = await self._render(job)
-        return Response(content, media_type="video/mp4")
+        response = Response(await self._render(job), media_type="video/mp4")
+        if world.faults.drop_downloads_next > 0:
+            world.faults.drop_downloads_next -= 1
+            world.stats.injected["dropped_downloads"] += 1
+            return Dropped(response)
+        return response
 
     async def _render(self, job: Job) -> bytes:
         """The job's mp4, rendered once (off the event loop) on first download."""
