@@ -252,7 +252,7 @@ def test_from_env(remote_dir: Path) -> None:
     cache = RemoteCache.from_env(env)
     assert cache is not None and cache.mode == "read"
     env["SHOTBUILD_REMOTE_CACHE_MODE"] = "write"
-    with pytest.raises(RemoteCacheConfigError, match="^SHOTBUILD_REMOTE_CACHE_MODE='write': set"):
+    with pytest.raises(RemoteCacheConfigError, match=r"^SHOTBUILD_REMOTE_CACHE_MODE='write': set"):
         RemoteCache.from_env(env)
 
 
@@ -267,7 +267,7 @@ def test_from_env_reads_the_environment(remote_dir: Path, monkeypatch: pytest.Mo
 def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RemoteCacheConfigError, match="mode 'rw' is not one of"):
         RemoteCache.from_url("file:///tmp/x", "rw")
-    with pytest.raises(RemoteCacheConfigError, match="nosuchproto://bucket: .*use a file://"):
+    with pytest.raises(RemoteCacheConfigError, match=r"nosuchproto://bucket: .*use a file://"):
         RemoteCache.from_url("nosuchproto://bucket")
     with pytest.raises(MissingExtra, match=r"pip install 'shotbuild\[gcs\]'"):
         RemoteCache.from_url("gs://bucket/cache")
