@@ -97,6 +97,9 @@ class RemoteCache:
         self.url = url  # shown to people: credentials removed
         self.mode = mode
         self._read_fault: str | None = None
+        protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+        # Object stores have no folders (and s3fs's makedirs may create a bucket).
+        self._needs_dirs = not any(p in _EXTRAS for p in protocols)
         self._write_fault: str | None = None
 
     @classmethod
@@ -265,8 +268,9 @@ class RemoteCache:
         """Write via `write(file)` to a temporary object, then move it to `path`."""
         fs = self._fs
         tmp = f"{self._root}/tmp/{uuid.uuid4().hex}.{path.rsplit('/', 1)[1]}"
-        fs.makedirs(tmp.rsplit("/", 1)[0], exist_ok=True)
-        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        if self._needs_dirs:
+            fs.makedirs(tmp.rsplit("/", 1)[0], exist_ok=True)
+            fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         try:
             with fs.open(tmp, "wb") as f:
                 write(f)
