@@ -94,14 +94,14 @@ def test_a_corrupt_blob_is_refused(
 
 @pytest.mark.parametrize(
     "text",
-    ["{not json", '{"key": 1}', json.dumps({"other": "shape"}), ""],
+    [b"{not json", b'{"key": 1}', json.dumps({"other": "shape"}).encode(), b"", b"\xff\xfe"],
 )
 def test_a_damaged_result_is_a_miss(
-    remote_dir: Path, caplog: pytest.LogCaptureFixture, text: str
+    remote_dir: Path, caplog: pytest.LogCaptureFixture, text: bytes
 ) -> None:
     path = remote_dir / "results" / "ab" / f"{KEY}.json"
     path.parent.mkdir(parents=True)
-    path.write_text(text)
+    path.write_bytes(text)
     with caplog.at_level(logging.WARNING, logger="shotbuild.store.remote"):
         assert RemoteCache.from_url(remote_dir.as_uri()).get_result(KEY) is None
     assert "is damaged" in caplog.text

@@ -96,11 +96,11 @@ class RemoteCache:
         self._root = root.rstrip("/")
         self.url = url  # shown to people: credentials removed
         self.mode = mode
-        self._read_fault: str | None = None
+        self._read_fault: str | None = None  # set by a fault: reads and writes are off
+        self._write_fault: str | None = None  # set by a write fault: writes are off
         protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
         # Object stores have no folders (and s3fs's makedirs may create a bucket).
         self._needs_dirs = not any(p in _EXTRAS for p in protocols)
-        self._write_fault: str | None = None
 
     @classmethod
     def from_url(
@@ -161,10 +161,10 @@ class RemoteCache:
         with self._guard("read result", key) as ok:
             if ok:
                 try:
-                    text = self._fs.cat_file(path).decode("utf-8")
+                    data = self._fs.cat_file(path)
                 except FileNotFoundError:
                     return None
-                return self._parse_result(key, text, path)
+                return self._parse_result(key, data, path)
         return None
 
     def put_result(self, key: str, entry: LockEntry) -> bool:
@@ -251,9 +251,9 @@ class RemoteCache:
     def _blob_path(self, sha256: str) -> str:
         return f"{self._root}/blobs/{_hex64(sha256)[:2]}/{sha256}"
 
-    def _parse_result(self, key: str, text: str, path: str) -> LockEntry | None:
+    def _parse_result(self, key: str, data: bytes, path: str) -> LockEntry | None:
         try:
-            raw = json.loads(text)
+            raw = json.loads(data)
             doc = {"format_version": LOCK_FORMAT_VERSION, "shots": {key: raw}}
             entry = _entries(doc, path)[key]
         except (ValueError, LockError) as e:
@@ -279,7 +279,7 @@ class RemoteCache:
             with suppress(Exception):
                 fs.rm(tmp)
             # Some systems refuse to rename onto an existing name: another writer won.
-            if isinstance(e, _Damaged) or not fs.exists(path):
+            if not isinstance(e, Exception) or isinstance(e, _Damaged) or not fs.exists(path):
                 raise
 
     @contextmanager
