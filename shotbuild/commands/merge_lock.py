@@ -135,6 +135,7 @@ def cli(base: Path, ours: Path, theirs: Path, path: str) -> int:
       echo 'shots.lock merge=shotbuild-lock' >> .gitattributes
 
     Exit 0: merged cleanly. Exit 1: shots conflict (each named on stderr; OURS
-    is still a valid lock, with our entry for each) or a side is not a valid lock.
+    is still a valid lock, keeping one side's entry for each) or a side is not a
+    valid lock.
     """
     return merge_lock(base, ours, theirs, path)
