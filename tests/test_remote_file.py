@@ -72,24 +72,33 @@ def test_misses(tmp_path: Path, remote_dir: Path) -> None:
     assert not (tmp_path / "out.mp4").exists()
 
 
+@pytest.mark.parametrize("mode", ["read", "readwrite"])
 def test_a_corrupt_blob_is_refused(
-    tmp_path: Path, remote_dir: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, remote_dir: Path, caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
     entry = render(tmp_path / "a", b"good bytes")
-    cache = RemoteCache.from_url(remote_dir.as_uri(), "readwrite")
-    cache.push(KEY, entry, tmp_path / "a" / f"{entry.sha256}.mp4")
-    (remote_dir / "blobs" / entry.sha256[:2] / entry.sha256).write_bytes(b"evil bytes")
+    src = tmp_path / "a" / f"{entry.sha256}.mp4"
+    RemoteCache.from_url(remote_dir.as_uri(), "readwrite").push(KEY, entry, src)
+    blob = remote_dir / "blobs" / entry.sha256[:2] / entry.sha256
+    blob.write_bytes(b"evil bytes")
 
+    cache = RemoteCache.from_url(remote_dir.as_uri(), mode)
     dest = tmp_path / "b" / "shot.mp4"
     dest.parent.mkdir()
     dest.write_bytes(b"what was there")
     with caplog.at_level(logging.WARNING, logger="shotbuild.store.remote"):
         assert not cache.fetch_blob(entry.sha256, dest)
-        assert cache.pull(KEY, dest) is None
     assert dest.read_bytes() == b"what was there"
     assert files(dest.parent) == ["shot.mp4"]  # no temporary file left behind
     assert "is damaged" in caplog.text and entry.sha256 in caplog.text
-    assert not cache.put_blob(entry.sha256, tmp_path / "a" / f"{entry.sha256}.mp4")  # present
+    if mode == "read":  # a reader leaves the store alone
+        assert "not used" in caplog.text and blob.read_bytes() == b"evil bytes"
+        assert cache.pull(KEY, dest) is None
+        return
+    # A writer removes it, so the next upload repairs the store.
+    assert "removed, so the next upload replaces it" in caplog.text and not blob.exists()
+    assert cache.put_blob(entry.sha256, src)
+    assert cache.pull(KEY, dest) == entry and dest.read_bytes() == b"good bytes"
 
 
 @pytest.mark.parametrize(
@@ -104,15 +113,22 @@ def test_a_damaged_result_is_a_miss(
     path.write_bytes(text)
     with caplog.at_level(logging.WARNING, logger="shotbuild.store.remote"):
         assert RemoteCache.from_url(remote_dir.as_uri()).get_result(KEY) is None
-    assert "is damaged" in caplog.text
+    assert "is damaged" in caplog.text and "restore it" not in caplog.text
+    assert path.read_bytes() == text
 
 
-def test_a_result_filed_under_another_key_is_a_miss(tmp_path: Path, remote_dir: Path) -> None:
-    other = render(tmp_path, b"x", key="cd" + "2" * 62)
+def test_a_result_filed_under_another_key_is_a_miss_and_a_writer_repairs_it(
+    tmp_path: Path, remote_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    other, mine = render(tmp_path, b"x", key="cd" + "2" * 62), render(tmp_path, b"y")
     path = remote_dir / "results" / "ab" / f"{KEY}.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(other.to_json()))
     assert RemoteCache.from_url(remote_dir.as_uri()).get_result(KEY) is None
+    assert "it records key cd2222222222" in caplog.text and path.exists()
+    writer = RemoteCache.from_url(remote_dir.as_uri(), "readwrite")
+    assert writer.get_result(KEY) is None and not path.exists()
+    assert writer.put_result(KEY, mine) and writer.get_result(KEY) == mine
 
 
 def test_results_are_immutable(tmp_path: Path, remote_dir: Path) -> None:

@@ -88,12 +88,17 @@ def test_a_corrupt_blob_is_refused(tmp_path: Path, endpoint: str, bucket: str) -
     entry, src = render(tmp_path / "a", b"good bytes")
     cache = RemoteCache.from_url(url, "readwrite", options(endpoint))
     cache.push(KEY, entry, src)
-    raw(endpoint).pipe_file(f"{bucket}/blobs/{entry.sha256[:2]}/{entry.sha256}", b"evil bytes")
+    blob = f"{bucket}/blobs/{entry.sha256[:2]}/{entry.sha256}"
+    raw(endpoint).pipe_file(blob, b"evil bytes")
 
     dest = tmp_path / "b" / "shot.mp4"
+    assert not RemoteCache.from_url(url, "read", options(endpoint)).fetch_blob(entry.sha256, dest)
+    assert raw(endpoint).cat_file(blob) == b"evil bytes"  # a reader leaves it
     assert not cache.fetch_blob(entry.sha256, dest)
-    assert cache.pull(KEY, dest) is None
     assert not dest.parent.exists() or list(dest.parent.iterdir()) == []
+    assert not raw(endpoint).exists(blob)  # a writer removes it; the next push repairs it
+    cache.push(KEY, entry, src)
+    assert cache.pull(KEY, dest) == entry and dest.read_bytes() == b"good bytes"
 
 
 def test_endpoint_from_aws_endpoint_url(

@@ -23,7 +23,8 @@ before the result (``push`` does), so a result never names a blob that is not th
 Faults. A remote cache only saves money; it must never fail a build. So:
 - a miss (no such result or blob) is ``None``/``False``;
 - damaged content (a blob that does not match its hash, a result that is not a valid
-  entry for its key) is a miss too, with a logging warning;
+  entry for its key) is a miss too, with a logging warning; in readwrite mode it is
+  also removed, so the next upload repairs it (uploads skip names that exist);
 - any fault of the store (network, credentials, permissions, the protocol library) is
   raised once as ``RemoteCacheError``; after it the cache is off for the rest of the
   run (reads miss, writes are skipped), so a dead endpoint costs one timeout, not one
@@ -203,7 +204,7 @@ class RemoteCache:
             except FileNotFoundError:
                 return False
             except _Damaged as e:
-                log.warning("remote cache %s: blob %s is damaged (%s); not used", self.url, path, e)
+                self._discard(path, str(e))
                 return False
             return True
         return False
@@ -256,13 +257,24 @@ class RemoteCache:
             raw = json.loads(data)
             doc = {"format_version": LOCK_FORMAT_VERSION, "shots": {key: raw}}
             entry = _entries(doc, path)[key]
+            if entry.key != key:
+                raise ValueError(f"it records key {entry.key[:12]}")
         except (ValueError, LockError) as e:
-            log.warning("remote cache %s: result %s is damaged (%s); ignored", self.url, path, e)
-            return None
-        if entry.key != key:
-            log.warning("remote cache %s: result %s is for another key; ignored", self.url, path)
+            self._discard(path, str(e).split(";")[0])  # (the rest is advice for a lock file)
             return None
         return entry
+
+    def _discard(self, path: str, why: str) -> None:
+        """Damaged content is a miss. A writer also removes it, so that the next upload
+        repairs it (uploads skip names that exist); a reader leaves it."""
+        outcome = "not used"
+        if self.writable:
+            try:
+                self._fs.rm(path)
+                outcome = "removed, so the next upload replaces it"
+            except Exception as e:
+                outcome = f"not used (could not remove it: {_one_line(e)})"
+        log.warning("remote cache %s: %s is damaged (%s); %s", self.url, path, why, outcome)
 
     def _publish(self, path: str, write: Callable[[IO[bytes]], object]) -> None:
         """Write via `write(file)` to a temporary object, then move it to `path`."""
