@@ -1,0 +1,83 @@
+"""The manifest of outputs shotbuild owns in a build folder.
+
+`<build_dir>/.shotbuild-outputs.json` records, for each file shotbuild wrote
+there, its key, sha256 and stat (size, mtime_ns, inode). An output is "right"
+when its stat still matches, so checking a build costs one stat per shot and
+no reads; and only files listed here are ever replaced or removed."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from shotbuild.fs import atomic_write_text
+
+MANIFEST_NAME = ".shotbuild-outputs.json"
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Owned:
+    shot: str
+    backend: str
+    key: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    inode: int
+    title: str | None = None
+    callback_url: str | None = None
+
+    def matches(self, path: Path) -> bool:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return (st.st_size, st.st_mtime_ns, st.st_ino) == (self.size, self.mtime_ns, self.inode)
+
+
+class Manifest:
+    """Owned outputs by path relative to the build folder (e.g. preview/a.mp4)."""
+
+    def __init__(self, build_dir: Path) -> None:
+        self.build_dir = build_dir
+        self.path = build_dir / MANIFEST_NAME
+        self.entries: dict[str, Owned] = {}
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            for rel, raw in doc.get("outputs", {}).items():
+                self.entries[rel] = Owned(**raw)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, AttributeError):
+            # A damaged manifest only costs ownership knowledge: outputs are then
+            # re-checked by content against the lock, never overwritten blindly.
+            self.entries = {}
+
+    def get(self, rel: str) -> Owned | None:
+        return self.entries.get(rel)
+
+    def record(self, rel: str, owned_without_stat: dict[str, Any]) -> Owned:
+        st = os.stat(self.build_dir / rel)
+        owned = Owned(
+            **owned_without_stat, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino
+        )
+        self.entries[rel] = owned
+        self.save()
+        return owned
+
+    def forget(self, rel: str) -> None:
+        if self.entries.pop(rel, None) is not None:
+            self.save()
+
+    def save(self) -> None:
+        if not self.entries and not self.path.exists():
+            return
+        doc = {
+            "format_version": MANIFEST_FORMAT,
+            "outputs": {rel: asdict(self.entries[rel]) for rel in sorted(self.entries)},
+        }
+        atomic_write_text(self.path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
