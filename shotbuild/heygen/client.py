@@ -1,0 +1,359 @@
+"""The one HTTP layer between shotbuild and HeyGen: an async httpx client holding
+the policy (base URL, key, timeouts, retries) with `transport=` as the test seam.
+Third-party errors are translated here, at the boundary, into heygen.errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import mimetypes
+import os
+import random as _random
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+from urllib.parse import quote
+
+import anyio
+import httpx
+
+from shotbuild import __version__
+from shotbuild.errors import ShotbuildError
+from shotbuild.heygen import errors
+from shotbuild.heygen.errors import ApiError, LinkExpired, MissingApiKey, NetworkError
+from shotbuild.heygen.models import Asset, CreatedVideo, Look, VideoStatus, WebhookEndpoint
+from shotbuild.heygen.retry import Clock, Retrier, RetryPolicy, Sleep
+
+DEFAULT_BASE_URL = "https://api.heygen.com"
+MULTIPART_LIMIT = 32 * 1024 * 1024  # POST /v3/assets takes at most this; above: direct upload
+LOOKS_PAGE = 50  # the API's maximum page size for looks
+
+# Creates have been seen near 30 s at p99; reads answer within 2 s.
+CREATE_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+READ_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+TRANSFER_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=120.0)  # uploads, downloads
+
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-:.]{1,255}")
+_EXPIRED = frozenset({403, 404, 410})
+
+
+def normalise_origin(base_url: str) -> tuple[httpx.URL, str]:
+    """(parsed base URL, origin as scheme://host[:port] with default ports dropped)."""
+    hint = "set HEYGEN_BASE_URL to an http(s) URL such as https://api.heygen.com"
+    try:
+        url = httpx.URL(base_url.strip())
+    except httpx.InvalidURL as e:
+        raise ApiError(f"the HeyGen base URL {base_url!r} is not a URL ({e}): {hint}") from e
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ApiError(f"the HeyGen base URL {base_url!r} is not an http(s) URL: {hint}")
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    port = f":{url.port}" if url.port is not None else ""
+    return url, f"{url.scheme}://{host}{port}"
+
+
+class HeyGenClient:
+    """Async client for the HeyGen v3 endpoints shotbuild uses. Use as
+    `async with HeyGenClient.from_env() as client: ...`."""
+
+    multipart_limit = MULTIPART_LIMIT
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        random: Callable[[], float] = _random.random,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if not api_key:
+            raise MissingApiKey()
+        self._key = api_key
+        url, self._origin = normalise_origin(base_url)
+        self._base_url = str(url).rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self._base_url,
+            headers={"User-Agent": f"shotbuild/{__version__}", "Accept": "application/json"},
+            timeout=READ_TIMEOUT,
+            transport=transport,
+            follow_redirects=False,  # a redirect must never carry the key elsewhere
+        )
+        self._retrier = Retrier(
+            retry or RetryPolicy(),
+            sleep=sleep,
+            clock=clock,
+            wall_clock=wall_clock,
+            random=random,
+            origin=self._origin,
+        )
+
+    @classmethod
+    def from_env(
+        cls, *, transport: httpx.AsyncBaseTransport | None = None, **kw: Any
+    ) -> HeyGenClient:
+        """A client for HEYGEN_API_KEY at HEYGEN_BASE_URL (default https://api.heygen.com)."""
+        key = os.environ.get("HEYGEN_API_KEY", "").strip()
+        if not key:
+            raise MissingApiKey()
+        base = os.environ.get("HEYGEN_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        return cls(key, base, transport=transport, **kw)
+
+    @property
+    def origin(self) -> str:
+        """scheme://host[:port] of the API: part of every shot's key."""
+        return self._origin
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def __repr__(self) -> str:
+        return f"HeyGenClient(base_url={self._base_url!r})"
+
+    async def __aenter__(self) -> HeyGenClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- endpoints ---------------------------------------------------------------
+
+    async def create_video(self, body: Mapping[str, Any], *, idempotency_key: str) -> CreatedVideo:
+        """POST /v3/videos with the full body (including "type"). Always idempotent:
+        a retry carries the same key, so HeyGen replays rather than bills twice."""
+        if not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise ValueError("idempotency_key must be 1-255 characters of A-Za-z0-9_-:.")
+        doc = await self._api(
+            "POST",
+            "/v3/videos",
+            json=dict(body),
+            idempotency_key=idempotency_key,
+            timeout=CREATE_TIMEOUT,
+        )
+        return CreatedVideo.from_api(_data(doc, "POST /v3/videos"))
+
+    async def get_video(self, video_id: str) -> VideoStatus:
+        """GET /v3/videos/{id}: status, and a fresh presigned video_url once completed."""
+        doc = await self._api("GET", f"/v3/videos/{quote(video_id, safe='')}")
+        return VideoStatus.from_api(_data(doc, "GET /v3/videos/{id}"))
+
+    async def list_looks(self, *, ownership: str | None = None) -> list[Look]:
+        """Every avatar look (following next_token through all pages)."""
+        action = "GET /v3/avatars/looks"
+        looks: list[Look] = []
+        seen: set[str] = set()
+        token: str | None = None
+        while True:
+            params: dict[str, str | int] = {"limit": LOOKS_PAGE}
+            if ownership:
+                params["ownership"] = ownership
+            if token:
+                params["token"] = token
+            doc = await self._api("GET", "/v3/avatars/looks", params=params)
+            items = doc.get("data")
+            if not isinstance(items, list):
+                raise errors.bad_answer(action, "'data' is not a list")
+            looks.extend(Look.from_api(item) for item in items if isinstance(item, dict))
+            token = doc.get("next_token") if doc.get("has_more") else None
+            if not isinstance(token, str) or not token:
+                return looks
+            if token in seen:
+                raise errors.bad_answer(action, "the same next_token came back twice")
+            seen.add(token)
+
+    async def upload_asset(self, path: Path, *, content_type: str | None = None) -> Asset:
+        """Upload a local file: multipart up to 32 MB, the direct-upload flow above."""
+        try:
+            size = path.stat().st_size
+        except OSError as e:
+            raise ShotbuildError(f"cannot read {path}: {e.strerror}: check the path") from e
+        mime = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if size <= self.multipart_limit:
+            content = await anyio.to_thread.run_sync(_read_bytes, path)
+            doc = await self._api(
+                "POST",
+                "/v3/assets",
+                files={"file": (path.name, content, mime)},
+                timeout=TRANSFER_TIMEOUT,
+            )
+            return Asset.from_api(_data(doc, "POST /v3/assets"))
+        return await self._direct_upload(path, mime, size)
+
+    async def _direct_upload(self, path: Path, mime: str, size: int) -> Asset:
+        digest = await anyio.to_thread.run_sync(_sha256_file, path)
+        action = "POST /v3/assets/direct-uploads"
+        doc = await self._api(
+            "POST",
+            "/v3/assets/direct-uploads",
+            json={
+                "filename": path.name,
+                "content_type": mime,
+                "size_bytes": size,
+                "checksum_sha256": digest,
+            },
+        )
+        slot = _data(doc, action)
+        asset_id, upload_url = slot.get("asset_id"), slot.get("upload_url")
+        if not isinstance(asset_id, str) or not isinstance(upload_url, str):
+            raise errors.bad_answer(action, "no asset_id or upload_url")
+        given = slot.get("upload_headers")
+        headers = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
+        headers.setdefault("Content-Type", mime)
+        headers.setdefault("Content-Length", str(size))
+
+        async def put() -> httpx.Response:  # to storage, not the API: no key
+            return await self._http.put(
+                upload_url, content=_file_chunks(path), headers=headers, timeout=TRANSFER_TIMEOUT
+            )
+
+        with self._redacting():
+            await self._retrier.run(put, action="PUT upload_url")
+        complete = f"/v3/assets/{quote(asset_id, safe='')}/complete"
+        done = _data(await self._api("POST", complete), f"POST {complete}")
+        merged = {"asset_id": asset_id, "mime_type": mime, "size_bytes": size, **done}
+        return Asset.from_api(merged, f"POST {complete}")
+
+    async def download(
+        self,
+        url: str,
+        out: IO[bytes],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Stream a presigned `video_url` into `out` (without the API key); the bytes
+        written. Raises LinkExpired on 403/404: fetch the status again for a new URL."""
+        start = out.tell() if out.seekable() else None
+        written = 0
+
+        async def attempt() -> httpx.Response:
+            nonlocal written
+            written = 0
+            async with self._http.stream(
+                "GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True
+            ) as response:
+                if response.status_code in _EXPIRED:
+                    raise LinkExpired(
+                        f"the video link answered {response.status_code}: it has expired; "
+                        "ask for the video's status again to get a fresh link",
+                        status=response.status_code,
+                    )
+                if response.status_code >= 400:
+                    await response.aread()
+                    return response
+                if start is not None:
+                    out.seek(start)
+                    out.truncate()
+                try:
+                    async for chunk in response.aiter_bytes():
+                        out.write(chunk)
+                        written += len(chunk)
+                        if on_progress is not None:
+                            on_progress(len(chunk))
+                except httpx.TransportError:
+                    if start is None and written:
+                        raise NetworkError(
+                            f"the download broke off after {written} bytes: run again"
+                        ) from None
+                    raise
+            return response
+
+        with self._redacting():
+            await self._retrier.run(attempt, action="GET video_url")
+        return written
+
+    async def create_webhook_endpoint(self, url: str, events: Sequence[str]) -> WebhookEndpoint:
+        """Register `url` for `events` (e.g. avatar_video.success, avatar_video.fail)."""
+        doc = await self._api(
+            "POST",
+            "/v3/webhooks/endpoints",
+            json={"url": url, "events": list(events)},
+            idempotency_key=f"shotbuild-webhook-{uuid.uuid4().hex}",
+        )
+        return WebhookEndpoint.from_api(_data(doc, "POST /v3/webhooks/endpoints"))
+
+    # -- plumbing ----------------------------------------------------------------
+
+    async def _api(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: httpx.Timeout = READ_TIMEOUT,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        """One API call with retries; the decoded JSON document of a 2xx answer."""
+        action = f"{method} {path}"
+        headers = {"x-api-key": self._key}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+
+        def send() -> Awaitable[httpx.Response]:
+            return self._http.request(method, path, headers=headers, timeout=timeout, **kw)
+
+        with self._redacting():
+            response = await self._retrier.run(
+                send, action=action, create=idempotency_key is not None
+            )
+            try:
+                doc = response.json()
+            except ValueError:
+                raise errors.bad_answer(action, "not JSON") from None
+            if not isinstance(doc, dict):
+                raise errors.bad_answer(action, "not a JSON object")
+            return doc
+
+    @contextlib.contextmanager
+    def _redacting(self) -> Iterator[None]:
+        """Last guard: no error leaving the client carries the key, even if echoed."""
+        try:
+            yield
+        except ApiError as e:
+            text = str(e)
+            if self._key in text:
+                e.args = (text.replace(self._key, "[HEYGEN_API_KEY]"),)
+            raise
+
+
+def _data(doc: Mapping[str, Any], action: str) -> dict[str, Any]:
+    data = doc.get("data")
+    if not isinstance(data, dict):
+        raise errors.bad_answer(action, "no 'data' object")
+    return data
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ShotbuildError(f"cannot read {path}: {e.strerror}: check the path") from e
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+async def _file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    with path.open("rb") as f:
+        while block := await anyio.to_thread.run_sync(f.read, size):
+            yield block
