@@ -204,6 +204,9 @@ class _HashingWriter:
     def flush(self) -> None:
         self.f.flush()
 
+    def seekable(self) -> bool:
+        return False  # a broken-off download is started again in a new file
+
 
 class _Slots:
     """At most `limit` shots in flight; the limit drops on a 429 and grows back

@@ -36,6 +36,7 @@ def origin_of(base_url: str) -> str:
     parts = urlsplit(base_url.strip())
     scheme = (parts.scheme or "https").lower()
     host = (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host
     port = parts.port
     if port is None or _DEFAULT_PORTS.get(scheme) == port:
         return f"{scheme}://{host}"
@@ -54,18 +55,23 @@ class HeyGenBackend:
         *,
         cache: Cache | None = None,
         transport: Any = None,
+        **client_kw: Any,
     ) -> None:
         self.base_url = base_url
         self.identity = origin_of(base_url)
         self._api_key = api_key
         self._cache = cache
         self._transport = transport
+        self._client_kw = client_kw
         self._client: Any = None
 
     @classmethod
-    def from_env(cls, *, cache: Cache | None = None, transport: Any = None) -> HeyGenBackend:
-        base_url = os.environ.get("HEYGEN_BASE_URL") or DEFAULT_BASE_URL
-        return cls(base_url, os.environ.get("HEYGEN_API_KEY"), cache=cache, transport=transport)
+    def from_env(
+        cls, *, cache: Cache | None = None, transport: Any = None, **client_kw: Any
+    ) -> HeyGenBackend:
+        base_url = os.environ.get("HEYGEN_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        key = os.environ.get("HEYGEN_API_KEY", "").strip() or None
+        return cls(base_url, key, cache=cache, transport=transport, **client_kw)
 
     @property
     def origin(self) -> str:
@@ -80,7 +86,9 @@ class HeyGenBackend:
             self.require_key()
             from shotbuild.heygen import HeyGenClient
 
-            client = HeyGenClient(self._api_key or "", self.base_url, transport=self._transport)
+            client = HeyGenClient(
+                self._api_key or "", self.base_url, transport=self._transport, **self._client_kw
+            )
             self._client = await client.__aenter__()
         return self._client
 
