@@ -1,0 +1,191 @@
+"""Read a spec file into a Spec, or into the list of everything wrong with it.
+
+Stages: read (size, UTF-8) -> YAML with positions -> the JSON Schema -> defaults
+merged under each shot -> semantic rules -> the model. Every problem of every
+stage that can run is collected; nothing stops at the first."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from shotbuild.spec import rules, schema
+from shotbuild.spec.merge import MergedShot, merge, subpaths
+from shotbuild.spec.model import (
+    DEFAULT_API_TYPE,
+    DEFAULT_ASPECT_RATIO,
+    DEFAULT_DURATION,
+    DEFAULT_RESOLUTION,
+    Position,
+    Reference,
+    Shot,
+    Spec,
+)
+from shotbuild.spec.problems import JsonPath, Problem, SpecInvalid, unique
+from shotbuild.spec.yamlpos import Parsed, YamlSyntaxError, parse
+
+MAX_BYTES = 8 * 1024 * 1024  # room for well over 10,000 shots
+DEFAULT_BUILD_DIR = "build"
+
+
+def load_spec(path: Path | str) -> Spec:
+    """The valid spec at `path`; raises SpecInvalid listing every problem."""
+    spec, problems = _load(Path(path))
+    if problems or spec is None:
+        raise SpecInvalid(problems)
+    return spec
+
+
+def check_file(path: Path | str) -> list[Problem]:
+    """Every problem in the spec at `path` (empty when it is valid)."""
+    return _load(Path(path))[1]
+
+
+class _FileError(Exception):
+    def __init__(self, message: str, position: Position | None = None) -> None:
+        super().__init__(message)
+        self.message, self.position = message, position or Position(1, 1)
+
+
+def read_text(path: Path) -> str:
+    """The spec's text; _FileError when it cannot be read as a spec."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise _FileError("no such file") from None
+    except IsADirectoryError:
+        raise _FileError("is a folder, not a spec file") from None
+    except PermissionError:
+        raise _FileError("cannot be read (permission denied)") from None
+    except OSError as e:
+        raise _FileError(f"cannot be read ({e.strerror or e})") from None
+    if len(data) > MAX_BYTES:
+        raise _FileError(f"over {MAX_BYTES // 2**20} MiB; split the spec into several files")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        before = data[: e.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise _FileError(
+            f"not UTF-8 text (byte 0x{data[e.start]:02x}); save the file as UTF-8",
+            Position(line, col),
+        ) from None
+
+
+def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
+    shown = str(path)
+
+    def problem(position: Position, message: str) -> Problem:
+        return Problem(shown, position.line, position.col, message)
+
+    try:
+        parsed = parse(read_text(path))
+    except (_FileError, YamlSyntaxError) as e:
+        return None, [problem(e.position, e.message)]
+    problems = [problem(pos, message) for pos, message in parsed.problems]
+    errors = schema.errors(parsed.value)
+    for error in errors:
+        positions = parsed.keys if error.at_key else parsed.values
+        problems.append(problem(_nearest(positions, parsed, error.path), error.message))
+    doc = parsed.value
+    if not _rules_can_run(doc, errors):
+        return None, unique(problems)
+    root = Path(os.path.abspath(path)).parent
+    defaults = doc.get("defaults") or {}
+    shots = [
+        merge(name, own, defaults) for name, own in doc["shots"].items() if isinstance(own, dict)
+    ]
+    resolved_root = root.resolve()
+    reported = {e.path for e in errors}
+    for shot in shots:
+        for where, message in rules.check(shot, resolved_root):
+            if not _overlaps(where, reported):
+                problems.append(problem(_nearest(parsed.values, parsed, where), message))
+    if problems:
+        return None, unique(problems)
+    return _spec(Path(os.path.abspath(path)), doc, shots, parsed), []
+
+
+def _rules_can_run(doc: Any, errors: list[schema.SchemaError]) -> bool:
+    """Whether the shots can be merged and checked (a shot with a schema error of
+    its own is skipped; a broken `defaults` would break them all)."""
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("shots"), dict)
+        and isinstance(doc.get("defaults", {}), dict)
+        and not any(e.path[:1] == ("defaults",) for e in errors)
+    )
+
+
+def _overlaps(path: JsonPath, reported: set[JsonPath]) -> bool:
+    """Whether the schema already reported on this value, inside it, or on the
+    field that holds it (then a rule would only repeat or guess)."""
+    if any(path[:cut] in reported for cut in range(3, len(path) + 1)):
+        return True
+    return bool(reported) and any(r[: len(path)] == path for r in reported)
+
+
+def _nearest(positions: dict[JsonPath, Position], parsed: Parsed, path: JsonPath) -> Position:
+    for cut in range(len(path), -1, -1):
+        found = positions.get(path[:cut]) or parsed.values.get(path[:cut])
+        if found is not None:
+            return found
+    return Position(1, 1)
+
+
+def _spec(path: Path, doc: dict[str, Any], shots: list[MergedShot], parsed: Parsed) -> Spec:
+    build_dir = os.path.normpath(path.parent / str(doc.get("build_dir", DEFAULT_BUILD_DIR)))
+    positions: dict[str, Position] = {}
+    for shot in shots:
+        shot_path = ("shots", shot.name)
+        positions["shots/" + shot.name] = parsed.keys[shot_path]
+        for field, value in shot.fields.items():
+            for sub in subpaths(value):
+                where = shot.where(field, *sub)
+                positions["/".join(str(p) for p in (*shot_path, field, *sub))] = parsed.values[
+                    where
+                ]
+    return Spec(
+        path=path,
+        build_dir=Path(build_dir),
+        shots=tuple(_shot(s) for s in shots),
+        positions=positions,
+    )
+
+
+def _shot(shot: MergedShot) -> Shot:
+    f = shot.fields
+    auto = bool(f.get("auto_duration", False))
+    return Shot(
+        name=shot.name,
+        prompt=str(f["prompt"]).strip(),
+        avatar_id=tuple(f["avatar_id"]),
+        references=tuple(_reference(r) for r in f.get("references") or ()),
+        aspect_ratio=f.get("aspect_ratio", DEFAULT_ASPECT_RATIO),
+        resolution=f.get("resolution", DEFAULT_RESOLUTION),
+        duration=None if auto else int(f.get("duration", DEFAULT_DURATION)),
+        auto_duration=auto,
+        enhance_prompt=bool(f.get("enhance_prompt", False)),
+        title=f.get("title"),
+        callback_url=f.get("callback_url"),
+        api_type=f.get("type", DEFAULT_API_TYPE),
+    )
+
+
+def _reference(ref: dict[str, Any]) -> Reference:
+    data = ref.get("data")
+    kind = rules.reference_kind(ref)
+    assert kind is not None  # the rules made sure
+    return Reference(
+        type=ref["type"],
+        url=ref.get("url"),
+        asset_id=ref.get("asset_id"),
+        path=ref.get("path"),
+        media_type=ref.get("media_type"),
+        data="".join(data.split()) if isinstance(data, str) else None,
+        media=ref.get("media"),
+        kind=kind,
+    )

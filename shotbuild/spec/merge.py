@@ -1,0 +1,48 @@
+"""`defaults` merged under each shot: a shot's own value wins, lists replace
+(they are not joined), and every field remembers where it was written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shotbuild.spec.problems import JsonPath
+
+
+@dataclass(frozen=True)
+class MergedShot:
+    name: str
+    fields: dict[str, Any]
+    origin: dict[str, JsonPath]  # field -> the mapping it came from: the shot or defaults
+
+    def where(self, field: str, *sub: str | int) -> JsonPath:
+        """The document path of a field (or of a value inside it)."""
+        return (*self.origin[field], field, *sub)
+
+
+def merge(name: str, own: Mapping[str, Any], defaults: Mapping[str, Any]) -> MergedShot:
+    fields = {**defaults, **own}
+    shot_path: JsonPath = ("shots", name)
+    origin: dict[str, JsonPath] = {
+        key: shot_path if key in own else ("defaults",) for key in fields
+    }
+    # duration and auto_duration are one choice: the one the shot makes itself wins
+    # over the other one inherited from defaults.
+    if fields.get("auto_duration") is True and "duration" in fields:
+        if "auto_duration" in own and "duration" not in own:
+            del fields["duration"], origin["duration"]
+        elif "duration" in own and "auto_duration" not in own:
+            fields["auto_duration"] = False
+    return MergedShot(name, fields, origin)
+
+
+def subpaths(value: Any, path: JsonPath = ()) -> Iterator[JsonPath]:
+    """The path of a value and of every value inside it."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from subpaths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from subpaths(item, (*path, i))

@@ -1,0 +1,154 @@
+"""Rules the schema cannot express, checked on each shot after defaults are
+merged: the media budget, local files, base64 data, URLs. Each rule yields
+(path of the offending value, one-line message); all of them run."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from shotbuild.spec.merge import MergedShot
+from shotbuild.spec.model import MediaKind
+from shotbuild.spec.problems import JsonPath
+
+MAX_VIDEOS = 3
+MAX_IMAGES = 9
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".mov", ".m4v"})
+
+Found = Iterator[tuple[JsonPath, str]]
+
+
+def reference_kind(ref: Mapping[str, Any]) -> MediaKind | None:
+    """image or video: from `media`, else the url's or path's extension, else the
+    base64 `media_type`; None when it cannot be told."""
+    media = ref.get("media")
+    if media in ("image", "video"):
+        return "image" if media == "image" else "video"
+    where = ref.get("url") or ref.get("path")
+    if isinstance(where, str):
+        text = where.partition("?")[0].partition("#")[0] if ref.get("type") == "url" else where
+        suffix = PurePosixPath(text.replace("\\", "/")).suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            return "image"
+        if suffix in VIDEO_SUFFIXES:
+            return "video"
+    media_type = ref.get("media_type")
+    if isinstance(media_type, str):
+        major = media_type.partition("/")[0]
+        if major in ("image", "video"):
+            return "image" if major == "image" else "video"
+    return None
+
+
+def check(shot: MergedShot, root: Path) -> Found:
+    """Every rule on one merged shot; `root` is the spec's folder, resolved.
+    Values the schema rejected are skipped, not trusted."""
+    yield from _budget(shot)
+    for i, ref in _references(shot):
+        check_ref = _REFERENCE_RULES.get(ref.get("type"))
+        if check_ref is not None:
+            for sub, message in check_ref(ref, root):
+                yield shot.where("references", i, *sub), message
+    yield from _url(shot.fields.get("callback_url"), shot.where, "callback_url")
+
+
+def _references(shot: MergedShot) -> list[tuple[int, dict[str, Any]]]:
+    refs = shot.fields.get("references")
+    if not isinstance(refs, list):
+        return []
+    return [(i, ref) for i, ref in enumerate(refs) if isinstance(ref, dict)]
+
+
+def _budget(shot: MergedShot) -> Found:
+    looks = shot.fields.get("avatar_id")
+    images, videos = len(looks) if isinstance(looks, list) else 0, 0
+    for i, ref in _references(shot):
+        kind = reference_kind(ref)
+        if kind is None:
+            yield (
+                shot.where("references", i),
+                f"references[{i}]: cannot tell whether this {ref.get('type')} reference is "
+                "an image or a video; add media: image or media: video",
+            )
+        elif kind == "image":
+            images += 1
+        else:
+            videos += 1
+    if videos > MAX_VIDEOS:
+        yield (
+            shot.where("references"),
+            f"{shot.name}: {videos} videos over the media budget of {MAX_VIDEOS}; "
+            "remove some video references",
+        )
+    if images > MAX_IMAGES:
+        yield (
+            shot.where("references" if "references" in shot.fields else "avatar_id"),
+            f"{shot.name}: {images} images (looks count as images) over the media budget "
+            f"of {MAX_IMAGES}; remove some image references",
+        )
+
+
+def _file(ref: Mapping[str, Any], root: Path) -> Iterator[tuple[tuple[str, ...], str]]:
+    written = ref.get("path")
+    where = ("path",)
+    if not isinstance(written, str) or not written:
+        return
+    if os.path.isabs(written) or written.startswith(("/", "\\")) or ":" in written[:3]:
+        yield where, f"path: {written} is absolute; write it relative to the spec's folder"
+        return
+    target = (root / written).resolve()
+    if not target.is_relative_to(root):
+        yield where, f"path: {written} is outside the spec's folder; keep references inside it"
+        return
+    if not target.exists():
+        yield where, f"path: {written} does not exist"
+    elif target.is_dir():
+        yield where, f"path: {written} is a folder; give a file"
+    elif not os.access(target, os.R_OK):
+        yield where, f"path: {written} cannot be read (permission denied)"
+
+
+def _base64(ref: Mapping[str, Any], root: Path) -> Iterator[tuple[tuple[str, ...], str]]:
+    data = ref.get("data")
+    if isinstance(data, str) and data and decode_base64(data) is None:
+        yield ("data",), "data: not valid base64; encode the file with `base64 -w0 FILE`"
+
+
+def decode_base64(text: str) -> bytes | None:
+    try:
+        data = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data or None
+
+
+def _url_ref(ref: Mapping[str, Any], root: Path) -> Iterator[tuple[tuple[str, ...], str]]:
+    for path, message in _url(ref.get("url"), lambda *p: p, "url"):
+        yield tuple(str(p) for p in path), message
+
+
+def _url(value: Any, where: Callable[..., JsonPath], name: str) -> Found:
+    if not isinstance(value, str):
+        return
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. a broken [IPv6] host
+        ok = False
+    if not ok:
+        yield where(name), f"{name}: {value!s:.60} is not an http:// or https:// URL"
+
+
+_REFERENCE_RULES: dict[
+    Any, Callable[[Mapping[str, Any], Path], Iterator[tuple[tuple[str, ...], str]]]
+] = {
+    "file": _file,
+    "base64": _base64,
+    "url": _url_ref,
+}

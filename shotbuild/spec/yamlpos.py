@@ -1,0 +1,199 @@
+"""YAML to plain values, remembering where each value and key is written.
+
+The text is composed into nodes (libyaml when available) and walked once: plain
+dicts, lists and scalars come out, plus the 1-based line and column of every
+value and every mapping key, keyed by its path. Duplicate keys are problems
+(YAML would silently keep the last one); anchors, aliases and merge keys
+(`<<: *base`) work as YAML defines them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from shotbuild.spec.model import Position
+from shotbuild.spec.problems import JsonPath
+
+Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+STR_TAG = "tag:yaml.org,2002:str"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+BOOL_TAG = "tag:yaml.org,2002:bool"
+INT_TAG = "tag:yaml.org,2002:int"
+FLOAT_TAG = "tag:yaml.org,2002:float"
+MAX_DEPTH = 64  # no spec needs more; deeper is an attack or an accident
+MAX_VALUES = 2_000_000  # after expanding aliases ("billion laughs" stop here)
+
+Pair = tuple[yaml.Node, yaml.Node]
+
+
+class YamlSyntaxError(Exception):
+    """The text is not YAML a spec can be read from (one position, one message)."""
+
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+@dataclass
+class Parsed:
+    value: Any
+    values: dict[JsonPath, Position] = field(default_factory=dict)  # where each value is
+    keys: dict[JsonPath, Position] = field(default_factory=dict)  # where each mapping key is
+    problems: list[tuple[Position, str]] = field(default_factory=list)
+
+
+def at(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def parse(text: str) -> Parsed:
+    """Compose and walk `text`; raises YamlSyntaxError when it is not YAML."""
+    loader = Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise YamlSyntaxError(
+                Position(1, 1), "the file is empty; a spec needs at least `version: 1` and `shots:`"
+            )
+        walker = _Walker(loader)
+        parsed = Parsed(None)
+        walker.parsed = parsed
+        parsed.value = walker.value(node, ())
+        return parsed
+    except yaml.MarkedYAMLError as e:
+        raise _syntax_error(e, text) from None
+    except yaml.YAMLError as e:  # e.g. a reader error: a character YAML does not allow
+        raise YamlSyntaxError(Position(1, 1), f"not valid YAML: {_one_line(str(e))}") from None
+    finally:
+        loader.dispose()
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlSyntaxError:
+    mark = e.problem_mark or e.context_mark
+    position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+    problem = e.problem or e.context or "not valid YAML"
+    lines = text.splitlines()
+    line = lines[position.line - 1] if 0 < position.line <= len(lines) else ""
+    if "\t" in line[: len(line) - len(line.lstrip())] or "\t" in line[position.col - 1 :][:1]:
+        tab = Position(position.line, line.index("\t") + 1)
+        return YamlSyntaxError(tab, "a tab character in the YAML; indent with spaces, not tabs")
+    if "expected a single document" in str(e.context) or "but found another document" in problem:
+        return YamlSyntaxError(position, "more than one YAML document; a spec is one document")
+    context = f" ({e.context})" if e.context and e.problem else ""
+    return YamlSyntaxError(position, f"not valid YAML: {_one_line(problem)}{_one_line(context)}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _yaml11_only(node: yaml.ScalarNode) -> bool:
+    """YAML 1.1 readings that YAML 1.2 (editors, check-jsonschema) does not share:
+    `16:9` as the number 969, `yes`/`no`/`on`/`off` as booleans. Kept as text."""
+    if node.tag == BOOL_TAG:
+        return node.value.lower() not in ("true", "false")
+    return node.tag in (INT_TAG, FLOAT_TAG) and ":" in node.value
+
+
+class _Walker:
+    parsed: Parsed
+
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.count = 0
+        self.active: set[int] = set()  # nodes being walked (a recursive alias is an error)
+        self.merging: set[int] = set()
+
+    def problem(self, node: yaml.Node, message: str) -> None:
+        self.parsed.problems.append((at(node), message))
+
+    def value(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise YamlSyntaxError(
+                at(node), f"the spec expands to over {MAX_VALUES:,} values; split the spec"
+            )
+        self.parsed.values[path] = at(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if len(path) > MAX_DEPTH:
+            raise YamlSyntaxError(at(node), f"nested more than {MAX_DEPTH} levels deep")
+        if id(node) in self.active:
+            raise YamlSyntaxError(at(node), "an alias refers to a value that contains it")
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == STR_TAG or _yaml11_only(node):
+            return node.value
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as e:
+            self.problem(node, _one_line(getattr(e, "problem", None) or str(e)))
+            return node.value
+        if value is None or isinstance(value, str | int | float | bool):
+            return value
+        return node.value  # a date, binary...: keep the text as written
+
+    def mapping(self, node: yaml.Node, path: JsonPath) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, (key_node, value_node) in self.pairs(node).items():
+            self.parsed.keys[(*path, key)] = at(key_node)
+            out[key] = self.value(value_node, (*path, key))
+        return out
+
+    def pairs(self, node: yaml.Node) -> dict[str, Pair]:
+        """The mapping's keys in order, merge keys applied (explicit keys win,
+        then the merged mappings in the order given)."""
+        explicit: dict[str, Pair] = {}
+        merged: dict[str, Pair] = {}
+        if id(node) in self.merging:
+            raise YamlSyntaxError(at(node), "a merge key refers to the mapping that contains it")
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                self.merging.add(id(node))
+                try:
+                    for source in self.merge_sources(value_node):
+                        for key, pair in self.pairs(source).items():
+                            merged.setdefault(key, pair)
+                finally:
+                    self.merging.discard(id(node))
+                continue
+            name = self.key(key_node)
+            if name is None:
+                continue
+            if name in explicit:
+                first = at(explicit[name][0]).line
+                self.problem(key_node, f"{name}: duplicate key (first at line {first})")
+                continue
+            explicit[name] = (key_node, value_node)
+        for key, pair in merged.items():
+            explicit.setdefault(key, pair)
+        return explicit
+
+    def merge_sources(self, node: yaml.Node) -> list[yaml.MappingNode]:
+        if isinstance(node, yaml.MappingNode):
+            return [node]
+        if isinstance(node, yaml.SequenceNode) and all(
+            isinstance(n, yaml.MappingNode) for n in node.value
+        ):
+            return list(node.value)
+        self.problem(
+            node, "<<: a merge key takes a mapping (an alias like *base) or a list of them"
+        )
+        return []
+
+    def key(self, node: yaml.Node) -> str | None:
+        if isinstance(node, yaml.ScalarNode):
+            return str(node.value)
+        self.problem(node, "a mapping key must be a plain name, not a list or mapping")
+        return None
