@@ -140,7 +140,7 @@ def build(
             if require is not None:
                 require()
         if any(i.status not in (UP_TO_DATE, COSMETIC) for i in items):
-            cache.remember_spec(spec.path)
+            cache.remember_spec(spec.path, plan.manifest.build_dir)
         runner = _Executor(spec, backend, cache, options, reporter, sleep, clock, plan, result)
         asyncio.run(runner.run(items))
         return result

@@ -120,8 +120,17 @@ class Cache:
     def put_asset_id(self, origin: str, sha256: str, asset_id: str) -> None:
         self.index.set(f"asset:{origin}:{sha256}", asset_id)
 
-    def remember_spec(self, spec_path: Path) -> None:
-        self.index.set(f"spec:{spec_path}", time.time())
+    def remember_spec(self, spec_path: Path, build_dir: Path) -> None:
+        self.index.set(f"spec:{spec_path}", {"build_dir": str(build_dir), "at": time.time()})
+
+    def known_specs(self) -> dict[Path, Path]:
+        """Specs built with this cache -> their build folder (for `gc`)."""
+        out: dict[Path, Path] = {}
+        for name in self.keys("spec:"):
+            raw = self.index.get(f"spec:{name}")
+            if isinstance(raw, dict):
+                out[Path(name)] = Path(raw["build_dir"])
+        return out
 
     def keys(self, prefix: str) -> list[str]:
         return [k[len(prefix) :] for k in self.index.iterkeys() if k.startswith(prefix)]
