@@ -1,0 +1,137 @@
+"""The engine's commands through the CLI, on real YAML specs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from engine_fakes import FakeHeyGen, heygen_backend, no_sleep
+
+from shotbuild import cli
+from shotbuild.build import BuildOptions, build
+from shotbuild.spec import load_spec
+from shotbuild.store.cache import Cache
+
+SPEC = """\
+version: 1
+defaults:
+  avatar_id: [look_founder]
+shots:
+  office-walk:
+    prompt: A founder walks through a sunlit office.
+    duration: 6
+  demo:
+    prompt: The founder demos the product.
+    title: Demo
+"""
+
+
+@pytest.fixture
+def spec_file(chdir_tmp: Path) -> Path:
+    path = chdir_tmp / "shots.yaml"
+    path.write_text(SPEC)
+    return path
+
+
+def heygen_build(spec_file: Path, fake: FakeHeyGen) -> None:
+    with Cache() as cache:
+        result = build(
+            load_spec(spec_file),
+            heygen_backend(fake, cache),
+            BuildOptions(),
+            cache=cache,
+            sleep=no_sleep,
+        )
+    assert result.exit_code == 0
+
+
+def test_plan_json_and_detailed_exitcode(
+    spec_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli.main(["plan", "--json", "--detailed-exitcode"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["format_version"] == 1 and doc["seconds"] == 16
+    assert [(s["name"], s["status"]) for s in doc["shots"]] == [
+        ("office-walk", "new"),
+        ("demo", "new"),
+    ]
+    monkeypatch.setenv("HEYGEN_BASE_URL", "https://api.fake-heygen.test")
+    heygen_build(spec_file, FakeHeyGen())
+    assert cli.main(["plan", "--detailed-exitcode"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "up to date" in captured.err
+    spec_file.write_text(
+        SPEC.replace("title: Demo", "title: Demo 2").replace("duration: 6", "duration: 7")
+    )
+    assert cli.main(["plan", "--detailed-exitcode", str(spec_file)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "duration changed" in err and "cosmetic change" in err and "7 s of video to pay for" in err
+    )
+
+
+def test_plan_reformatted_and_reordered_yaml_changes_nothing(
+    spec_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEYGEN_BASE_URL", "https://api.fake-heygen.test")
+    heygen_build(spec_file, FakeHeyGen())
+    spec_file.write_text(
+        "version: 1\nshots:\n"
+        "  demo: {avatar_id: [look_founder], title: Demo,\n"
+        "         prompt: 'The founder demos the product.  '}\n"
+        "  office-walk:\n    duration: 6\n    resolution: 720p\n"
+        "    prompt: >\n      A founder walks through\n      a sunlit office.\n"
+        "    avatar_id:\n      - look_founder\n"
+    )
+    assert cli.main(["plan", "--detailed-exitcode"]) == 0, capsys.readouterr().err
+
+
+def test_missing_spec_is_one_line(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["plan"]) == 1
+    assert capsys.readouterr().err.startswith("shotbuild: error: no shots.yaml in this folder")
+
+
+def test_build_without_key_names_the_variable(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["build", "-q"]) == 1
+    assert "HEYGEN_API_KEY" in capsys.readouterr().err
+
+
+def test_build_dry_run_and_max_seconds(spec_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["build", "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert "office-walk: would submit (6 s of video)" in err
+    assert cli.main(["build", "--max-seconds", "10"]) == 1
+    assert "over --max-seconds 10" in capsys.readouterr().err
+
+
+def test_clean_removes_only_owned_outputs_and_gc_keeps_locked_renders(
+    spec_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEYGEN_BASE_URL", "https://api.fake-heygen.test")
+    fake = FakeHeyGen()
+    heygen_build(spec_file, fake)
+    build_dir = spec_file.parent / "build"
+    (build_dir / "mine.txt").write_text("keep")
+    assert cli.main(["gc", "--dry-run"]) == 0
+    assert "0 blobs; would free 0.0 MB (2 blobs kept" in capsys.readouterr().err
+    assert cli.main(["clean"]) == 0
+    assert sorted(p.name for p in build_dir.iterdir()) == ["mine.txt"]
+    # drop a shot: its render is no longer referenced by the lock
+    spec_file.write_text(SPEC.split("  demo:")[0])
+    heygen_build(spec_file, fake)
+    assert fake.creates == 2  # office-walk was restored from the cache, not rendered
+    assert cli.main(["gc"]) == 0
+    assert "1 results, 1 blobs; freed" in capsys.readouterr().err
+    assert cli.main(["gc"]) == 0
+    assert "0 results, 0 blobs" in capsys.readouterr().err
+
+
+def test_status_without_jobs_in_flight_is_the_plan(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["status", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {s["status"] for s in doc["shots"]} == {"new"}
