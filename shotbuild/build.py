@@ -135,10 +135,8 @@ def build(
                 f"this build would render {seconds:g} s of video, over --max-seconds"
                 f" {options.max_seconds:g}; nothing was submitted (raise the limit or use --only)"
             )
-        if any(_needs_api(i) for i in items):
-            require = getattr(backend, "require_key", None)
-            if require is not None:
-                require()
+        if any(_needs_backend(i) for i in items):
+            backend.check_ready()
         if any(i.status not in (UP_TO_DATE, COSMETIC) for i in items):
             cache.remember_spec(spec.path, plan.manifest.build_dir)
         runner = _Executor(spec, backend, cache, options, reporter, sleep, clock, plan, result)
@@ -160,7 +158,7 @@ def _selected(plan: Plan, options: BuildOptions) -> list[PlanItem]:
     return [i for i in plan.items if i.name in options.only and i.status != REMOVED]
 
 
-def _needs_api(item: PlanItem) -> bool:
+def _needs_backend(item: PlanItem) -> bool:
     if item.status == RESTORE:
         return item.source == "lock"
     return item.status in (*RENDERS, IN_FLIGHT)

@@ -32,6 +32,9 @@ class Backend(Protocol):
     uses_lock: bool  # results recorded in shots.lock
     subdir: str  # outputs go to <build_dir>/<subdir>/<shot>.mp4 ("" for the build dir)
 
+    def check_ready(self) -> None:
+        """Raise a ShotbuildError saying what is missing (a key, an extra) before any work."""
+
 
 @runtime_checkable
 class RemoteBackend(Backend, Protocol):

@@ -77,13 +77,13 @@ class HeyGenBackend:
     def origin(self) -> str:
         return self.identity
 
-    def require_key(self) -> None:
+    def check_ready(self) -> None:
         if not self._api_key:
             raise MissingApiKeyError()
 
     async def _api(self) -> Any:
         if self._client is None:
-            self.require_key()
+            self.check_ready()
             from shotbuild.heygen import HeyGenClient
 
             client = HeyGenClient(

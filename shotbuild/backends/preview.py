@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shotbuild.errors import MissingExtra, ShotbuildError
 from shotbuild.keys import decode_base64
 from shotbuild.spec.model import DEFAULT_DURATION, Shot
 from shotbuild.store.cache import Cache
@@ -26,6 +27,13 @@ class PreviewBackend:
 
     def __init__(self, cache: Cache | None = None) -> None:
         self._cache = cache
+
+    def check_ready(self) -> None:
+        """Fail before rendering anything when the preview extra is missing."""
+        import importlib.util
+
+        if importlib.util.find_spec("av") is None or importlib.util.find_spec("PIL") is None:
+            raise MissingExtra("preview rendering", "preview")
 
     def render_call(
         self, shot: Shot, root: Path, out: Path
@@ -57,13 +65,16 @@ def render_preview(fields: tuple[Any, ...], out: Path) -> None:
     from shotbuild.preview import Card, render_mp4
 
     name, prompt, looks, aspect_ratio, resolution, duration, images = fields
-    card = Card(
+    try:
+        card = Card(
         name=name,
         prompt=prompt,
         looks=looks,
         aspect_ratio=aspect_ratio,
         resolution=resolution,
         duration=duration,
-        images=images,
-    )
-    render_mp4(card, out)
+            images=images,
+        )
+        render_mp4(card, out)
+    except Exception as e:  # crosses a process boundary: keep it a plain, picklable error
+        raise ShotbuildError(f"preview render of {name} failed: {e}") from None

@@ -1,0 +1,86 @@
+"""The preview backend end to end: real mp4s, rendered once."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image
+
+from shotbuild import cli
+from shotbuild.store.lock import read_lock
+
+SPEC = """\
+version: 1
+defaults:
+  avatar_id: [look_founder]
+  duration: 4
+shots:
+  office-walk:
+    prompt: A founder walks through a sunlit office.
+    references:
+      - {type: file, path: refs/light.png}
+  demo:
+    prompt: The founder demos the product.
+    aspect_ratio: "9:16"
+    references:
+      - {type: base64, media_type: image/png, data: "%s"}
+"""
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 120, 40)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def spec_file(chdir_tmp: Path) -> Path:
+    (chdir_tmp / "refs").mkdir()
+    (chdir_tmp / "refs" / "light.png").write_bytes(png())
+    path = chdir_tmp / "shots.yaml"
+    path.write_text(SPEC % base64.b64encode(png()).decode())
+    return path
+
+
+def probe(path: Path) -> tuple[str, int, int, float]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        seconds = float(container.duration or 0) / av.time_base
+        return stream.codec_context.name, stream.width, stream.height, seconds
+
+
+def test_preview_build_makes_real_mp4s_and_a_rerun_renders_nothing(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["build", "--backend", "preview", str(spec_file)]) == 0
+    err = capsys.readouterr().err
+    assert "2 built" in err and "seconds of preview rendered" in err
+    out = spec_file.parent / "build" / "preview"
+    codec, width, height, seconds = probe(out / "office-walk.mp4")
+    assert (codec, width, height) == ("h264", 1280, 720) and 3.5 <= seconds <= 4.5
+    assert probe(out / "demo.mp4")[1:3] == (720, 1280)
+    assert read_lock(spec_file.with_suffix(".lock")) == {}  # previews never enter the lock
+    assert not spec_file.with_suffix(".lock").exists()
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+
+    assert cli.main(["build", "--backend", "preview"]) == 0
+    assert "0 built, 0 restored, 2 up to date" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    # a preview never satisfies a heygen plan
+    assert cli.main(["plan", "--detailed-exitcode"]) == 2
+
+
+def test_preview_output_deleted_is_restored_and_env_selects_the_backend(
+    spec_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOTBUILD_BACKEND", "preview")
+    assert cli.main(["build", "--only", "demo"]) == 0
+    demo = spec_file.parent / "build" / "preview" / "demo.mp4"
+    demo.unlink()
+    capsys.readouterr()
+    assert cli.main(["build", "--only", "demo"]) == 0
+    assert "0 built, 1 restored" in capsys.readouterr().err and demo.exists()
