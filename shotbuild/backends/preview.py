@@ -67,12 +67,12 @@ def render_preview(fields: tuple[Any, ...], out: Path) -> None:
     name, prompt, looks, aspect_ratio, resolution, duration, images = fields
     try:
         card = Card(
-        name=name,
-        prompt=prompt,
-        looks=looks,
-        aspect_ratio=aspect_ratio,
-        resolution=resolution,
-        duration=duration,
+            name=name,
+            prompt=prompt,
+            looks=looks,
+            aspect_ratio=aspect_ratio,
+            resolution=resolution,
+            duration=duration,
             images=images,
         )
         render_mp4(card, out)
