@@ -312,3 +312,26 @@ def test_file_references_are_uploaded_once_and_the_key_never_written(
     for path in [*tmp_path.rglob("*")]:
         if path.is_file():
             assert API_KEY.encode() not in path.read_bytes(), path
+
+
+def test_timeout_keeps_the_job_and_the_next_build_resumes_it(tmp_path: Path) -> None:
+    fake = FakeHeyGen(polls_to_finish=400)
+    cache = Cache(tmp_path / "cache")
+    now = [0.0]
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    spec = make_spec(tmp_path, make_shot("slow"))
+    options = BuildOptions(timeout=600)
+    result = build(
+        spec, heygen_backend(fake, cache), options, cache=cache, sleep=sleep, clock=lambda: now[0]
+    )
+    assert result.exit_code == 1 and "stays recorded" in result.failed[0][1]
+    assert sleeps[0] == 2.0 and max(sleeps) == 30.0 and sleeps == sorted(sleeps)
+    assert make_plan(spec, heygen_backend(fake, cache), cache).items[0].status == IN_FLIGHT
+    fake.polls_to_finish = 0
+    assert build(spec, heygen_backend(fake, cache), cache=cache, sleep=sleep).built == ["slow"]
+    assert fake.creates == 1

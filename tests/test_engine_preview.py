@@ -84,3 +84,18 @@ def test_preview_output_deleted_is_restored_and_env_selects_the_backend(
     capsys.readouterr()
     assert cli.main(["build", "--only", "demo"]) == 0
     assert "0 built, 1 restored" in capsys.readouterr().err and demo.exists()
+
+
+def test_two_concurrent_builds_of_one_spec_render_each_shot_once(spec_file: Path) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "shotbuild", "build", "--backend", "preview", str(spec_file)]
+    env = {**os.environ}
+    procs = [subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    built = [int(m.group(1)) for out in outs for m in re.finditer(r"(\d+) built", out)]
+    assert sorted(built) == [0, 2], outs
