@@ -99,3 +99,14 @@ def test_two_concurrent_builds_of_one_spec_render_each_shot_once(spec_file: Path
     assert [p.returncode for p in procs] == [0, 0], outs
     built = [int(m.group(1)) for out in outs for m in re.finditer(r"(\d+) built", out)]
     assert sorted(built) == [0, 2], outs
+
+
+def test_python_api_mirrors_the_cli(spec_file: Path) -> None:
+    import shotbuild.api as sb
+
+    spec = sb.load(spec_file)
+    plan = sb.plan(spec, backend="preview")
+    assert plan.to_json()["counts"] == {"new": 2} and plan.seconds == 8
+    result = sb.build(spec_file, backend="preview", jobs=2, only=["demo"])
+    assert result.built == ["demo"] and result.exit_code == 0
+    assert sb.plan(spec, backend="preview").counts() == {"new": 1, "up to date": 1}
