@@ -7,6 +7,7 @@ stage that can run is collected; nothing stops at the first."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from shotbuild.spec.model import (
     Spec,
 )
 from shotbuild.spec.problems import JsonPath, Problem, SpecInvalid, unique
-from shotbuild.spec.yamlpos import Parsed, YamlSyntaxError, parse
+from shotbuild.spec.yamlpos import Parsed, YamlSyntaxError, at, parse
 
 MAX_BYTES = 8 * 1024 * 1024  # room for well over 10,000 shots
 DEFAULT_BUILD_DIR = "build"
@@ -88,8 +89,7 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     problems = [problem(pos, message) for pos, message in parsed.problems]
     errors = schema.errors(parsed.value)
     for error in errors:
-        positions = parsed.keys if error.at_key else parsed.values
-        problems.append(problem(_nearest(positions, parsed, error.path), error.message))
+        problems.append(problem(parsed.position(error.path, key=error.at_key), error.message))
     doc = parsed.value
     if not _rules_can_run(doc, errors):
         return None, unique(problems)
@@ -103,7 +103,7 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     for shot in shots:
         for where, message in rules.check(shot, resolved_root):
             if not _overlaps(where, reported):
-                problems.append(problem(_nearest(parsed.values, parsed, where), message))
+                problems.append(problem(parsed.position(where), message))
     if problems:
         return None, unique(problems)
     return _spec(Path(os.path.abspath(path)), doc, shots, parsed), []
@@ -128,32 +128,84 @@ def _overlaps(path: JsonPath, reported: set[JsonPath]) -> bool:
     return bool(reported) and any(r[: len(path)] == path for r in reported)
 
 
-def _nearest(positions: dict[JsonPath, Position], parsed: Parsed, path: JsonPath) -> Position:
-    for cut in range(len(path), -1, -1):
-        found = positions.get(path[:cut]) or parsed.values.get(path[:cut])
-        if found is not None:
-            return found
-    return Position(1, 1)
-
-
 def _spec(path: Path, doc: dict[str, Any], shots: list[MergedShot], parsed: Parsed) -> Spec:
     build_dir = os.path.normpath(path.parent / str(doc.get("build_dir", DEFAULT_BUILD_DIR)))
-    positions: dict[str, Position] = {}
-    for shot in shots:
-        shot_path = ("shots", shot.name)
-        positions["shots/" + shot.name] = parsed.keys[shot_path]
-        for field, value in shot.fields.items():
-            for sub in subpaths(value):
-                where = shot.where(field, *sub)
-                positions["/".join(str(p) for p in (*shot_path, field, *sub))] = parsed.values[
-                    where
-                ]
     return Spec(
         path=path,
         build_dir=Path(build_dir),
         shots=tuple(_shot(s) for s in shots),
-        positions=positions,
+        positions=_Positions(lambda: _positions(shots, parsed)),
     )
+
+
+def _positions(shots: list[MergedShot], parsed: Parsed) -> dict[str, Position]:
+    """ "shots/<name>[/<field>[/<index or key>...]]" -> where it is written (a
+    field inherited from defaults: where defaults has it)."""
+    positions: dict[str, Position] = {}
+    for shot in shots:
+        shot_path = ("shots", shot.name)
+        positions["shots/" + shot.name] = at(parsed.keys[shot_path])
+        for field, value in shot.fields.items():
+            for sub in subpaths(value):
+                name = "/".join(str(p) for p in (*shot_path, field, *sub))
+                positions[name] = at(parsed.values[shot.where(field, *sub)])
+    return positions
+
+
+class _Positions(dict[str, Position]):
+    """Spec.positions, computed on first use: a build that has no error to point
+    at never pays for them."""
+
+    def __init__(self, compute: Callable[[], dict[str, Position]]) -> None:
+        super().__init__()
+        self._compute: Callable[[], dict[str, Position]] | None = compute
+
+    def _fill(self) -> None:
+        if self._compute is not None:
+            compute, self._compute = self._compute, None
+            self.update(compute())
+
+    def __getitem__(self, key: str) -> Position:
+        self._fill()
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._fill()
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._fill()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._fill()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._fill()
+        return super().__len__()
+
+    def keys(self) -> KeysView[str]:  # type: ignore[override]
+        self._fill()
+        return super().keys()
+
+    def values(self) -> ValuesView[Position]:  # type: ignore[override]
+        self._fill()
+        return super().values()
+
+    def items(self) -> ItemsView[str, Position]:  # type: ignore[override]
+        self._fill()
+        return super().items()
+
+    def __eq__(self, other: object) -> bool:
+        self._fill()
+        return super().__eq__(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._fill()
+        return super().__repr__()
 
 
 def _shot(shot: MergedShot) -> Shot:

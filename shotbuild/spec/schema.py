@@ -11,7 +11,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -56,6 +56,17 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
+def quick_check() -> Callable[[Any], bool]:
+    """Whether a document is valid, without jsonschema (see fastcheck)."""
+    from shotbuild.spec.fastcheck import Unsupported, compile_schema
+
+    try:
+        return compile_schema(schema())
+    except Unsupported:
+        return lambda document: validator().is_valid(document)
+
+
+@functools.cache
 def validator() -> Validator:
     from jsonschema import Draft202012Validator
 
@@ -70,7 +81,7 @@ class SchemaError(NamedTuple):
 
 def errors(document: Any) -> list[SchemaError]:
     """Every schema error, as a one-line message; fast when the document is valid."""
-    if validator().is_valid(document):
+    if quick_check()(document):
         return []
     found: list[SchemaError] = []
     for error in validator().iter_errors(document):
@@ -117,7 +128,7 @@ def _unknown_keys(error: ValidationError, path: JsonPath) -> Iterator[SchemaErro
             continue
         near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"; did you mean {near[0]}?" if near else f"; allowed: {', '.join(known)}"
-        yield SchemaError((*path, key), f"{key}: unknown key{hint}", at_key=True)
+        yield SchemaError((*path, key), f"{_clip(key, 40)}: unknown key{hint}", at_key=True)
 
 
 def _required(error: ValidationError, path: JsonPath) -> Iterator[SchemaError]:

@@ -41,9 +41,22 @@ class YamlSyntaxError(Exception):
 @dataclass
 class Parsed:
     value: Any
-    values: dict[JsonPath, Position] = field(default_factory=dict)  # where each value is
-    keys: dict[JsonPath, Position] = field(default_factory=dict)  # where each mapping key is
+    # The node of each value and of each mapping key, by path (positions are made
+    # from nodes only when asked for: most loads need few of them).
+    values: dict[JsonPath, yaml.Node] = field(default_factory=dict)
+    keys: dict[JsonPath, yaml.Node] = field(default_factory=dict)
     problems: list[tuple[Position, str]] = field(default_factory=list)
+
+    def position(self, path: JsonPath, *, key: bool = False) -> Position:
+        """Where the value at `path` (or its key) is written; for a path that is
+        not in the file (a missing key), where the nearest enclosing value is."""
+        if key and path in self.keys:
+            return at(self.keys[path])
+        for cut in range(len(path), -1, -1):
+            node = self.values.get(path[:cut])
+            if node is not None:
+                return at(node)
+        return Position(1, 1)
 
 
 def at(node: yaml.Node) -> Position:
@@ -83,8 +96,8 @@ def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlSyntaxError:
         return YamlSyntaxError(tab, "a tab character in the YAML; indent with spaces, not tabs")
     if "expected a single document" in str(e.context) or "but found another document" in problem:
         return YamlSyntaxError(position, "more than one YAML document; a spec is one document")
-    context = f" ({e.context})" if e.context and e.problem else ""
-    return YamlSyntaxError(position, f"not valid YAML: {_one_line(problem)}{_one_line(context)}")
+    context = f" ({_one_line(e.context)})" if e.context and e.problem else ""
+    return YamlSyntaxError(position, f"not valid YAML: {_one_line(problem)}{context}")
 
 
 def _one_line(text: str) -> str:
@@ -117,7 +130,7 @@ class _Walker:
             raise YamlSyntaxError(
                 at(node), f"the spec expands to over {MAX_VALUES:,} values; split the spec"
             )
-        self.parsed.values[path] = at(node)
+        self.parsed.values[path] = node
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if len(path) > MAX_DEPTH:
@@ -147,7 +160,7 @@ class _Walker:
     def mapping(self, node: yaml.Node, path: JsonPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, (key_node, value_node) in self.pairs(node).items():
-            self.parsed.keys[(*path, key)] = at(key_node)
+            self.parsed.keys[(*path, key)] = key_node
             out[key] = self.value(value_node, (*path, key))
         return out
 
