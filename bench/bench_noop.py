@@ -8,7 +8,6 @@ with yaml.CSafeLoader. Medians over several runs after a warm-up."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import statistics
@@ -104,6 +103,7 @@ def main() -> None:
         print(f"first build of {shots} shots (fake API): {time.perf_counter() - started:.1f} s")
         env = {**os.environ, "HEYGEN_BASE_URL": ORIGIN}
         env.pop("HEYGEN_API_KEY", None)  # a no-op build needs no key
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # time what users run: cached bytecode
         parse = [
             sys.executable,
             "-c",

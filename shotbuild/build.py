@@ -8,7 +8,6 @@ jobs and never pays twice for a key. Nothing here knows about click."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import hashlib
@@ -16,13 +15,11 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from shotbuild.backends.base import Backend, LinkExpiredError, LocalBackend, RateLimitedError
-from shotbuild.backends.preview import AUTO_DURATION_SECONDS
 from shotbuild.errors import ShotbuildError, UsageError
 from shotbuild.keys import sha256_file
 from shotbuild.plan import (
@@ -51,7 +48,7 @@ from shotbuild.progress import (
     Reporter,
 )
 from shotbuild.progress import REMOVED as SHOT_REMOVED
-from shotbuild.spec.model import Spec
+from shotbuild.spec.model import DEFAULT_DURATION, Spec
 from shotbuild.store.cache import (
     JOB_DONE,
     JOB_FAILED,
@@ -63,6 +60,9 @@ from shotbuild.store.cache import (
 )
 from shotbuild.store.lock import LockEntry, write_lock
 from shotbuild.store.outputs import Manifest
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 POLL_FIRST = 2.0
 POLL_MAX = 30.0
@@ -115,7 +115,7 @@ def build(
     *,
     cache: Cache | None = None,
     reporter: Reporter | None = None,
-    sleep: Sleep = asyncio.sleep,
+    sleep: Sleep | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> BuildResult:
     """Build a spec: hold its build lock, plan, then execute (or only say, --dry-run)."""
@@ -140,7 +140,11 @@ def build(
         if any(i.status not in (UP_TO_DATE, COSMETIC) for i in items):
             cache.remember_spec(spec.path, plan.manifest.build_dir)
         runner = _Executor(spec, backend, cache, options, reporter, sleep, clock, plan, result)
-        asyncio.run(runner.run(items))
+        work = runner.settle(items)
+        if work:  # asyncio only when there is something to do: a no-op build stays light
+            import asyncio
+
+            asyncio.run(runner.run(work))
         return result
 
 
@@ -214,6 +218,8 @@ class _Slots:
         self.most = max(1, jobs)
         self.limit = self.most
         self.active = 0
+        import asyncio
+
         self.cond = asyncio.Condition()
 
     async def acquire(self) -> None:
@@ -240,7 +246,7 @@ class _Executor:
         cache: Cache,
         options: BuildOptions,
         reporter: Reporter,
-        sleep: Sleep,
+        sleep: Sleep | None,
         clock: Callable[[], float],
         plan: Plan,
         result: BuildResult,
@@ -250,7 +256,7 @@ class _Executor:
         self.cache = cache
         self.options = options
         self.reporter = reporter
-        self.sleep = sleep
+        self.sleep: Sleep = sleep or _real_sleep
         self.clock = clock
         self.result = result
         self.lock = dict(plan.lock)
@@ -258,8 +264,8 @@ class _Executor:
         self.stopping = False
         self.pool: Executor | None = None
 
-    async def run(self, items: list[PlanItem]) -> None:
-        self.slots = _Slots(self.options.jobs)
+    def settle(self, items: list[PlanItem]) -> list[PlanItem]:
+        """Do what needs no backend (record, remove); return the shots left to build."""
         work = [i for i in items if i.status not in (UP_TO_DATE, COSMETIC, REMOVED)]
         for item in items:
             if item.status == UP_TO_DATE:
@@ -270,6 +276,12 @@ class _Executor:
                 self._remove(item)
         for item in work:
             self.reporter.shot(item.name, QUEUED, item.reason)
+        return work
+
+    async def run(self, work: list[PlanItem]) -> None:
+        import asyncio
+
+        self.slots = _Slots(self.options.jobs)
         try:
             await asyncio.gather(*(self._one(item) for item in work))
         finally:
@@ -373,6 +385,8 @@ class _Executor:
         try:
             fn, args = backend.render_call(item.shot, self.spec.root, tmp)
             self.reporter.shot(item.name, RENDERING)
+            import asyncio
+
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._pool(), fn, *args)
             sha, size = sha256_file(tmp), tmp.stat().st_size
@@ -381,7 +395,7 @@ class _Executor:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         seconds = float(item.shot.duration or 0) if not item.shot.auto_duration else 0.0
-        seconds = seconds or float(AUTO_DURATION_SECONDS)
+        seconds = seconds or float(DEFAULT_DURATION)  # auto_duration previews are 10 s
         entry = _entry(item.key, self.backend.name, sha, size, seconds, self.backend.identity)
         self._materialise(item, entry)
         self.result.built.append(item.name)
@@ -534,3 +548,9 @@ class _Executor:
 def _entry(key: str, video_id: str, sha: str, size: int, seconds: float, origin: str) -> LockEntry:
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return LockEntry(key, video_id, sha, size, seconds, origin, built_at)
+
+
+async def _real_sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)

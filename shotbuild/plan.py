@@ -190,7 +190,12 @@ class _Planner:
             return PlanItem(status=NEW, reason="never built", seconds=seconds_of(shot), **base)
         old = self.cache.request(previous)
         fields = tuple(diff_requests(old, request)) if old is not None else ()
-        reason = f"{', '.join(fields)} changed" if fields else "inputs changed"
+        if fields:
+            reason = f"{', '.join(fields)} changed"
+        elif entry is not None and entry.origin != self.backend.identity:
+            reason = f"rendered by {entry.origin}, building for {self.backend.identity}"
+        else:
+            reason = "inputs changed"
         return PlanItem(
             status=CHANGED, reason=reason, fields=fields, seconds=seconds_of(shot), **base
         )

@@ -19,8 +19,6 @@ import errno
 import fcntl
 import hashlib
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -151,6 +149,8 @@ class Cache:
 
     def temp_file(self, suffix: str = ".tmp") -> Path:
         """A fresh path in the cache's own temporary folder (same filesystem as blobs)."""
+        import tempfile
+
         folder = self.directory / "tmp"
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=folder, suffix=suffix)
@@ -217,6 +217,8 @@ class Cache:
 
 def copy_atomic(src: Path, dest: Path) -> None:
     """Copy src to dest through a temporary file beside dest and os.replace."""
+    import shutil
+
     from shotbuild.fs import atomic_writer
 
     with src.open("rb") as fin, atomic_writer(dest) as fout:
