@@ -51,7 +51,8 @@ def check(shot: MergedShot, root: Path) -> Found:
     Values the schema rejected are skipped, not trusted."""
     yield from _budget(shot)
     for i, ref in _references(shot):
-        check_ref = _REFERENCE_RULES.get(ref.get("type"))
+        ref_type = ref.get("type")
+        check_ref = _REFERENCE_RULES.get(ref_type) if isinstance(ref_type, str) else None
         if check_ref is not None:
             for sub, message in check_ref(ref, root):
                 yield shot.where("references", i, *sub), message
@@ -146,7 +147,7 @@ def _url(value: Any, where: Callable[..., JsonPath], name: str) -> Found:
 
 
 _REFERENCE_RULES: dict[
-    Any, Callable[[Mapping[str, Any], Path], Iterator[tuple[tuple[str, ...], str]]]
+    str, Callable[[Mapping[str, Any], Path], Iterator[tuple[tuple[str, ...], str]]]
 ] = {
     "file": _file,
     "base64": _base64,

@@ -182,11 +182,10 @@ def _size(error: ValidationError, path: JsonPath) -> Iterator[SchemaError]:
         bounds = f"{low}-{high} {noun}"
     else:
         bounds = f"at least {low} {noun}" if low is not None else f"at most {high} {noun}"
-    if low == 1 and high is None:
-        bounds = "not be empty"
-        yield SchemaError(path, f"{label(path)}: must {bounds}")
-        return
     found = len(error.instance) if isinstance(error.instance, str | list | dict) else "?"
+    if low == 1 and found == 0:
+        yield SchemaError(path, f"{label(path)}: must not be empty")
+        return
     yield SchemaError(path, f"{label(path)}: must have {bounds} (found {found})")
 
 
@@ -256,7 +255,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
-        return json.dumps(_clip(value, 40), ensure_ascii=False)
+        return json.dumps(value if len(value) <= 40 else value[:37] + "...", ensure_ascii=False)
     if isinstance(value, dict | list):
         return "a mapping" if isinstance(value, dict) else "a list"
     return _clip(str(value), 40)
