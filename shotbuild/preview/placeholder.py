@@ -1,7 +1,8 @@
 """A small valid mp4 that names a shot, built without PyAV.
 
-The package ships `placeholder.mp4`: a generic one-second H.264 clip whose `moov`
-box comes last. For each card the `moov` gets a new `udta` box holding QuickTime
+The package ships `placeholder.mp4`: a generic one-frame H.264 clip whose `moov`
+box comes last. For each card that frame's duration is set to the card's (the
+duration fields keep their size), and the `moov` gets a new `udta` box holding QuickTime
 text atoms (title = shot name, comment = prompt, description = looks and size;
 ffmpeg reads all three);
 since nothing follows `moov`, no sample offset moves and the file stays valid."""
@@ -16,12 +17,21 @@ from shotbuild.preview.card import Card
 
 TEMPLATE = "placeholder.mp4"
 UND = 0x55C4  # ISO 639-2 "und", packed: marks the strings as UTF-8 (not Mac Roman)
-MAX_TEXT_BYTES = 60_000  # a QuickTime text atom holds at most 65,535 bytes
+MAX_TEXT_BYTES = 60_000
+CONTAINERS = {b"moov", b"trak", b"edts", b"mdia", b"minf", b"stbl"}
+DURATION_BOXES = (
+    b"mvhd",
+    b"tkhd",
+    b"elst",
+    b"mdhd",
+    b"stts",
+)  # a QuickTime text atom holds at most 65,535 bytes
 
 
 def placeholder_mp4(card: Card) -> bytes:
-    """The template clip with the card's shot name, prompt and looks as metadata."""
-    return with_metadata(template_bytes(), metadata(card))
+    """The template clip lasting `card.duration`, with the card's shot name, prompt
+    and looks as metadata."""
+    return with_metadata(with_duration(template_bytes(), card.duration), metadata(card))
 
 
 def metadata(card: Card) -> dict[bytes, str]:
@@ -54,6 +64,34 @@ def boxes(data: bytes) -> Iterator[tuple[bytes, int, int]]:
             raise ValueError(f"malformed mp4 box {kind!r} at byte {pos}")
         yield kind, pos, pos + size
         pos += size
+
+
+def inner_boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int]]:
+    """(type, payload offset) of every box under [start, end), depth first."""
+    for kind, s, e in boxes(data[start:end]):
+        yield kind, start + s + 8
+        if kind in CONTAINERS:
+            yield from inner_boxes(data, start + s + 8, start + e)
+
+
+def with_duration(mp4: bytes, seconds: float) -> bytes:
+    """`mp4` (version-0 boxes, one track of one sample) with that sample lasting `seconds`."""
+    kind, start, end = list(boxes(mp4))[-1]
+    at = {k: pos for k, pos in inner_boxes(mp4, start, end)}
+    out = bytearray(mp4)
+    if kind != b"moov" or any(out[at[k]] != 0 for k in DURATION_BOXES):
+        raise ValueError("the placeholder template must hold version-0 duration boxes")
+    movie_scale = struct.unpack_from(">I", out, at[b"mvhd"] + 12)[0]
+    media_scale = struct.unpack_from(">I", out, at[b"mdhd"] + 12)[0]
+    movie, media = round(seconds * movie_scale), round(seconds * media_scale)
+    struct.pack_into(">I", out, at[b"mvhd"] + 16, movie)
+    struct.pack_into(">I", out, at[b"tkhd"] + 20, movie)
+    struct.pack_into(">I", out, at[b"elst"] + 8, movie)  # the first edit's segment
+    struct.pack_into(">I", out, at[b"mdhd"] + 16, media)
+    if struct.unpack_from(">II", out, at[b"stts"] + 4) != (1, 1):
+        raise ValueError("the placeholder template must hold a single sample")
+    struct.pack_into(">I", out, at[b"stts"] + 12, media)  # that sample's duration
+    return bytes(out)
 
 
 def box(kind: bytes, payload: bytes) -> bytes:

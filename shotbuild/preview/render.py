@@ -33,6 +33,7 @@ MAX_THUMBNAILS = 9  # the API's image budget
 
 BG = (17, 20, 26)
 PANEL = (32, 37, 47)
+PANEL_LINE = (60, 67, 80)
 TEXT = (238, 240, 244)
 MUTED = (146, 154, 168)
 ACCENT = (229, 57, 70)
@@ -135,10 +136,6 @@ class Metrics:
         """Top of the footer band that changes every frame (even, for 4:2:0 chroma)."""
         return (self.height - self.px(150)) // 2 * 2
 
-    @property
-    def landscape(self) -> bool:
-        return self.width > self.height
-
 
 # -- text layout ---------------------------------------------------------------
 
@@ -188,6 +185,11 @@ def ellipsize(line: str, f: Font, width: int) -> str:
     """`line` with an ellipsis, shortened until it fits in `width`."""
     keep = fitting_prefix(line + ELLIPSIS, f, width - text_width(ELLIPSIS, f))
     return line[:keep].rstrip() + ELLIPSIS
+
+
+def first_fitting(texts: tuple[str, ...], f: Font, width: float) -> str:
+    """The first of `texts` that fits in `width`, else nothing."""
+    return next((t for t in texts if text_width(t, f) <= width), "")
 
 
 def fit_text(text: str, box_w: int, box_h: int, sizes: range) -> tuple[Font, list[str]]:
@@ -247,8 +249,8 @@ def draw_card(card: Card) -> Image.Image:
     y = draw_header(draw, card, m)
     y = draw_title(draw, card.name, y + m.px(48), m)
     draw.rectangle((m.margin, y + m.px(20), m.margin + m.px(120), y + m.px(26)), fill=ACCENT)
-    body = Box(m.margin, y + m.px(64), m.width - 2 * m.margin, 0)
-    draw_body(img, draw, card, m, Box(body.x, body.y, body.w, m.band_top - m.px(40) - body.y))
+    top = y + m.px(64)
+    draw_body(img, draw, card, m, Box(m.margin, top, m.width - 2 * m.margin, m.band_top - top))
     draw_footer_static(draw, card, m)
     return img
 
@@ -259,6 +261,8 @@ def draw_header(draw: ImageDraw.ImageDraw, card: Card, m: Metrics) -> int:
     pad_x, pad_y = m.px(20), m.px(12)
     x, y = m.margin, m.margin
     mark = printable(card.mark)
+    if text_width(mark, f) > m.width - 2 * m.margin - 2 * pad_x:
+        mark = ellipsize(mark, f, m.width - 2 * m.margin - 2 * pad_x)
     mark_w = round(text_width(mark, f))
     badge = (x, y, x + mark_w + 2 * pad_x, y + round(f.size) + 2 * pad_y)
     draw.rounded_rectangle(badge, radius=m.px(8), fill=ACCENT)
@@ -272,14 +276,17 @@ def draw_header(draw: ImageDraw.ImageDraw, card: Card, m: Metrics) -> int:
         stroke_width=stroke,
         stroke_fill=ON_ACCENT,
     )
-    meta = (
-        f"{card.resolution}  \u00b7  {card.aspect_ratio}  \u00b7  {format_seconds(card.duration)}"
-    )
     mf = font(m.px(30))
     meta_x = badge[2] + m.px(28)
-    room = m.width - m.margin - meta_x
-    if text_width(meta, mf) > room:
-        meta = ellipsize(meta, mf, room)
+    seconds = format_seconds(card.duration)
+    meta = first_fitting(
+        (
+            f"{card.resolution}  \u00b7  {card.aspect_ratio}  \u00b7  {seconds}",
+            f"{card.resolution} \u00b7 {card.aspect_ratio}",
+        ),
+        mf,
+        m.width - m.margin - meta_x,
+    )
     draw.text((meta_x, (badge[1] + badge[3]) // 2), meta, font=mf, fill=MUTED, anchor="lm")
     return badge[3]
 
@@ -295,30 +302,34 @@ def draw_body(
 ) -> None:
     """Prompt, reference thumbnails and looks, laid out from the bottom up."""
     looks_h = draw_looks(draw, card.looks, m, box, dry_run=True)
-    draw_looks(draw, card.looks, m, Box(box.x, box.bottom - looks_h, box.w, looks_h))
-    rest = Box(box.x, box.y, box.w, box.h - looks_h - m.px(40))
+    looks_y = box.bottom - m.px(40) - looks_h
+    draw_looks(draw, card.looks, m, Box(box.x, looks_y, box.w, looks_h))
+    rest = Box(box.x, box.y, box.w, box.h - m.px(40) - looks_h - m.px(40))
     images = card.images[:MAX_THUMBNAILS]
     gap = m.px(56)
     if not images:
         prompt = Box(rest.x, rest.y, min(rest.w, m.px(1500)), rest.h)
-    elif m.landscape:
+    elif m.width >= m.height:
         prompt_w = round(rest.w * 0.58)
         prompt = Box(rest.x, rest.y, prompt_w, rest.h)
         thumbs = Box(rest.x + prompt_w + gap, rest.y, rest.w - prompt_w - gap, rest.h)
         draw_thumbnails(img, draw, images, m, thumbs, card.name)
     else:
-        thumbs_h = round(rest.h * 0.38)
-        prompt = Box(rest.x, rest.y, rest.w, rest.h - thumbs_h - gap)
-        thumbs = Box(rest.x, prompt.bottom + gap, rest.w, thumbs_h)
+        # Portrait: the prompt first, the thumbnails right under it.
+        prompt = Box(rest.x, rest.y, rest.w, rest.h - m.px(240) - gap)
+        y = draw_prompt(draw, card.prompt, m, prompt) + gap
+        thumbs = Box(rest.x, y, rest.w, min(rest.bottom - y, m.px(600)))
         draw_thumbnails(img, draw, images, m, thumbs, card.name)
+        return
     draw_prompt(draw, card.prompt, m, prompt)
 
 
-def draw_prompt(draw: ImageDraw.ImageDraw, prompt: str, m: Metrics, box: Box) -> None:
+def draw_prompt(draw: ImageDraw.ImageDraw, prompt: str, m: Metrics, box: Box) -> int:
+    """The prompt, as large as fits in `box`; returns the y below its last line."""
     y = label(draw, (box.x, box.y), "Prompt", m)
     text = " ".join(printable(prompt).split()) or "(no prompt)"
     f, lines = fit_text(text, box.w, box.bottom - y, range(m.px(52), m.px(26) - 1, -2))
-    draw_lines(draw, (box.x, y), lines, f, TEXT)
+    return draw_lines(draw, (box.x, y), lines, f, TEXT)
 
 
 def draw_looks(
@@ -411,17 +422,17 @@ def unreadable_box(cell: Image.Image, path: Path, m: Metrics) -> Image.Image:
     return cell
 
 
-PANEL_LINE = (60, 67, 80)
-
-
 def draw_footer_static(draw: ImageDraw.ImageDraw, card: Card, m: Metrics) -> None:
     """The parts of the footer band that never change (drawn once, under the band)."""
     f = font(m.px(28))
-    text = "shotbuild \u00b7 offline preview, not a final render"
-    y = m.band_top + m.px(44)
     room = m.width - 2 * m.margin - m.px(480)
-    if text_width(text, f) > room:
-        text = ellipsize("offline preview", f, room) if room > 0 else ""
+    texts = (
+        "shotbuild \u00b7 offline preview, not a final render",
+        "offline preview \u00b7 not final",
+        "offline preview",
+    )
+    text = first_fitting(texts, f, room)
+    y = m.band_top + m.px(44)
     draw.text((m.width - m.margin, y), text, font=f, fill=MUTED, anchor="rm")
 
 
@@ -537,8 +548,8 @@ def open_stream(container: av.container.OutputContainer, m: Metrics) -> av.Video
 
 def write_placeholder_template(path: Path) -> None:
     """The generic clip behind `placeholder_mp4` (committed as placeholder.mp4):
-    one second, 320x180, moov last so its metadata can be rewritten without
-    moving the media data. Regenerate with
+    one 320x180 frame (its duration is rewritten per card), moov last so the metadata
+    and durations can be rewritten without moving the media data. Regenerate with
     `python -c "from pathlib import Path; from shotbuild.preview import render;
     render.write_placeholder_template(Path('shotbuild/preview/placeholder.mp4'))"`."""
     img = Image.new("RGB", (320, 180), BG)
