@@ -36,3 +36,72 @@ def anyio_backend() -> str:
 def chdir_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+# -- the HeyGen emulator (issue 3): real sockets on 127.0.0.1, a clock tests move ------
+
+import contextlib  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+
+
+class FakeClock:
+    """Monotonic seconds that move only when told; `sleep` moves them, so a client
+    given `sleep=clock.sleep` waits out a Retry-After instantly on the emulator's clock."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+
+
+class RunningEmulator:
+    def __init__(self, url: str, app: object, clock: FakeClock) -> None:
+        self.url, self.app, self.clock = url, app, clock
+
+    def stats(self) -> dict[str, object]:
+        import httpx
+
+        return dict(httpx.get(f"{self.url}/_emulator/stats").json()["data"])
+
+    def faults(self, **changes: object) -> dict[str, object]:
+        import httpx
+
+        response = httpx.post(f"{self.url}/_emulator/faults", json=changes)
+        assert response.status_code == 200, response.text
+        return dict(response.json()["data"])
+
+
+def _start_emulator(stack: contextlib.ExitStack, **config: object) -> RunningEmulator:
+    from shotbuild.emulator import EmulatorConfig, create_app, serve_in_thread
+    from shotbuild.preview import placeholder_mp4
+
+    clock = FakeClock()
+    config.setdefault("clock", clock)
+    config.setdefault("seed", 7)
+    factory = config.pop("video_factory", placeholder_mp4)
+    app = create_app(EmulatorConfig(**config), video_factory=factory)  # type: ignore[arg-type]
+    url = stack.enter_context(serve_in_thread(app))
+    return RunningEmulator(url, app, config["clock"])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def emulator() -> Iterator[Callable[..., RunningEmulator]]:
+    """start(**EmulatorConfig fields) -> a RunningEmulator on 127.0.0.1, stopped after
+    the test; its clock is a FakeClock unless `clock=` is given; videos are placeholders
+    unless `video_factory=` is given."""
+    with contextlib.ExitStack() as stack:
+        yield lambda **config: _start_emulator(stack, **config)
+
+
+@pytest.fixture(scope="module")
+def shared_emulator() -> Iterator[RunningEmulator]:
+    """One emulator for a whole module (e.g. a table of requests), any key accepted."""
+    with contextlib.ExitStack() as stack:
+        yield _start_emulator(stack, latency=0.0)

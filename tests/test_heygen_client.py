@@ -628,3 +628,16 @@ async def test_the_key_never_appears(
     assert every_log.records, "expected log records from httpx and shotbuild"
     assert not [t for t in texts if KEY in t]
     assert any("[HEYGEN_API_KEY]" in t for t in texts)  # the echoed key was redacted
+
+
+async def test_download_of_an_unusable_url_is_not_retried(h: Harness) -> None:
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    # The real transport refuses ftp:// before any connection is made.
+    async with HeyGenClient(KEY, "https://api.heygen.test", sleep=sleep) as client:
+        with pytest.raises(ServerError, match="not a usable URL"):
+            await client.download("ftp://cdn.example/v1.mp4", io.BytesIO())
+    assert sleeps == []

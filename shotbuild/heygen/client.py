@@ -81,7 +81,7 @@ class HeyGenClient:
         self._base_url = str(url).rstrip("/")
         self._http = httpx.AsyncClient(
             base_url=self._base_url,
-            headers={"User-Agent": f"shotbuild/{__version__}", "Accept": "application/json"},
+            headers={"User-Agent": f"shotbuild/{__version__}"},
             timeout=READ_TIMEOUT,
             transport=transport,
             follow_redirects=False,  # a redirect must never carry the key elsewhere
@@ -274,7 +274,10 @@ class HeyGenClient:
             return response
 
         with self._redacting():
-            await self._retrier.run(attempt, action="GET video_url")
+            try:
+                await self._retrier.run(attempt, action="GET video_url")
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
+                raise errors.bad_answer("GET video_url", f"not a usable URL: {e}") from e
         return written
 
     async def create_webhook_endpoint(self, url: str, events: Sequence[str]) -> WebhookEndpoint:
@@ -300,7 +303,7 @@ class HeyGenClient:
     ) -> dict[str, Any]:
         """One API call with retries; the decoded JSON document of a 2xx answer."""
         action = f"{method} {path}"
-        headers = {"x-api-key": self._key}
+        headers = {"x-api-key": self._key, "Accept": "application/json"}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
 

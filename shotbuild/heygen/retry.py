@@ -108,6 +108,8 @@ class Retrier:
             tries += 1
             try:
                 response = await send()
+            except (httpx.UnsupportedProtocol, httpx.LocalProtocolError):
+                raise  # our request is wrong: trying again cannot help
             except httpx.TransportError as exc:
                 delay = self._next(tries, start)
                 if delay is None:

@@ -1,0 +1,122 @@
+"""`shotbuild emulate`: serve a local HeyGen-compatible API until Ctrl-C."""
+
+from __future__ import annotations
+
+import click
+
+from shotbuild.emulator import EmulatorConfig, require_extra
+from shotbuild.errors import ShotbuildError
+
+rate = click.FloatRange(0.0, 1.0)
+seconds = click.FloatRange(min=0.0)
+
+
+@click.command("emulate")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--latency",
+    type=seconds,
+    default=2.0,
+    show_default=True,
+    help="Seconds from create to a finished video.",
+)
+@click.option(
+    "--failure-rate",
+    type=rate,
+    default=0.0,
+    show_default=True,
+    help="Share of videos that end failed (with failure_code/failure_message).",
+)
+@click.option(
+    "--error-rate",
+    type=rate,
+    default=0.0,
+    show_default=True,
+    help="Share of API requests answered 500/502/503.",
+)
+@click.option(
+    "--drop-rate",
+    type=rate,
+    default=0.0,
+    show_default=True,
+    help="Share of API answers cut off mid-body (a dropped connection).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Videos in progress at once; one more gets 429 with Retry-After.",
+)
+@click.option(
+    "--link-ttl",
+    type=seconds,
+    default=7 * 24 * 3600.0,
+    show_default=True,
+    help="Seconds a video_url stays valid.",
+)
+@click.option(
+    "--api-key",
+    envvar="SHOTBUILD_EMULATOR_API_KEY",
+    help="The only key accepted (default: any non-empty key).",
+)
+@click.option(
+    "--strict-ids",
+    is_flag=True,
+    help="Reject look and asset IDs the emulator does not know (400 avatar_not_found).",
+)
+@click.option("--seed", type=int, help="Seed for failures, faults and IDs (reproducible runs).")
+def cli(
+    port: int,
+    host: str,
+    latency: float,
+    failure_rate: float,
+    error_rate: float,
+    drop_rate: float,
+    concurrency: int,
+    link_ttl: float,
+    api_key: str | None,
+    strict_ids: bool,
+    seed: int | None,
+) -> int:
+    """Serve a local HeyGen-compatible API (create, status, looks, assets, webhooks)
+    for CI dry runs: point HEYGEN_BASE_URL at the URL it prints. Runs until Ctrl-C
+    (exit 130)."""
+    require_extra("shotbuild emulate")
+    from shotbuild.emulator.app import create_app
+    from shotbuild.emulator.server import base_url, bind, make_server
+
+    config = EmulatorConfig(
+        api_key=api_key,
+        latency=latency,
+        failure_rate=failure_rate,
+        error_rate=error_rate,
+        concurrency=concurrency,
+        link_ttl=link_ttl,
+        seed=seed,
+        strict_ids=strict_ids,
+    )
+    config.faults.drop_rate = drop_rate
+    try:
+        sock = bind(host, port)
+    except OSError as e:
+        raise ShotbuildError(
+            f"cannot listen on {host}:{port} ({e.strerror}): choose another --port or --host"
+        ) from e
+    url = base_url(sock)
+    click.echo(url)
+    click.echo(
+        f"shotbuild emulate: HeyGen API emulator at {url}; for a dry run: "
+        f"HEYGEN_BASE_URL={url} HEYGEN_API_KEY=<any> shotbuild build ... (Ctrl-C stops)",
+        err=True,
+    )
+    with sock:
+        make_server(create_app(config)).run(sockets=[sock])
+    return 0

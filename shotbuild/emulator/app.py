@@ -1,0 +1,560 @@
+"""The emulator's HTTP surface: a Starlette app speaking HeyGen's v3 API (the
+endpoints shotbuild uses), plus /_emulator/ routes for links, uploads, faults and
+stats. Faults are injected around every /v3 call by `Api.wrap`."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import email.utils
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from shotbuild.emulator.config import EmulatorConfig
+from shotbuild.emulator.rules import Rejection, check_create
+from shotbuild.emulator.state import Asset, Held, Job, World
+from shotbuild.errors import UsageError
+
+if TYPE_CHECKING:
+    from shotbuild.preview import Card
+
+log = logging.getLogger("shotbuild.emulator")
+
+VideoFactory = Callable[["Card"], bytes]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+MULTIPART_LIMIT = 32 * 1024 * 1024
+PAGE_DEFAULT, PAGE_MAX = 20, 50
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-:.]{1,255}")
+GATEWAY_PAGE = (
+    b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
+)
+
+
+class DroppedConnection(Exception):
+    """Raised after a partial answer, so the server closes the connection (a fault)."""
+
+
+class Dropped(Response):
+    """Sends the status line, headers and half the body of `inner`, then breaks off."""
+
+    def __init__(self, inner: Response) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = bytes(self.inner.body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.inner.status_code,
+                "headers": self.inner.raw_headers,
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+        )
+        raise DroppedConnection("emulator fault: connection dropped mid-answer")
+
+
+def error(
+    status: int, code: str, message: str, param: str | None = None, **kw: Any
+) -> JSONResponse:
+    return JSONResponse(Rejection(message, param, code, status).as_json(), status, **kw)
+
+
+def _default_factory() -> VideoFactory:
+    from shotbuild.preview import video_bytes
+
+    factory: VideoFactory = video_bytes
+    return factory
+
+
+class Api:
+    """The routes, bound to one World."""
+
+    def __init__(self, world: World, video_factory: VideoFactory | None) -> None:
+        self.world = world
+        self.factory = video_factory
+        self.videos: dict[str, bytes] = {}
+        self.render_locks: dict[str, asyncio.Lock] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    # -- around every /v3 call ---------------------------------------------------------
+
+    def wrap(self, handler: Endpoint) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            world = self.world
+            world.stats.requests += 1
+            denied = self._auth(request)
+            if denied is not None:
+                return denied
+            injected = self._inject()
+            if injected is not None:
+                return injected
+            try:
+                response = await handler(request)
+            except Rejection as r:
+                response = JSONResponse(r.as_json(), r.status)
+            if world.faults.drop_next > 0 or world.rng.random() < world.faults.drop_rate:
+                world.faults.drop_next = max(0, world.faults.drop_next - 1)
+                world.stats.injected["dropped"] += 1
+                return Dropped(response)
+            return response
+
+        return endpoint
+
+    def _auth(self, request: Request) -> Response | None:
+        key = request.headers.get("x-api-key")
+        bearer = request.headers.get("authorization", "")
+        if key is None and bearer.lower().startswith("bearer "):
+            key = bearer[7:].strip()
+        if not key:
+            return error(401, "unauthorized", "Missing API key: send it in the x-api-key header")
+        expected = self.world.config.api_key
+        if expected is not None and not hmac.compare_digest(key, expected):
+            return error(401, "unauthorized", "Invalid API key")
+        return None
+
+    def _inject(self) -> Response | None:
+        faults, world = self.world.faults, self.world
+        if faults.rate_limit_next > 0:
+            faults.rate_limit_next -= 1
+            world.stats.injected["429"] += 1
+            return self._limited(faults.retry_after)
+        if world.rng.random() < faults.error_rate:
+            world.stats.injected["5xx"] += 1
+            status = world.rng.choice((500, 502, 503))
+            if status == 502:
+                return Response(GATEWAY_PAGE, 502, media_type="text/html")
+            return error(status, "internal_error", "Internal server error (emulated)")
+        return None
+
+    def _limited(self, seconds: float) -> Response:
+        if self.world.faults.retry_after_format == "date":
+            when = email.utils.formatdate(self.world.config.wall_clock() + seconds, usegmt=True)
+        else:
+            when = str(max(0, round(seconds)))
+        return error(
+            429,
+            "rate_limit_exceeded",
+            "Too many requests or concurrent jobs; retry later",
+            headers={"Retry-After": when},
+        )
+
+    # -- videos ------------------------------------------------------------------------
+
+    async def create_video(self, request: Request) -> Response:
+        world = self.world
+        world.stats.creates_total += 1
+        key = request.headers.get("idempotency-key")
+        if key is not None:
+            if not IDEMPOTENCY_KEY.fullmatch(key):
+                raise Rejection("Idempotency-Key must be 1-255 of A-Za-z0-9_-:.", "Idempotency-Key")
+            world.stats.creates_per_key[key] += 1
+            held = world.held_for(key)
+            if held is not None and held.answer is None:
+                return error(409, "request_in_progress", "A request with this key is in progress")
+            if held is not None and held.answer is not None:
+                return JSONResponse(held.answer, headers={"Idempotent-Replayed": "true"})
+            world.held[key] = Held(at=world.now())
+        try:
+            answer = await self._create(request)
+        except BaseException:
+            if key is not None:
+                world.held.pop(key, None)  # an error releases the key: a retry starts anew
+            raise
+        if isinstance(answer, Response):
+            if key is not None:
+                world.held.pop(key, None)
+            return answer
+        if key is not None:
+            world.held[key] = Held(at=world.now(), answer=answer)
+        return JSONResponse(answer)
+
+    async def _create(self, request: Request) -> dict[str, Any] | Response:
+        world = self.world
+        body = await _json_body(request)
+        check_create(
+            body,
+            asset_kind=self._asset_kind,
+            known_look=lambda i: (
+                not world.config.strict_ids or any(x["id"] == i for x in world.looks)
+            ),
+            known_asset=lambda i: not world.config.strict_ids or i in world.assets,
+        )
+        if len(world.in_progress()) >= world.faults.concurrency:
+            world.stats.injected["429"] += 1
+            return self._limited(world.retry_after_full())
+        if world.faults.create_latency:
+            await anyio.sleep(world.faults.create_latency)
+        job = world.start_job(body)
+        self._schedule_webhooks(job, str(request.base_url))
+        return {"data": {"video_id": job.id, "status": "pending", "output_format": "mp4"}}
+
+    def _asset_kind(self, asset_id: str) -> str | None:
+        asset = self.world.assets.get(asset_id)
+        if asset is None:
+            return None
+        return "video" if asset.mime_type.startswith("video/") else "image"
+
+    async def get_video(self, request: Request) -> Response:
+        world = self.world
+        world.stats.status_calls += 1
+        job = world.jobs.get(request.path_params["video_id"])
+        if job is None:
+            return error(404, "video_not_found", "Video not found")
+        return JSONResponse({"data": world.status_json(job, str(request.base_url))})
+
+    async def list_videos(self, request: Request) -> Response:
+        world = self.world
+        jobs = list(world.jobs.values())
+        title = request.query_params.get("title")
+        if title:
+            jobs = [j for j in jobs if title.lower() in str(j.body.get("title", "")).lower()]
+        base = str(request.base_url)
+        items = [world.status_json(j, base) for j in reversed(jobs)]
+        return JSONResponse(_page(items, request))
+
+    async def video_file(self, request: Request) -> Response:
+        world = self.world
+        world.stats.downloads += 1
+        video_id = request.path_params["video_id"]
+        q = request.query_params
+        if not world.link_valid(request.url.path, q.get("expires", ""), q.get("signature", "")):
+            return Response(
+                _s3_error("AccessDenied", "Request has expired"), 403, media_type="application/xml"
+            )
+        job = world.jobs.get(video_id)
+        if job is None or job.status(world.now()) != "completed":
+            return Response(
+                _s3_error("NoSuchKey", "The specified key does not exist."),
+                404,
+                media_type="application/xml",
+            )
+        content = await self._render(job)
+        return Response(content, media_type="video/mp4")
+
+    async def _render(self, job: Job) -> bytes:
+        """The job's mp4, rendered once (off the event loop) on first download."""
+        lock = self.render_locks.setdefault(job.id, asyncio.Lock())
+        async with lock:
+            if job.id not in self.videos:
+                factory = self.factory or _default_factory()
+                card = _card(job)
+                self.videos[job.id] = await anyio.to_thread.run_sync(factory, card)
+                self.world.stats.renders += 1
+        return self.videos[job.id]
+
+    # -- looks -------------------------------------------------------------------------
+
+    async def list_looks(self, request: Request) -> Response:
+        q = request.query_params
+        looks = self.world.looks
+        for name in ("ownership", "avatar_type", "group_id"):
+            if q.get(name):
+                looks = [look for look in looks if look.get(name) == q[name]]
+        if q.get("ownership") not in (None, "", "public", "private"):
+            raise Rejection("ownership must be public or private", "ownership")
+        return JSONResponse(_page([_public(look) for look in looks], request))
+
+    async def get_look(self, request: Request) -> Response:
+        look_id = request.path_params["look_id"]
+        for look in self.world.looks:
+            if look["id"] == look_id:
+                return JSONResponse({"data": _public(look)})
+        return error(404, "avatar_not_found", "Avatar look not found")
+
+    # -- assets ------------------------------------------------------------------------
+
+    async def upload_asset(self, request: Request) -> Response:
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise Rejection("send the file as multipart/form-data in the field 'file'", "file")
+        async with request.form(max_part_size=MULTIPART_LIMIT) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise Rejection("the multipart field 'file' is required", "file")
+            content = await upload.read()
+            mime = upload.content_type or "application/octet-stream"
+            name = upload.filename or "upload"
+        if len(content) > MULTIPART_LIMIT:
+            raise Rejection("file is larger than 32 MB: use POST /v3/assets/direct-uploads", "file")
+        asset = Asset(self.world.new_id("ast_"), name, mime, len(content), content)
+        self.world.assets[asset.asset_id] = asset
+        return JSONResponse({"data": asset.as_json(str(request.base_url))})
+
+    async def direct_upload(self, request: Request) -> Response:
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise Rejection("the request body must be a JSON object")
+        for name in ("filename", "content_type"):
+            if not isinstance(body.get(name), str) or not body[name]:
+                raise Rejection(f"{name} is required", name)
+        size = body.get("size_bytes")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise Rejection("size_bytes must be a positive integer", "size_bytes")
+        checksum = body.get("checksum_sha256")
+        if checksum is not None and not isinstance(checksum, str):
+            raise Rejection("checksum_sha256 must be a hex string", "checksum_sha256")
+        asset = Asset(
+            self.world.new_id("ast_"),
+            body["filename"],
+            body["content_type"],
+            size,
+            checksum_sha256=checksum,
+            token=self.world.new_id(),
+        )
+        self.world.assets[asset.asset_id] = asset
+        url = f"{request.base_url}_emulator/uploads/{asset.asset_id}?token={asset.token}"
+        return JSONResponse(
+            {
+                "data": {
+                    "asset_id": asset.asset_id,
+                    "upload_url": url,
+                    "upload_headers": {"Content-Type": asset.mime_type},
+                }
+            }
+        )
+
+    async def put_upload(self, request: Request) -> Response:
+        asset = self.world.assets.get(request.path_params["asset_id"])
+        if asset is None or not asset.token or request.query_params.get("token") != asset.token:
+            return Response(
+                _s3_error("AccessDenied", "Bad upload URL"), 403, media_type="application/xml"
+            )
+        if "x-api-key" in request.headers:
+            return Response(_s3_error("InvalidRequest", "Never send the API key to storage"), 400)
+        asset.content = await request.body()
+        return Response(status_code=200)
+
+    async def complete_upload(self, request: Request) -> Response:
+        asset = self.world.assets.get(request.path_params["asset_id"])
+        if asset is None:
+            return error(404, "asset_not_found", "Asset not found")
+        if asset.content is None:
+            raise Rejection("nothing was uploaded to upload_url yet", "asset_id")
+        if len(asset.content) != asset.size_bytes:
+            raise Rejection(
+                f"uploaded {len(asset.content)} bytes, announced {asset.size_bytes}", "size_bytes"
+            )
+        digest = hashlib.sha256(asset.content).hexdigest()
+        if asset.checksum_sha256 and asset.checksum_sha256.lower() != digest:
+            raise Rejection("the uploaded bytes do not match checksum_sha256", "checksum_sha256")
+        return JSONResponse({"data": asset.as_json(str(request.base_url))})
+
+    async def asset_file(self, request: Request) -> Response:
+        asset = self.world.assets.get(request.path_params["asset_id"])
+        if asset is None or asset.content is None:
+            return Response(
+                _s3_error("NoSuchKey", "No such asset"), 404, media_type="application/xml"
+            )
+        return Response(asset.content, media_type=asset.mime_type)
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    async def create_endpoint(self, request: Request) -> Response:
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise Rejection("the request body must be a JSON object")
+        url, events = body.get("url"), body.get("events")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise Rejection("url must be an http(s) URL", "url")
+        if (
+            not isinstance(events, list)
+            or not events
+            or not all(isinstance(e, str) for e in events)
+        ):
+            raise Rejection("events must be a non-empty array of event names", "events")
+        endpoint = {
+            "endpoint_id": self.world.new_id("ep_"),
+            "url": url,
+            "events": events,
+            "status": "enabled",
+            "created_at": email.utils.formatdate(self.world.config.wall_clock(), usegmt=True),
+            "secret": "whsec_" + self.world.new_id() + self.world.new_id(),
+        }
+        self.world.endpoints[str(endpoint["endpoint_id"])] = endpoint
+        return JSONResponse({"data": endpoint})
+
+    def _schedule_webhooks(self, job: Job, base_url: str) -> None:
+        if not self.world.endpoints and not isinstance(job.body.get("callback_url"), str):
+            return
+        task = asyncio.get_running_loop().create_task(self._deliver_when_done(job, base_url))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _deliver_when_done(self, job: Job, base_url: str) -> None:
+        world = self.world
+        while (left := job.done_at - world.now()) > 0:
+            await anyio.sleep(min(left, 0.05))
+        ok = job.failure is None
+        event = "avatar_video.success" if ok else "avatar_video.fail"
+        data: dict[str, Any] = {"video_id": job.id, "callback_id": job.body.get("callback_id")}
+        if ok:
+            data["url"] = world.video_url(job.id, base_url)
+        else:
+            data["msg"] = job.failure[1] if job.failure else "failed"
+            data["failure_code"] = job.failure[0] if job.failure else None
+        body = json.dumps({"event_type": event, "event_data": data}).encode()
+        targets = [
+            (e["url"], e["secret"])
+            for e in world.endpoints.values()
+            if event in e["events"] or "*" in e["events"]
+        ]
+        if isinstance(job.body.get("callback_url"), str):
+            targets.append((job.body["callback_url"], world.config.callback_secret))
+        async with httpx.AsyncClient(timeout=world.config.webhook_timeout) as http:
+            for url, secret in targets:
+                await self._post(http, url, secret, event, job.id, body)
+
+    async def _post(
+        self, http: httpx.AsyncClient, url: str, secret: str, event: str, video_id: str, body: bytes
+    ) -> None:
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        record: dict[str, Any] = {"url": url, "event": event, "video_id": video_id}
+        try:
+            answer = await http.post(
+                url,
+                content=body,
+                headers={"Content-Type": "application/json", "X-HeyGen-Signature": signature},
+            )
+            record["status"] = answer.status_code
+        except httpx.HTTPError as e:
+            record["error"] = type(e).__name__
+        self.world.stats.webhooks.append(record)
+
+    # -- control -------------------------------------------------------------------------
+
+    async def faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            body = await _json_body(request)
+            if not isinstance(body, dict):
+                return error(400, "invalid_parameter", "send a JSON object of faults")
+            try:
+                self.world.faults.update(body)
+            except UsageError as e:
+                return error(400, "invalid_parameter", str(e))
+        return JSONResponse({"data": self.world.faults.as_json()})
+
+    async def stats(self, request: Request) -> Response:
+        return JSONResponse({"data": self.world.stats.as_json()})
+
+    async def shutdown(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def _card(job: Job) -> Card:
+    from shotbuild.preview import Card
+
+    body = job.body
+    return Card(
+        name=str(body.get("title") or job.id),
+        prompt=body["prompt"],
+        looks=tuple(body["avatar_id"]),
+        aspect_ratio=str(body.get("aspect_ratio", "16:9")),
+        resolution=str(body.get("resolution", "720p")),
+        duration=job.duration,
+        mark="EMULATOR",
+    )
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise Rejection("the request body is not valid JSON") from None
+
+
+def _page(items: list[dict[str, Any]], request: Request) -> dict[str, Any]:
+    """One page of `items` by `limit` and `token` (an opaque offset)."""
+    q = request.query_params
+    try:
+        limit = int(q.get("limit", PAGE_DEFAULT))
+    except ValueError:
+        raise Rejection(f"limit must be an integer 1-{PAGE_MAX}", "limit") from None
+    if not 1 <= limit <= PAGE_MAX:
+        raise Rejection(f"limit must be 1-{PAGE_MAX}", "limit")
+    start = 0
+    if q.get("token"):
+        try:
+            start = int(base64.urlsafe_b64decode(q["token"].encode()).decode().removeprefix("o:"))
+        except ValueError:
+            raise Rejection("token is not a token from a previous page", "token") from None
+    more = start + limit < len(items)
+    token = base64.urlsafe_b64encode(f"o:{start + limit}".encode()).decode() if more else None
+    return {"data": items[start : start + limit], "has_more": more, "next_token": token}
+
+
+def _public(look: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in look.items() if k != "ownership"}
+
+
+def _s3_error(code: str, message: str) -> bytes:
+    """How a storage service (S3, GCS) answers: XML, not HeyGen's JSON."""
+    xml = f"<?xml version='1.0'?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    return xml.encode()
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 405:
+        return error(405, "method_not_allowed", "Method not allowed")
+    return error(status, "not_found", f"No route {request.method} {request.url.path}")
+
+
+def create_app(
+    config: EmulatorConfig | None = None, *, video_factory: VideoFactory | None = None
+) -> Starlette:
+    """The emulator as an ASGI app; `app.state.world` holds its state and counts."""
+    world = World(config or EmulatorConfig())
+    api = Api(world, video_factory)
+    w = api.wrap
+    routes = [
+        Route("/v3/videos", w(api.create_video), methods=["POST"]),
+        Route("/v3/videos", w(api.list_videos), methods=["GET"]),
+        Route("/v3/videos/{video_id}", w(api.get_video), methods=["GET"]),
+        Route("/v3/avatars/looks", w(api.list_looks), methods=["GET"]),
+        Route("/v3/avatars/looks/{look_id}", w(api.get_look), methods=["GET"]),
+        Route("/v3/assets", w(api.upload_asset), methods=["POST"]),
+        Route("/v3/assets/direct-uploads", w(api.direct_upload), methods=["POST"]),
+        Route("/v3/assets/{asset_id}/complete", w(api.complete_upload), methods=["POST"]),
+        Route("/v3/webhooks/endpoints", w(api.create_endpoint), methods=["POST"]),
+        Route("/_emulator/videos/{video_id}.mp4", api.video_file, methods=["GET"]),
+        Route("/_emulator/uploads/{asset_id}", api.put_upload, methods=["PUT"]),
+        Route("/_emulator/assets/{asset_id}", api.asset_file, methods=["GET"]),
+        Route("/_emulator/faults", api.faults, methods=["GET", "POST"]),
+        Route("/_emulator/stats", api.stats, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await api.shutdown()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: _not_found, 405: _not_found},
+    )
+    app.state.world = world
+    app.state.api = api
+    return app
