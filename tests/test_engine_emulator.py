@@ -1,0 +1,147 @@
+"""Builds against the emulator over real sockets on 127.0.0.1, including builds
+killed with SIGKILL at chosen points (the test-only $SHOTBUILD_TEST_CRASH_AT hook)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shotbuild.emulator import EmulatorConfig, create_app, serve_in_thread, world_of
+from shotbuild.preview import placeholder_mp4
+from shotbuild.store.lock import read_lock
+
+KEY = "sk-engine-emulated-7c1d"
+SPEC = """\
+version: 1
+defaults:
+  avatar_id: [look_founder]
+  duration: 4
+shots:
+  intro: {prompt: The founder says hello.}
+  walk: {prompt: The founder walks through the office.}
+  demo: {prompt: The founder demos the product., references: [{type: file, path: ref.png}]}
+  outro: {prompt: The founder waves goodbye., duration: 5}
+"""
+
+
+class Emu:
+    def __init__(self, app: Any, url: str) -> None:
+        self.app, self.url = app, url
+
+    @property
+    def world(self) -> Any:
+        return world_of(self.app)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.world.stats.as_json()
+        return stats
+
+
+@pytest.fixture
+def emu() -> Iterator[Emu]:
+    app = create_app(
+        EmulatorConfig(api_key=KEY, latency=0.0, seed=7), video_factory=placeholder_mp4
+    )
+    with serve_in_thread(app) as url:
+        yield Emu(app, url)
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path) -> Path:
+    (tmp_path / "ref.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    path = tmp_path / "shots.yaml"
+    path.write_text(SPEC)
+    return path
+
+
+def run(
+    spec_file: Path, emu: Emu, *args: str, crash_at: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HEYGEN_API_KEY": KEY, "HEYGEN_BASE_URL": emu.url}
+    if crash_at:
+        env["SHOTBUILD_TEST_CRASH_AT"] = crash_at
+    cmd = [sys.executable, "-m", "shotbuild", "build", str(spec_file), *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=100)
+
+
+def assert_complete(spec_file: Path, emu: Emu) -> None:
+    lock = read_lock(spec_file.with_suffix(".lock"))
+    assert sorted(lock) == ["demo", "intro", "outro", "walk"]
+    for name, entry in lock.items():
+        assert (spec_file.parent / "build" / f"{name}.mp4").stat().st_size == entry.size
+        assert entry.origin == emu.url
+    assert emu.stats["jobs"] == 4
+    leftovers = [p for p in (spec_file.parent / "build").iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_build_then_noop_against_the_emulator(spec_file: Path, emu: Emu) -> None:
+    first = run(spec_file, emu)
+    assert first.returncode == 0, first.stderr
+    assert "4 built" in first.stderr and "seconds of video paid for" in first.stderr
+    assert_complete(spec_file, emu)
+    requests = emu.stats["requests"]
+    again = run(spec_file, emu)
+    assert again.returncode == 0 and "4 up to date" in again.stderr
+    assert emu.stats["requests"] == requests  # a no-op build asks the API nothing
+    # the key is never written anywhere
+    cache = Path(os.environ["SHOTBUILD_CACHE_DIR"])
+    for path in [*cache.rglob("*"), *spec_file.parent.rglob("*")]:
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in first.stderr + first.stdout
+
+
+@pytest.mark.parametrize("point", ["before-create", "after-create", "mid-download"])
+def test_kill_9_at_any_point_then_rerun_pays_once(spec_file: Path, emu: Emu, point: str) -> None:
+    crashed = run(spec_file, emu, "-j", "2", crash_at=point)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    lock_path = spec_file.with_suffix(".lock")
+    if lock_path.exists():
+        json.loads(lock_path.read_text())  # always valid JSON
+    resumed = run(spec_file, emu)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_complete(spec_file, emu)
+    assert max(emu.stats["creates_per_key"].values()) <= 2  # one replay at most, never a job
+
+
+def test_faults_429_5xx_drops_and_expired_links(spec_file: Path, emu: Emu) -> None:
+    faults = emu.world.config.faults
+    faults.rate_limit_next = 5
+    faults.drop_next = 2
+    faults.retry_after = 0.0
+    faults.error_rate = 0.2
+    result = run(spec_file, emu, "-j", "4")
+    assert result.returncode == 0, result.stderr
+    assert_complete(spec_file, emu)
+    faults.error_rate = 0.0
+    faults.expire_links = True
+    (spec_file.parent / "build" / "walk.mp4").unlink()
+    (Path(os.environ["SHOTBUILD_CACHE_DIR"])).joinpath("blobs").rename(spec_file.parent / "gone")
+    failed = run(spec_file, emu)
+    assert failed.returncode == 1 and "walk" in failed.stderr and "kept expiring" in failed.stderr
+    faults.expire_links = False
+    assert run(spec_file, emu).returncode == 0
+    assert emu.stats["jobs"] == 4
+
+
+def test_failed_render_with_keep_going_then_only_it_is_resubmitted(
+    spec_file: Path, emu: Emu
+) -> None:
+    emu.world.config.faults.failure_rate = 1.0
+    failed = run(spec_file, emu, "-k")
+    assert failed.returncode == 1
+    assert failed.stderr.count("failed:") >= 4
+    emu.world.config.faults.failure_rate = 0.0
+    again = run(spec_file, emu)
+    assert again.returncode == 0 and "4 built" in again.stderr
+    assert emu.stats["jobs"] == 8
