@@ -119,10 +119,11 @@ def test_faults_429_5xx_drops_and_expired_links(spec_file: Path, emu: Emu) -> No
     faults.rate_limit_next = 5
     faults.drop_next = 2
     faults.retry_after = 0.0
-    faults.error_rate = 0.2
+    faults.error_rate = 0.1
     result = run(spec_file, emu, "-j", "4")
     assert result.returncode == 0, result.stderr
     assert_complete(spec_file, emu)
+    assert emu.stats["injected"]
     faults.error_rate = 0.0
     faults.expire_links = True
     (spec_file.parent / "build" / "walk.mp4").unlink()
@@ -145,3 +146,22 @@ def test_failed_render_with_keep_going_then_only_it_is_resubmitted(
     again = run(spec_file, emu)
     assert again.returncode == 0 and "4 built" in again.stderr
     assert emu.stats["jobs"] == 8
+
+
+def test_ctrl_c_keeps_submitted_jobs_and_exits_130(spec_file: Path, emu: Emu) -> None:
+    emu.world.config.faults.latency = 1.0
+    env = {**os.environ, "HEYGEN_API_KEY": KEY, "HEYGEN_BASE_URL": emu.url}
+    cmd = [sys.executable, "-m", "shotbuild", "build", "-v", str(spec_file)]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "rendering" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 130, rest
+    jobs = emu.stats["jobs"]
+    assert 1 <= jobs <= 4
+    resumed = run(spec_file, emu)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_complete(spec_file, emu)
