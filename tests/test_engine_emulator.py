@@ -165,3 +165,17 @@ def test_ctrl_c_keeps_submitted_jobs_and_exits_130(spec_file: Path, emu: Emu) ->
     resumed = run(spec_file, emu)
     assert resumed.returncode == 0, resumed.stderr
     assert_complete(spec_file, emu)
+
+
+def test_status_asks_the_api_about_jobs_in_flight(spec_file: Path, emu: Emu) -> None:
+    emu.world.config.faults.latency = 3600.0
+    spec_file.write_text(SPEC.split("  walk:")[0])
+    timed_out = run(spec_file, emu, "--timeout", "1")
+    assert timed_out.returncode == 1 and "stays recorded" in timed_out.stderr
+    env = {**os.environ, "HEYGEN_API_KEY": KEY, "HEYGEN_BASE_URL": emu.url}
+    cmd = [sys.executable, "-m", "shotbuild", "status", "--json", str(spec_file)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    shot = json.loads(done.stdout)["shots"][0]
+    assert shot["status"] == "in flight" and shot["api_status"] == "pending"
+    assert emu.stats["jobs"] == 1
