@@ -358,6 +358,10 @@ class _Executor:
                 "sha256": entry.sha256,
                 "title": shot.title if shot else None,
                 "callback_url": shot.callback_url if shot else None,
+                "video_id": entry.video_id,
+                "duration": entry.duration,
+                "origin": entry.origin,
+                "built_at": entry.built_at,
             },
         )
         self.cache.put_result(entry.key, entry)

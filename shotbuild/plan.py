@@ -164,6 +164,8 @@ class _Planner:
             and (not self.backend.uses_lock or (result and result.sha256 == owned.sha256))
         ):
             return self._current(shot, owned, base)
+        if result is None and in_place and owned is not None:
+            result = owned.lock_entry()  # the lock lost it, the output still says what it is
         if result is None:
             result = self.cache.result(key)
         if result is not None:

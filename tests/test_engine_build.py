@@ -335,3 +335,19 @@ def test_timeout_keeps_the_job_and_the_next_build_resumes_it(tmp_path: Path) -> 
     fake.polls_to_finish = 0
     assert build(spec, heygen_backend(fake, cache), cache=cache, sleep=sleep).built == ["slow"]
     assert fake.creates == 1
+
+
+def test_lock_and_cache_lost_but_outputs_there_costs_nothing(world: World, tmp_path: Path) -> None:
+    spec = four(tmp_path)
+    world.build(spec)
+    lock = read_lock(spec.lock_path)
+    spec.lock_path.unlink()
+    shutil.rmtree(tmp_path / "cache")
+    world.cache = Cache(tmp_path / "cache")
+    assert set(world.plan_statuses(spec).values()) == {RESTORE}
+    result = world.build(spec)
+    assert sorted(result.restored) == sorted(lock) and world.fake.creates == 4
+    assert world.fake.downloads == 4
+    assert {n: e.sha256 for n, e in read_lock(spec.lock_path).items()} == {
+        n: e.sha256 for n, e in lock.items()
+    }

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shotbuild.fs import atomic_write_text
+from shotbuild.store.lock import LockEntry
 
 MANIFEST_NAME = ".shotbuild-outputs.json"
 MANIFEST_FORMAT = 1
@@ -30,6 +31,19 @@ class Owned:
     inode: int
     title: str | None = None
     callback_url: str | None = None
+    # enough to write the shot's lock entry again from the output alone
+    video_id: str | None = None
+    duration: float | None = None
+    origin: str | None = None
+    built_at: str | None = None
+
+    def lock_entry(self) -> LockEntry | None:
+        if self.video_id is None or self.origin is None or self.built_at is None:
+            return None
+        size, duration = self.size, float(self.duration or 0)
+        return LockEntry(
+            self.key, self.video_id, self.sha256, size, duration, self.origin, self.built_at
+        )
 
     def matches(self, path: Path) -> bool:
         try:
