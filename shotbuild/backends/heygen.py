@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from shotbuild.backends.base import JobStatus, LinkExpiredError, RateLimitedError
 from shotbuild.errors import ShotbuildError
-from shotbuild.keys import sha256_file
+from shotbuild.keys import StatCachedHasher
 from shotbuild.spec.model import Reference, Shot
 from shotbuild.store.cache import Cache
 
@@ -131,7 +131,7 @@ class HeyGenBackend:
             return {"type": "base64", "media_type": ref.media_type or "", "data": ref.data or ""}
         path = root / (ref.path or "")
         cache = self._cache or Cache()
-        sha = sha256_file(path)
+        sha = StatCachedHasher(cache.stat_load, cache.stat_save)(path)
         asset_id = cache.asset_id(self.identity, sha)
         if asset_id is None:
             on_upload()
