@@ -135,3 +135,12 @@ def test_status_without_jobs_in_flight_is_the_plan(
     assert cli.main(["status", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert {s["status"] for s in doc["shots"]} == {"new"}
+
+
+def test_a_conflicted_lock_is_one_line_naming_the_file(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec_file.with_suffix(".lock").write_text("<<<<<<< ours\n{}\n=======\n{}\n>>>>>>> theirs\n")
+    assert cli.main(["plan"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "shots.lock:1:1: git conflict markers" in err

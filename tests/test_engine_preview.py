@@ -110,3 +110,16 @@ def test_python_api_mirrors_the_cli(spec_file: Path) -> None:
     result = sb.build(spec_file, backend="preview", jobs=2, only=["demo"])
     assert result.built == ["demo"] and result.exit_code == 0
     assert sb.plan(spec, backend="preview").counts() == {"new": 1, "up to date": 1}
+
+
+def test_a_shot_removed_from_the_spec_loses_its_preview(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["build", "--backend", "preview", "--only", "demo"]) == 0
+    spec_file.write_text(spec_file.read_text().split("  demo:")[0])
+    assert cli.main(["plan", "--backend", "preview", "--json"]) == 0
+    doc = capsys.readouterr().out
+    assert '"status": "removed"' in doc
+    assert cli.main(["build", "--backend", "preview"]) == 0
+    out = spec_file.parent / "build" / "preview"
+    assert sorted(p.name for p in out.iterdir()) == ["office-walk.mp4"]
