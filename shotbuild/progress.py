@@ -81,7 +81,9 @@ class LineReporter:
 
 
 class LiveReporter(LineReporter):
-    """A redrawn block of one line per shot, on a terminal."""
+    """On a terminal: finished shots scroll by as permanent lines; below them a
+    redrawn block of the shots in progress (with elapsed time) and a count of
+    those still queued, so a 1,000-shot build stays readable."""
 
     def __init__(
         self, stream: TextIO | None = None, *, clock: Callable[[], float] = time.monotonic
@@ -92,6 +94,12 @@ class LiveReporter(LineReporter):
         self._drawn = 0
 
     def shot(self, name: str, state: str, detail: str = "") -> None:
+        if state in FINAL:
+            self._rows.pop(name, None)
+            self._clear()
+            self._print(f"{name}: {state}" + (f" ({detail})" if detail else ""))
+            self._redraw()
+            return
         since = self._rows[name][2] if name in self._rows and self._rows[name][0] == state else None
         self._rows[name] = (state, detail, since if since is not None else self.clock())
         self._redraw()
@@ -108,14 +116,21 @@ class LiveReporter(LineReporter):
 
     def _redraw(self) -> None:
         self._clear()
-        width = max((len(n) for n in self._rows), default=0)
+        active = {n: row for n, row in self._rows.items() if row[0] != QUEUED}
+        width = max((len(n) for n in active), default=0)
         now = self.clock()
-        for name, (state, detail, since) in self._rows.items():
+        lines = []
+        for name, (state, detail, since) in active.items():
             extra = f" {detail}" if detail else ""
             if state in (RENDERING, SUBMITTED):
                 extra += f" {now - since:.0f}s"
-            self.stream.write(f"{name:<{width}}  {state}{extra}\n")
-        self._drawn = len(self._rows)
+            lines.append(f"{name:<{width}}  {state}{extra}")
+        queued = len(self._rows) - len(active)
+        if queued:
+            lines.append(f"({queued} queued)")
+        for line in lines:
+            self.stream.write(line + "\n")
+        self._drawn = len(lines)
         self.stream.flush()
 
     def summary(self, result: BuildResult) -> None:

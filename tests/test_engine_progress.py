@@ -48,7 +48,7 @@ def test_quiet_shows_only_failures(tmp_path: Path) -> None:
     assert out.getvalue() == "b: failed (why)\n"
 
 
-def test_live_view_redraws_one_line_per_shot_with_elapsed_time() -> None:
+def test_live_view_redraws_shots_in_progress_and_scrolls_finished_ones() -> None:
     out = io.StringIO()
     now = [100.0]
     reporter = LiveReporter(out, clock=lambda: now[0])
@@ -56,8 +56,9 @@ def test_live_view_redraws_one_line_per_shot_with_elapsed_time() -> None:
     reporter.shot("walk", "queued")
     now[0] = 142.0
     reporter.shot("intro", "rendering", "vid_1")
-    frames = out.getvalue().split("\x1b[2F\x1b[J")
-    assert frames[-1] == "intro  rendering vid_1 42s\nwalk   queued\n"
+    assert out.getvalue().split("\x1b[2F\x1b[J")[-1] == "intro  rendering vid_1 42s\n(1 queued)\n"
+    reporter.shot("intro", "done")
+    assert out.getvalue().split("\x1b[2F\x1b[J")[-1] == "intro: done\n(1 queued)\n"
 
 
 def test_summary_for_previews_says_rendered_not_paid(tmp_path: Path) -> None:
