@@ -281,7 +281,7 @@ class _Executor:
     async def run(self, work: list[PlanItem]) -> None:
         import asyncio
 
-        self.slots = _Slots(self.options.jobs)
+        self.slots = _Slots(self._workers() if self._local() else self.options.jobs)
         try:
             await asyncio.gather(*(self._one(item) for item in work))
         finally:
@@ -300,7 +300,7 @@ class _Executor:
                 return
             if item.status == RESTORE:
                 await self._restore(item)
-            elif isinstance(self.backend, LocalBackend):
+            elif self._local():
                 await self._render_local(item)
             else:
                 await self._render_remote(item)
@@ -411,10 +411,16 @@ class _Executor:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            workers = max(1, min(self.options.jobs, os.cpu_count() or 1))
             ctx = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            self.pool = ProcessPoolExecutor(max_workers=self._workers(), mp_context=ctx)
         return self.pool
+
+    def _local(self) -> bool:
+        return isinstance(self.backend, LocalBackend)
+
+    def _workers(self) -> int:
+        """Local renders are CPU-bound: one process per core at most."""
+        return max(1, min(self.options.jobs, os.cpu_count() or 1))
 
     # remote jobs
     async def _render_remote(self, item: PlanItem) -> None:
