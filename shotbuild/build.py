@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from shotbuild.backends.base import Backend, LinkExpiredError, LocalBackend, RateLimitedError
+from shotbuild.backends.base import (
+    Backend,
+    CreateRejected,
+    LinkExpiredError,
+    LocalBackend,
+    RateLimitedError,
+)
 from shotbuild.errors import ShotbuildError, UsageError
 from shotbuild.keys import sha256_file
 from shotbuild.plan import (
@@ -468,6 +474,14 @@ class _Executor:
                     raise ShotFailed(f"still rate limited after {attempt + 1} tries ({e})") from e
                 self.slots.shrink()
                 await self.sleep(e.retry_after if e.retry_after else min(30.0, 2.0**attempt))
+            except CreateRejected as e:
+                failed = job.replace(
+                    state=JOB_FAILED, failure_code="rejected", failure_message=str(e)
+                )
+                self.cache.put_job(failed)
+                if e.fatal:
+                    self.stopping = True
+                raise ShotFailed(f"create refused: {e}") from e
             except ShotbuildError as e:
                 raise ShotFailed(
                     f"create failed ({e}); the intent is recorded and the next build"

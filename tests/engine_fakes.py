@@ -53,6 +53,8 @@ class FakeHeyGen:
     downloads: int = 0
     uploads: int = 0
     fail_prompts: set[str] = field(default_factory=set)
+    reject_prompts: set[str] = field(default_factory=set)  # answered 400
+    no_credit: bool = False  # creates answered 402
     rate_limit_next: int = 0  # answer the next N creates with 429
     server_error_next: int = 0  # answer the next N creates with 500 (after starting the job)
     expire_next: int = 0  # answer the next N downloads with 403
@@ -88,6 +90,10 @@ class FakeHeyGen:
         if self.rate_limit_next:
             self.rate_limit_next -= 1
             return _error(429, "rate_limit_exceeded", "slow down", {"Retry-After": "1"})
+        if self.no_credit:
+            return _error(402, "insufficient_credit", "out of credit")
+        if json.loads(request.content)["prompt"] in self.reject_prompts:
+            return _error(400, "invalid_parameter", "prompt is not allowed")
         key = request.headers["Idempotency-Key"]
         if key not in self.by_idempotency_key:
             video_id = f"vid_{len(self.jobs) + 1}"

@@ -351,3 +351,24 @@ def test_lock_and_cache_lost_but_outputs_there_costs_nothing(world: World, tmp_p
     assert {n: e.sha256 for n, e in read_lock(spec.lock_path).items()} == {
         n: e.sha256 for n, e in lock.items()
     }
+
+
+def test_a_rejected_create_starts_no_job_and_the_next_build_tries_a_new_key(
+    world: World, tmp_path: Path
+) -> None:
+    spec = four(tmp_path)
+    world.fake.reject_prompts.add("Prompt number 2.")
+    result = world.build(spec, keep_going=True)
+    assert [n for n, _ in result.failed] == ["shot-2"] and "create refused" in result.failed[0][1]
+    assert world.plan_statuses(spec)["shot-2"] == "failed last time"
+    world.fake.reject_prompts.clear()
+    assert world.build(spec).built == ["shot-2"] and world.fake.creates == 4
+
+
+def test_out_of_credit_stops_every_submission_even_with_keep_going(
+    world: World, tmp_path: Path
+) -> None:
+    world.fake.no_credit = True
+    result = world.build(four(tmp_path), keep_going=True, jobs=1)
+    assert len(result.failed) == 1 and "out of credit" in result.failed[0][1]
+    assert len(result.skipped) == 3 and world.fake.create_requests == 1

@@ -75,3 +75,13 @@ class RateLimitedError(ShotbuildError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class CreateRejected(ShotbuildError):
+    """The API refused a create outright (bad request, auth, credit): no job was
+    started, so the next attempt needs a new Idempotency-Key. `fatal` stops the
+    whole build (e.g. out of credit: no other shot can be paid for either)."""
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal

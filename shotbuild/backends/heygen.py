@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from shotbuild.backends.base import JobStatus, LinkExpiredError, RateLimitedError
+from shotbuild.backends.base import (
+    CreateRejected,
+    JobStatus,
+    LinkExpiredError,
+    RateLimitedError,
+)
 from shotbuild.errors import ShotbuildError
 from shotbuild.keys import StatCachedHasher
 from shotbuild.spec.model import Reference, Shot
@@ -149,6 +154,10 @@ class HeyGenBackend:
             created = await api.create_video(body, idempotency_key=idempotency_key)
         except errors.RateLimited as e:
             raise RateLimitedError(str(e), e.retry_after) from e
+        except (errors.InvalidRequest, errors.NotFound) as e:
+            raise CreateRejected(str(e)) from e
+        except (errors.AuthError, errors.CreditError) as e:
+            raise CreateRejected(str(e), fatal=True) from e
         return str(created.video_id)
 
     async def status(self, video_id: str) -> JobStatus:
