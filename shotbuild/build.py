@@ -146,11 +146,14 @@ def build(
         if any(i.status not in (UP_TO_DATE, COSMETIC) for i in items):
             cache.remember_spec(spec.path, plan.manifest.build_dir)
         runner = _Executor(spec, backend, cache, options, reporter, sleep, clock, plan, result)
-        work = runner.settle(items)
-        if work:  # asyncio only when there is something to do: a no-op build stays light
-            import asyncio
+        try:
+            work = runner.settle(items)
+            if work:  # asyncio only when there is something to do: a no-op build stays light
+                import asyncio
 
-            asyncio.run(runner.run(work))
+                asyncio.run(runner.run(work))
+        finally:
+            plan.manifest.flush()
         return result
 
 
@@ -267,6 +270,7 @@ class _Executor:
         self.result = result
         self.lock = dict(plan.lock)
         self.manifest: Manifest = plan.manifest
+        self.manifest.save_every = 1.0
         self.stopping = False
         self.pool: Executor | None = None
 
@@ -328,7 +332,7 @@ class _Executor:
             self.manifest.entries[rel] = dataclasses.replace(
                 owned, title=shot.title, callback_url=shot.callback_url
             )
-            self.manifest.save()
+            self.manifest.changed()
         self.result.up_to_date.append(item.name)
 
     def _remove(self, item: PlanItem) -> None:

@@ -372,3 +372,16 @@ def test_out_of_credit_stops_every_submission_even_with_keep_going(
     result = world.build(four(tmp_path), keep_going=True, jobs=1)
     assert len(result.failed) == 1 and "out of credit" in result.failed[0][1]
     assert len(result.skipped) == 3 and world.fake.create_requests == 1
+
+
+def test_outputs_written_but_not_yet_recorded_are_adopted_by_content(
+    world: World, tmp_path: Path
+) -> None:
+    spec = four(tmp_path)
+    world.build(spec)
+    (tmp_path / "build" / ".shotbuild-outputs.json").unlink()  # as if killed before saving it
+    inode = (tmp_path / "build" / "shot-0.mp4").stat().st_ino
+    result = world.build(spec)
+    assert len(result.restored) == 4 and world.fake.creates == 4 and world.fake.downloads == 4
+    assert (tmp_path / "build" / "shot-0.mp4").stat().st_ino == inode  # adopted, not copied
+    assert set(world.plan_statuses(spec).values()) == {UP_TO_DATE}

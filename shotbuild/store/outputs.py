@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,9 @@ class Manifest:
         self.build_dir = build_dir
         self.path = build_dir / MANIFEST_NAME
         self.entries: dict[str, Owned] = {}
+        self.save_every = 0.0  # seconds between saves; 0: save on every change
+        self._saved_at = 0.0
+        self._dirty = False
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
             for rel, raw in doc.get("outputs", {}).items():
@@ -80,14 +84,28 @@ class Manifest:
             **owned_without_stat, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino
         )
         self.entries[rel] = owned
-        self.save()
+        self.changed()
         return owned
 
     def forget(self, rel: str) -> None:
         if self.entries.pop(rel, None) is not None:
+            self.changed()
+
+    def changed(self) -> None:
+        """Save now, or within `save_every` seconds when batching (a build of many
+        shots). An output written but not yet recorded is harmless: the next build
+        finds it has the right bytes (by sha256) and records it then."""
+        self._dirty = True
+        if time.monotonic() - self._saved_at >= self.save_every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._dirty:
             self.save()
 
     def save(self) -> None:
+        self._dirty = False
+        self._saved_at = time.monotonic()
         if not self.entries and not self.path.exists():
             return
         doc = {
