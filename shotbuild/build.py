@@ -351,12 +351,13 @@ class _Executor:
         rel = output_rel(self.backend, item.name)
         path = item.output
         owned = self.manifest.get(rel)
-        in_place = owned is not None and owned.sha256 == entry.sha256 and owned.matches(path)
-        if not in_place:
-            if owned is None and path.exists() and sha256_file(path) != entry.sha256:
+        if owned is None and path.exists():
+            if sha256_file(path) != entry.sha256:
                 raise ShotFailed(
                     f"{path} exists and was not written by shotbuild; move it away and build again"
                 )
+            # the right bytes are already there (written, then killed before recording)
+        elif owned is None or owned.sha256 != entry.sha256 or not owned.matches(path):
             copy_atomic(self.cache.blob_path(entry.sha256), path)
         shot = item.shot
         self.manifest.record(
