@@ -144,3 +144,33 @@ def test_a_conflicted_lock_is_one_line_naming_the_file(
     assert cli.main(["plan"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "shots.lock:1:1: git conflict markers" in err
+
+
+def test_a_noop_build_imports_nothing_network_related(
+    spec_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("HEYGEN_BASE_URL", "https://api.fake-heygen.test")
+    heygen_build(spec_file, FakeHeyGen())
+    code = (
+        "import sys; from shotbuild.cli import main; rc = main(['build', '-q']);"
+        "heavy = ('httpx', 'asyncio', 'diskcache', 'shotbuild.heygen');"
+        "heavy = [m for m in heavy if m in sys.modules];"
+        "print(rc, heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "0 []", done.stderr
+
+
+def test_import_shotbuild_is_light_and_exposes_the_api() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, shotbuild; light = 'shotbuild.build' not in sys.modules;"
+        "print(light, callable(shotbuild.build), callable(shotbuild.load))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True True True"
