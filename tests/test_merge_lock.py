@@ -1,0 +1,228 @@
+"""`shotbuild merge-lock`: every per-shot case, the command's files and exit codes, and
+a real `git merge` of two branches through the driver."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shotbuild import cli
+from shotbuild.commands.merge_lock import merge_locks
+from shotbuild.store.lock import LockEntry, dumps_lock, read_lock, write_lock
+
+
+def e(video_id: str, key: str = "k") -> LockEntry:
+    n = sum(map(ord, video_id))  # fields that differ between renders, as real ones do
+    return LockEntry(
+        key=key * 64,
+        video_id=video_id,
+        sha256=f"sha-of-{video_id}",
+        size=1000 + n,
+        duration=4.0 + n % 11,
+        origin="https://api.heygen.com",
+        built_at=f"2026-11-23T20:{n % 60:02}:00Z",
+    )
+
+
+A, A2, A3 = e("a1", "a"), e("a2", "b"), e("a3", "c")
+
+
+@pytest.mark.parametrize(
+    ("base", "ours", "theirs", "merged"),
+    [
+        pytest.param({"s": A}, {"s": A}, {"s": A}, {"s": A}, id="unchanged"),
+        pytest.param({"s": A}, {"s": A}, {"s": A2}, {"s": A2}, id="changed-on-theirs"),
+        pytest.param({"s": A}, {"s": A2}, {"s": A}, {"s": A2}, id="changed-on-ours"),
+        pytest.param({"s": A}, {"s": A2}, {"s": A2}, {"s": A2}, id="changed-alike"),
+        pytest.param({}, {}, {"s": A}, {"s": A}, id="added-on-theirs"),
+        pytest.param({}, {"s": A}, {}, {"s": A}, id="added-on-ours"),
+        pytest.param({}, {"s": A}, {"s": A}, {"s": A}, id="added-alike"),
+        pytest.param({"s": A}, {"s": A}, {}, {}, id="removed-on-theirs"),
+        pytest.param({"s": A}, {}, {"s": A}, {}, id="removed-on-ours"),
+        pytest.param({"s": A}, {}, {}, {}, id="removed-on-both"),
+        pytest.param(
+            {"x": A, "y": A},
+            {"x": A2, "y": A},
+            {"x": A, "y": A3},
+            {"x": A2, "y": A3},
+            id="different-shots",
+        ),
+    ],
+)
+def test_clean_merges(
+    base: dict[str, LockEntry],
+    ours: dict[str, LockEntry],
+    theirs: dict[str, LockEntry],
+    merged: dict[str, LockEntry],
+) -> None:
+    assert merge_locks(base, ours, theirs) == (merged, [])
+
+
+def test_the_same_render_with_other_metadata_is_not_a_conflict() -> None:
+    restamped = LockEntry(**{**A.to_json(), "built_at": "2026-11-24T09:00:00Z"})
+    assert merge_locks({}, {"s": A}, {"s": restamped}) == ({"s": A}, [])
+
+
+@pytest.mark.parametrize(
+    ("base", "ours", "theirs", "kept", "message"),
+    [
+        pytest.param(
+            {"s": A}, {"s": A2}, {"s": A3}, A2, "changed on both sides", id="changed-both"
+        ),
+        pytest.param({}, {"s": A2}, {"s": A3}, A2, "changed on both sides", id="added-both"),
+        pytest.param({"s": A}, {}, {"s": A3}, A3, "ours removed it, theirs", id="removed-ours"),
+        pytest.param({"s": A}, {"s": A2}, {}, A2, "theirs removed it, ours", id="removed-theirs"),
+        pytest.param(
+            {},
+            {"s": e("v1", "k")},
+            {"s": e("v2", "k")},
+            e("v1", "k"),
+            "same inputs (key kkkkkkkkkkkk) as different videos (ours v1, theirs v2)",
+            id="same-key-two-renders",
+        ),
+    ],
+)
+def test_conflicts_keep_an_entry_and_name_the_shot(
+    base: dict[str, LockEntry],
+    ours: dict[str, LockEntry],
+    theirs: dict[str, LockEntry],
+    kept: LockEntry,
+    message: str,
+) -> None:
+    merged, conflicts = merge_locks(base | {"other": A}, ours | {"other": A}, theirs)
+    assert merged == {"s": kept}  # "other", removed on theirs only, is gone
+    assert [c.shot for c in conflicts] == ["s"]
+    line = conflicts[0].describe("shots.lock")
+    assert line.startswith("shots.lock: shot 's': ") and message in line
+    assert line.endswith("then `git add shots.lock`") and "\n" not in line
+
+
+def lock_files(tmp_path: Path, *sides: dict[str, LockEntry]) -> list[Path]:
+    paths = []
+    for name, entries in zip(("base", "ours", "theirs"), sides, strict=True):
+        path = tmp_path / name
+        write_lock(path, entries)
+        paths.append(path)
+    return paths
+
+
+def test_command_writes_ours_canonically(tmp_path: Path) -> None:
+    base, ours, theirs = lock_files(tmp_path, {"x": A}, {"x": A, "y": A3}, {"x": A2})
+    ours.write_text(ours.read_text().replace("  ", "    "))  # not canonical on the way in
+    assert cli.main(["merge-lock", str(base), str(ours), str(theirs)]) == 0
+    assert ours.read_text() == dumps_lock({"x": A2, "y": A3})
+
+
+def test_command_reports_conflicts_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, ours, theirs = lock_files(tmp_path, {"x": A, "y": A}, {"x": A2, "y": A2}, {"x": A3})
+    assert cli.main(["merge-lock", str(base), str(ours), str(theirs), "film/shots.lock"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    assert err[0].startswith("film/shots.lock: shot 'x': changed on both sides")
+    assert "git show MERGE_HEAD:film/shots.lock" in err[0]
+    assert err[1].startswith("film/shots.lock: shot 'y': theirs removed it, ours changed it")
+    assert read_lock(ours) == {"x": A2, "y": A2}
+
+
+def test_an_empty_or_missing_base_means_no_common_entries(tmp_path: Path) -> None:
+    _, ours, theirs = lock_files(tmp_path, {}, {"x": A}, {"y": A3})
+    (tmp_path / "base").write_text("")
+    assert cli.main(["merge-lock", str(tmp_path / "base"), str(ours), str(theirs)]) == 0
+    assert read_lock(ours) == {"x": A, "y": A3}
+    assert cli.main(["merge-lock", str(tmp_path / "nothing"), str(ours), str(theirs)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> b\n", "git conflict markers"),
+        ("{", "not valid JSON"),
+        ('{"format_version": 1, "shots": {"x": {}}}', "entry for shot 'x' is damaged"),
+    ],
+)
+def test_malformed_sides_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    base, ours, theirs = lock_files(tmp_path, {"x": A}, {"x": A}, {"x": A})
+    theirs.write_text(text)
+    before = ours.read_text()
+    assert cli.main(["merge-lock", str(base), str(ours), str(theirs)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("shotbuild: error: cannot merge shots.lock: the theirs side is not")
+    assert message in err and err.count("\n") == 1
+    assert ours.read_text() == before  # untouched
+
+
+# -- a real git merge through the driver ----------------------------------------------
+
+
+def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    driver = f"{shlex.quote(sys.executable)} -m shotbuild merge-lock %O %A %B"
+    git(repo, "config", "merge.shotbuild-lock.driver", driver)
+    (repo / ".gitattributes").write_text("shots.lock merge=shotbuild-lock\n")
+    write_lock(repo / "shots.lock", {"intro": A, "outro": A})
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "both shots rendered")
+    return repo
+
+
+def commit_on(repo: Path, branch: str, entries: dict[str, LockEntry], new: bool = True) -> None:
+    git(repo, "checkout", "-q", *(["-b"] if new else []), branch)
+    write_lock(repo / "shots.lock", entries)
+    git(repo, "commit", "-q", "-am", f"render on {branch}")
+
+
+def test_git_merges_changes_to_different_shots(repo: Path) -> None:
+    commit_on(repo, "feature", {"intro": A2, "outro": A})
+    commit_on(repo, "main", {"intro": A, "outro": A3, "extra": A}, new=False)
+    done = git(repo, "merge", "--no-edit", "feature", check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / "shots.lock").read_text() == dumps_lock({"intro": A2, "outro": A3, "extra": A})
+    assert git(repo, "status", "--porcelain").stdout == ""
+
+
+@pytest.mark.parametrize("driver", [True, False])
+def test_git_merges_shots_added_at_the_same_place(repo: Path, driver: bool) -> None:
+    if not driver:  # the control: git's line merge alone conflicts on these branches
+        (repo / ".git" / "info" / "attributes").write_text("shots.lock merge=text\n")
+    commit_on(repo, "feature", {"intro": A, "middle-1": e("m1", "d"), "outro": A})
+    commit_on(repo, "main", {"intro": A, "middle-2": e("m2", "e"), "outro": A}, new=False)
+    done = git(repo, "merge", "--no-edit", "feature", check=False)
+    if not driver:
+        assert done.returncode != 0 and "<<<<<<<" in (repo / "shots.lock").read_text()
+        return
+    assert done.returncode == 0, done.stdout + done.stderr
+    merged = {"intro": A, "middle-1": e("m1", "d"), "middle-2": e("m2", "e"), "outro": A}
+    assert (repo / "shots.lock").read_text() == dumps_lock(merged)
+    assert git(repo, "status", "--porcelain").stdout == ""
+
+
+def test_git_conflict_names_the_shot(repo: Path) -> None:
+    commit_on(repo, "feature", {"intro": A2, "outro": A})
+    commit_on(repo, "main", {"intro": A3, "outro": A}, new=False)
+    done = git(repo, "merge", "--no-edit", "feature", check=False)
+    assert done.returncode != 0
+    assert "shots.lock: shot 'intro': changed on both sides" in done.stderr
+    assert "outro" not in done.stderr
+    assert git(repo, "status", "--porcelain").stdout == "UU shots.lock\n"
+    assert read_lock(repo / "shots.lock") == {"intro": A3, "outro": A}  # valid, ours kept
