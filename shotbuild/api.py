@@ -52,6 +52,7 @@ def build(
     """Build a spec; options are BuildOptions' fields (jobs, keep_going, only, force,
     dry_run, max_seconds, timeout, out). Failed shots are in `result.failed`."""
     from shotbuild.build import build as run
+    from shotbuild.build import remote_from_env
 
     if options.get("out") is not None:
         options["out"] = Path(options["out"])
@@ -65,4 +66,5 @@ def build(
             BuildOptions(**options),
             cache=cache,
             reporter=reporter,
+            remote=remote_from_env(),
         )

@@ -70,6 +70,8 @@ from shotbuild.store.outputs import Manifest
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from shotbuild.store.remote import RemoteCache
+
 POLL_FIRST = 2.0
 POLL_MAX = 30.0
 CREATE_ATTEMPTS = 8
@@ -123,8 +125,11 @@ def build(
     reporter: Reporter | None = None,
     sleep: Sleep | None = None,
     clock: Callable[[], float] = time.monotonic,
+    remote: RemoteCache | None = None,
 ) -> BuildResult:
-    """Build a spec: hold its build lock, plan, then execute (or only say, --dry-run)."""
+    """Build a spec: hold its build lock, plan, then execute (or only say, --dry-run).
+    `remote` (a shared RemoteCache) is asked before anything is paid for, and
+    given every paid render."""
     cache = cache if cache is not None else Cache()
     reporter = reporter or NullReporter()
     _check_names(spec, options)
@@ -146,6 +151,7 @@ def build(
         if any(i.status not in (UP_TO_DATE, COSMETIC) for i in items):
             cache.remember_spec(spec.path, plan.manifest.build_dir)
         runner = _Executor(spec, backend, cache, options, reporter, sleep, clock, plan, result)
+        runner.remote = remote
         try:
             work = runner.settle(items)
             if work:  # asyncio only when there is something to do: a no-op build stays light
@@ -155,6 +161,15 @@ def build(
         finally:
             plan.manifest.flush()
         return result
+
+
+def remote_from_env() -> RemoteCache | None:
+    """The shared cache named by $SHOTBUILD_REMOTE_CACHE (fsspec imported only then)."""
+    if not os.environ.get("SHOTBUILD_REMOTE_CACHE", "").strip():
+        return None
+    from shotbuild.store.remote import RemoteCache
+
+    return RemoteCache.from_env()
 
 
 def _check_names(spec: Spec, options: BuildOptions) -> None:
@@ -273,6 +288,7 @@ class _Executor:
         self.manifest.save_every = 1.0
         self.stopping = False
         self.pool: Executor | None = None
+        self.remote: RemoteCache | None = None
 
     def settle(self, items: list[PlanItem]) -> list[PlanItem]:
         """Do what needs no backend (record, remove); return the shots left to build."""
@@ -310,6 +326,8 @@ class _Executor:
                 return
             if item.status == RESTORE:
                 await self._restore(item)
+            elif item.status != IN_FLIGHT and await self._from_remote(item):
+                pass
             elif self._local():
                 await self._render_local(item)
             else:
@@ -386,11 +404,69 @@ class _Executor:
         entry = item.result
         assert entry is not None and item.key is not None
         entry = LockEntry(**{**entry.to_json(), "key": item.key})
-        if item.source == "lock":
-            await self._fetch(item, entry.video_id, expect=entry.sha256)
+        source = item.source or ""
+        if source == "lock":
+            if await self._remote_blob(entry.sha256):
+                source = "remote cache"
+            else:
+                await self._fetch(item, entry.video_id, expect=entry.sha256)
         self._materialise(item, entry)
         self.result.restored.append(item.name)
-        self.reporter.shot(item.name, RESTORED, item.source or "")
+        self.reporter.shot(item.name, RESTORED, source)
+
+    # the shared remote cache: a miss or a fault only means "render it here"
+    def _remote_on(self) -> RemoteCache | None:
+        return self.remote if self.backend.uses_lock else None  # previews stay local
+
+    async def _remote_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        import asyncio
+
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except ShotbuildError as e:
+            self.reporter.message(f"remote cache: {e}; going on without it")
+            self.remote = None
+            return None
+
+    async def _remote_blob(self, sha256: str) -> bool:
+        remote = self._remote_on()
+        if remote is None:
+            return False
+        tmp = self.cache.temp_file(".mp4")
+        try:
+            if await self._remote_call(remote.fetch_blob, sha256, tmp):
+                self.cache.adopt_blob(tmp, sha256)
+                return True
+            return False
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    async def _from_remote(self, item: PlanItem) -> bool:
+        """Restore a shot another machine already paid for, instead of rendering it."""
+        remote = self._remote_on()
+        if remote is None or item.key is None or item.reason == "forced":
+            return False
+        tmp = self.cache.temp_file(".mp4")
+        try:
+            entry = await self._remote_call(remote.pull, item.key, tmp)
+            if entry is None:
+                return False
+            self.cache.adopt_blob(tmp, entry.sha256)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        self._materialise(item, LockEntry(**{**entry.to_json(), "key": item.key}))
+        self.result.restored.append(item.name)
+        self.reporter.shot(item.name, RESTORED, "remote cache")
+        return True
+
+    async def _share(self, entry: LockEntry) -> None:
+        remote = self._remote_on()
+        if remote is not None and remote.writable:
+            await self._remote_call(
+                remote.push, entry.key, entry, self.cache.blob_path(entry.sha256)
+            )
 
     # local renders
     async def _render_local(self, item: PlanItem) -> None:
@@ -529,6 +605,7 @@ class _Executor:
         entry = _entry(item.key, job.video_id, sha, size, seconds, self.backend.identity)
         self._materialise(item, entry)
         self.cache.put_job(job.replace(state=JOB_DONE))
+        await self._share(entry)
         return seconds
 
     async def _fetch(

@@ -385,3 +385,41 @@ def test_outputs_written_but_not_yet_recorded_are_adopted_by_content(
     assert len(result.restored) == 4 and world.fake.creates == 4 and world.fake.downloads == 4
     assert (tmp_path / "build" / "shot-0.mp4").stat().st_ino == inode  # adopted, not copied
     assert set(world.plan_statuses(spec).values()) == {UP_TO_DATE}
+
+
+def test_a_shared_remote_cache_serves_a_second_machine_without_a_render(tmp_path: Path) -> None:
+    from shotbuild.store.remote import RemoteCache
+
+    remote = RemoteCache.from_url(f"file://{tmp_path / 'shared'}", "readwrite")
+    fake = FakeHeyGen()
+    first, second = tmp_path / "alice", tmp_path / "bob"
+    results = []
+    for home in (first, second):
+        home.mkdir()
+        cache = Cache(home / "cache")
+        results.append(
+            build(
+                four(home), heygen_backend(fake, cache), cache=cache, sleep=_no_sleep, remote=remote
+            )
+        )
+    assert len(results[0].built) == 4 and sorted(results[1].restored) == sorted(results[0].built)
+    assert fake.creates == 4 and fake.downloads == 4
+    assert read_lock(four(second).lock_path).keys() == read_lock(four(first).lock_path).keys()
+    # the lock alone (no local blob) also prefers the remote cache to a download
+    (second / "build" / "shot-0.mp4").unlink()
+    shutil.rmtree(second / "cache")
+    cache = Cache(second / "cache")
+    again = build(
+        four(second), heygen_backend(fake, cache), cache=cache, sleep=_no_sleep, remote=remote
+    )
+    assert again.restored == ["shot-0"] and fake.downloads == 4
+
+
+def test_a_broken_remote_cache_never_fails_a_build(world: World, tmp_path: Path) -> None:
+    from shotbuild.store.remote import RemoteCache
+
+    (tmp_path / "not-a-folder").write_text("x")
+    remote = RemoteCache.from_url(f"file://{tmp_path / 'not-a-folder'}", "readwrite")
+    backend = heygen_backend(world.fake, world.cache)
+    result = build(four(tmp_path), backend, cache=world.cache, sleep=_no_sleep, remote=remote)
+    assert result.exit_code == 0 and len(result.built) == 4

@@ -74,7 +74,7 @@ def cli(
     build folder, the cache or the lock when its key is unchanged; the rest are
     rendered. Exit 1 when a shot failed."""
     from shotbuild.backends import get_backend
-    from shotbuild.build import BuildOptions, build
+    from shotbuild.build import BuildOptions, build, remote_from_env
     from shotbuild.progress import reporter_for
     from shotbuild.store.cache import Cache
 
@@ -92,7 +92,14 @@ def cli(
     reporter = reporter_for(quiet=quiet, verbose=verbose)
     with Cache() as cache:
         try:
-            result = build(loaded, get_backend(backend), options, cache=cache, reporter=reporter)
+            result = build(
+                loaded,
+                get_backend(backend),
+                options,
+                cache=cache,
+                reporter=reporter,
+                remote=remote_from_env(),
+            )
         finally:
             reporter.close()
     if dry_run:
