@@ -138,7 +138,8 @@ def build(
         items = _selected(plan, options)
         result = BuildResult(plan, paid=backend.uses_lock)
         if options.dry_run:
-            result.dry_run = [(i.name, _would(i)) for i in items if _would(i)]
+            verb = "submit" if backend.uses_lock else "render"
+            result.dry_run = [(i.name, _would(i, verb)) for i in items if _would(i, verb)]
             return result
         seconds = sum(i.seconds for i in items if i.status in RENDERS)
         if options.max_seconds is not None and seconds > options.max_seconds:
@@ -192,9 +193,9 @@ def _needs_backend(item: PlanItem) -> bool:
     return item.status in (*RENDERS, IN_FLIGHT)
 
 
-def _would(item: PlanItem) -> str:
+def _would(item: PlanItem, verb: str) -> str:
     if item.status in RENDERS:
-        return f"submit ({item.seconds:g} s of video): {item.reason}"
+        return f"{verb} ({item.seconds:g} s of video): {item.reason}"
     if item.status == RESTORE:
         return f"restore: {item.reason}"
     if item.status == IN_FLIGHT:

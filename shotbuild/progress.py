@@ -148,6 +148,8 @@ def summary_lines(result: BuildResult) -> list[str]:
     ]
     if result.removed:
         parts.append(f"{len(result.removed)} removed")
+    if result.skipped:
+        parts.append(f"{len(result.skipped)} not started (after a failure; -k goes on)")
     paid = "seconds of video paid for" if result.paid else "seconds of preview rendered"
     lines.append(f"shotbuild: {', '.join(parts)}; {result.seconds:g} {paid}")
     return lines
