@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from shotbuild.commands._common import backend_option, load, out_option, spec_argument
+from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
+from shotbuild.errors import ShotbuildError
 from shotbuild.plan import IN_FLIGHT, Plan
 
 
@@ -28,7 +29,12 @@ def cli(spec: Path | None, backend: str | None, out: Path | None, as_json: bool)
     chosen = get_backend(backend)
     with Cache() as cache:
         plan = make_plan(loaded, chosen, cache, out=out)
-    live = asyncio.run(live_states(plan, chosen)) if _in_flight(plan) else {}
+    live: dict[str, str] = {}
+    if _in_flight(plan):
+        try:
+            live = asyncio.run(live_states(plan, chosen))
+        except ShotbuildError as e:  # the plan still stands; say why the live part is missing
+            echo_err(f"shotbuild: cannot ask the API about jobs in flight: {e}")
     if as_json:
         doc = plan.to_json()
         for item in doc["shots"]:
