@@ -179,3 +179,15 @@ def test_status_asks_the_api_about_jobs_in_flight(spec_file: Path, emu: Emu) -> 
     shot = json.loads(done.stdout)["shots"][0]
     assert shot["status"] == "in flight" and shot["api_status"] == "pending"
     assert emu.stats["jobs"] == 1
+
+
+def test_status_without_a_key_still_shows_the_plan(spec_file: Path, emu: Emu) -> None:
+    emu.world.config.faults.latency = 3600.0
+    spec_file.write_text(SPEC.split("  walk:")[0])
+    assert run(spec_file, emu, "--timeout", "1").returncode == 1
+    env = {k: v for k, v in os.environ.items() if k != "HEYGEN_API_KEY"}
+    env["HEYGEN_BASE_URL"] = emu.url
+    cmd = [sys.executable, "-m", "shotbuild", "status", str(spec_file)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "in flight" in done.stderr
+    assert "HEYGEN_API_KEY" in done.stderr
