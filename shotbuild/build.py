@@ -294,6 +294,7 @@ class _Executor:
     def settle(self, items: list[PlanItem]) -> list[PlanItem]:
         """Do what needs no backend (record, remove); return the shots left to build."""
         work = [i for i in items if i.status not in (UP_TO_DATE, COSMETIC, REMOVED)]
+        _remove_stale_temps(self.manifest.build_dir / self.backend.subdir, items)
         for item in items:
             if item.status == UP_TO_DATE:
                 self.result.up_to_date.append(item.name)
@@ -650,6 +651,20 @@ class _Executor:
     def _downloading(self, name: str, size: int) -> None:
         self.reporter.shot(name, DOWNLOADING, f"{size} bytes")
         crash_point("mid-download")
+
+
+def _remove_stale_temps(folder: Path, items: list[PlanItem]) -> None:
+    """Remove what a killed build left half-copied: `.<output>.<random>.tmp` files of
+    this spec's outputs (the build lock says no other build is writing them)."""
+    prefixes = tuple(f".{item.output.name}." for item in items)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.endswith(".tmp") and entry.name.startswith(prefixes):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def _entry(key: str, video_id: str, sha: str, size: int, seconds: float, origin: str) -> LockEntry:

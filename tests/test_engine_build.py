@@ -423,3 +423,14 @@ def test_a_broken_remote_cache_never_fails_a_build(world: World, tmp_path: Path)
     backend = heygen_backend(world.fake, world.cache)
     result = build(four(tmp_path), backend, cache=world.cache, sleep=_no_sleep, remote=remote)
     assert result.exit_code == 0 and len(result.built) == 4
+
+
+def test_half_copied_outputs_of_a_killed_build_are_cleaned_up(world: World, tmp_path: Path) -> None:
+    spec = four(tmp_path)
+    world.build(spec)
+    stale = tmp_path / "build" / ".shot-0.mp4.k2j3h4.tmp"
+    foreign = tmp_path / "build" / ".notes.txt.tmp"
+    stale.write_bytes(b"half")
+    foreign.write_bytes(b"mine")
+    world.build(spec)
+    assert not stale.exists() and foreign.read_bytes() == b"mine"

@@ -172,6 +172,10 @@ class Cache:
             self.adopt_blob(tmp, sha)
         return self.blob_path(sha)
 
+    def temp_files(self) -> list[Path]:
+        folder = self.directory / "tmp"
+        return [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
+
     def blobs(self) -> Iterator[Path]:
         root = self.directory / "blobs"
         if root.is_dir():

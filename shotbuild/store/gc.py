@@ -3,6 +3,8 @@ folder refers to, and every job not finished; drop the rest."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass
 
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, Cache
@@ -59,4 +61,11 @@ def collect(cache: Cache, *, dry_run: bool = False) -> GcReport:
         freed += blob.stat().st_size
         if not dry_run:
             blob.unlink()
+    stale = time.time() - 3600  # a build's temporary files are younger than that
+    for tmp in cache.temp_files():
+        with contextlib.suppress(OSError):
+            if tmp.stat().st_mtime < stale:
+                freed += tmp.stat().st_size
+                if not dry_run:
+                    tmp.unlink()
     return GcReport(specs, dropped, blobs, freed, kept)
