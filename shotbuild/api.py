@@ -62,7 +62,7 @@ def build(
     with Cache() as cache:
         return run(
             _spec(spec),
-            get_backend(backend),
+            get_backend(backend, cache=cache),
             BuildOptions(**options),
             cache=cache,
             reporter=reporter,

@@ -6,9 +6,13 @@ submitted, so planning and no-op builds stay light."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from shotbuild.backends.base import Backend
 from shotbuild.errors import UsageError
+
+if TYPE_CHECKING:
+    from shotbuild.store.cache import Cache
 
 BACKENDS = ("heygen", "preview")
 
@@ -21,15 +25,15 @@ def backend_name(explicit: str | None) -> str:
     return name
 
 
-def get_backend(name: str | None = None) -> Backend:
+def get_backend(name: str | None = None, *, cache: Cache | None = None) -> Backend:
     name = backend_name(name)
     if name == "preview":
         from shotbuild.backends.preview import PreviewBackend
 
-        return PreviewBackend()
+        return PreviewBackend(cache)
     from shotbuild.backends.heygen import HeyGenBackend
 
-    return HeyGenBackend.from_env()
+    return HeyGenBackend.from_env(cache=cache)
 
 
 __all__ = ["BACKENDS", "Backend", "backend_name", "get_backend"]

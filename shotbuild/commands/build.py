@@ -94,7 +94,7 @@ def cli(
         try:
             result = build(
                 loaded,
-                get_backend(backend),
+                get_backend(backend, cache=cache),
                 options,
                 cache=cache,
                 reporter=reporter,
