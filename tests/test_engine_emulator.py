@@ -191,3 +191,11 @@ def test_status_without_a_key_still_shows_the_plan(spec_file: Path, emu: Emu) ->
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "in flight" in done.stderr
     assert "HEYGEN_API_KEY" in done.stderr
+
+
+def test_more_jobs_than_the_account_allows_wait_their_turn(spec_file: Path, emu: Emu) -> None:
+    emu.world.config.faults.concurrency = 2
+    emu.world.config.faults.latency = 0.5
+    result = run(spec_file, emu, "-j", "4")
+    assert result.returncode == 0, result.stderr
+    assert_complete(spec_file, emu)
