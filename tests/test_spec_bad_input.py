@@ -56,6 +56,23 @@ def test_broken_files(tmp_path: Path, text: str, expected: list[str]) -> None:
         assert got.startswith(want), found
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("!!int abc", "'abc' cannot be read as int"),
+        ("!!float x", "'x' cannot be read as float"),
+        ("!!timestamp 2020-99-99", "'2020-99-99' cannot be read as timestamp"),
+        ("!<tag:yaml.org,2002:int> z", "'z' cannot be read as int"),
+        ("!!python/name:os.system x", "could not determine a constructor for the tag"),
+    ],
+)
+def test_explicit_tags_that_do_not_fit(tmp_path: Path, value: str, message: str) -> None:
+    found = problems_in(
+        tmp_path, f"shots:\n  a: {{prompt: p, avatar_id: [l], duration: {value}}}\n"
+    )
+    assert any(f.startswith(f"2:44: {message}") for f in found), found
+
+
 def test_not_utf8_points_at_the_byte(tmp_path: Path) -> None:
     found = problems_in(tmp_path, b"shots:\n  caf\xe9: {}\n")
     assert found == ["2:6: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
@@ -230,6 +247,13 @@ def test_a_folder_given_as_a_spec(tmp_path: Path) -> None:
     assert [p.message for p in check_file(tmp_path)] == ["is a folder, not a spec file"]
 
 
+def test_a_pipe_is_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "shots.yaml")  # opening it would wait for a writer forever
+    assert [p.message for p in check_file(tmp_path / "shots.yaml")] == [
+        "is not a regular file (a pipe or a device?); give a spec file"
+    ]
+
+
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "shots.yaml"
     path.write_text("shots: {}\n")
@@ -268,11 +292,21 @@ def test_10000_shots_fit_under_the_size_limit(tmp_path: Path) -> None:
 
 def test_billion_laughs_stops(tmp_path: Path) -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
     found = problems_in(tmp_path, "\n".join(lines) + "\nshots: {}\n")
     assert len(found) == 1 and "values; split the spec" in found[0]
 
 
-def test_deep_nesting_stops(tmp_path: Path) -> None:
-    found = problems_in(tmp_path, "shots: " + "[" * 200 + "]" * 200 + "\n")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shots: " + "[" * 200 + "]" * 200 + "\n",
+        # deep enough to overflow the C stack in libyaml's recursive composer
+        "shots: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "shots: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n",
+        "- " * 100_000 + "x\n",
+    ],
+)
+def test_deep_nesting_stops(tmp_path: Path, text: str) -> None:
+    found = problems_in(tmp_path, text)
     assert len(found) == 1 and "nested more than 64 levels deep" in found[0]

@@ -129,3 +129,49 @@ def test_invalid_spec_raises_with_every_problem(tmp_path: Path) -> None:
 
 def test_valid_spec_has_no_problems(tmp_path: Path) -> None:
     assert check_file(write(tmp_path, "shots: {a: {prompt: p, avatar_id: [l]}}\n")) == []
+
+
+def test_positions_survive_pickling_and_copying(tmp_path: Path) -> None:
+    import copy
+    import pickle
+
+    spec = load_spec(write(tmp_path, "shots: {a: {prompt: p, avatar_id: [l]}}\n"))
+    expected = {
+        "shots/a": Position(1, 9),
+        "shots/a/prompt": Position(1, 21),
+        "shots/a/avatar_id": Position(1, 35),
+        "shots/a/avatar_id/0": Position(1, 36),
+    }
+    assert pickle.loads(pickle.dumps(spec)).positions == expected
+    assert copy.deepcopy(spec).positions == expected
+    assert dict(spec.positions) == expected and len(spec.positions) == 4
+
+
+def test_merge_keys_follow_yaml(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        x-a: &a {resolution: 1080p, aspect_ratio: "9:16", duration: 4}
+        x-b: &b {resolution: 720p, aspect_ratio: "1:1", enhance_prompt: true}
+        defaults:
+          <<: *b
+          avatar_id: [l]
+        shots:
+          one:
+            <<: [*a, *b]      # the earlier mapping wins
+            prompt: p
+            duration: 5       # the shot's own key wins
+          two: {prompt: q}
+        """,
+    )
+    one, two = load_spec(path).shots
+    assert (one.resolution, one.aspect_ratio, one.duration) == ("1080p", "9:16", 5)
+    assert one.enhance_prompt is True
+    assert (two.resolution, two.aspect_ratio, two.enhance_prompt) == ("720p", "1:1", True)
+
+
+def test_a_merge_key_needs_mappings(tmp_path: Path) -> None:
+    path = write(tmp_path, "x-s: &s [1]\nshots:\n  a: {<<: *s, prompt: p, avatar_id: [l]}\n")
+    assert [str(p).split(": ", 1)[1] for p in check_file(path)] == [
+        "<<: a merge key takes a mapping (an alias like *base) or a list of them"
+    ]

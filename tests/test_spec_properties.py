@@ -59,6 +59,7 @@ json_scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12),
     st.sampled_from(["16:9", "1080p", "image", "url", "file", "base64", "https://x.io/a.mp4"]),
+    st.sampled_from(["a\x00b", "../x.png", "/etc/x.png", "refs", "x" * 300, "http://[x", "~"]),
 )
 json_values = st.recursive(
     json_scalars,
@@ -92,13 +93,19 @@ def assert_loads_or_reports(path: Path) -> None:
     assert all(p.line >= 1 and p.col >= 1 and "\n" not in p.message for p in problems)
 
 
+YAML_BITS = ["!!int ", "!!float ", "!!timestamp ", "!!binary ", "!!set ", "!<x> ", "*tall "]
+YAML_BITS += ["&x ", "<<: *tall\n", "\n  - ", ": ", "\n---\n", "? ", "|\n"]
+
 edits = st.lists(
     st.tuples(
         st.sampled_from(["insert", "delete", "replace", "dup_line", "drop_line", "swap"]),
         st.integers(min_value=0, max_value=len(VALID)),
-        st.text(
-            alphabet=st.sampled_from(list(" \t\n:-[]{}&*<!|>'\"#%@`,?x1é\x00\x85\ufeff")),
-            max_size=4,
+        st.one_of(
+            st.text(
+                alphabet=st.sampled_from(list(" \t\n:-[]{}&*<!|>'\"#%@`,?x1é\x00\x85\ufeff")),
+                max_size=4,
+            ),
+            st.sampled_from(YAML_BITS),
         ),
     ),
     min_size=1,

@@ -194,3 +194,42 @@ def test_a_bad_default_is_reported_once(tmp_path: Path) -> None:
         """,
     )
     assert messages(path) == ["3:35: path: nope.png does not exist"]
+
+
+def test_names_that_differ_only_in_case(tmp_path: Path) -> None:
+    path = spec_in(
+        tmp_path,
+        """\
+        defaults: {prompt: p, avatar_id: [l]}
+        shots:
+          intro: {}
+          Intro: {}
+          outro: {}
+          INTRO: {}
+        """,
+    )
+    message = "differs from shot intro only in case; their outputs would collide on"
+    found = messages(path)
+    assert [f[: f.index(" on ") + 3] for f in found] == [
+        f"4:3: Intro: {message}",
+        f"6:3: INTRO: {message}",
+    ]
+
+
+def test_file_names_that_cannot_be_files(tmp_path: Path) -> None:
+    (tmp_path / "loop1.png").symlink_to(tmp_path / "loop2.png")
+    (tmp_path / "loop2.png").symlink_to(tmp_path / "loop1.png")
+    path = refs_spec(
+        tmp_path,
+        [
+            '{type: file, path: "a\\0b.png"}',
+            "{type: file, path: loop1.png}",
+            f"{{type: file, path: {'a' * 300}.png}}",
+            "{type: file, path: C:/x.png}",
+        ],
+    )
+    found = messages(path)
+    assert found[0] == "6:28: path: a\\x00b.png cannot be used as a file (embedded null byte)"
+    assert found[1].startswith("7:28: path: loop1.png cannot be used as a file (Symlink loop")
+    assert found[2].startswith(f"8:28: path: {'a' * 80} cannot be used as a file (")
+    assert found[3] == "9:28: path: C:/x.png is absolute; write it relative to the spec's folder"

@@ -107,6 +107,11 @@ def test_default_is_shots_yaml_here(chdir_tmp: Path, capsys: pytest.CaptureFixtu
     assert run(capsys)[:2] == (1, "shots.yaml:1:1: no such file\n")
 
 
+def test_a_name_too_long(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "a" * 5000)
+    assert code == 1 and out.endswith(": cannot be read (File name too long)\n")
+
+
 def test_bad_format_is_a_usage_error(chdir_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "--format", "xml")[0] == 2
 
@@ -128,37 +133,32 @@ def test_spec_names(name: str, spec: bool) -> None:
     assert is_spec_name(name) is spec
 
 
-def test_validate_imports_no_network_library(tmp_path: Path) -> None:
+def imported_by_validate(tmp_path: Path, text: str) -> tuple[int, list[str]]:
+    """Run `shotbuild validate` on a spec in a fresh interpreter: its exit code and
+    which heavy modules it imported."""
     spec = tmp_path / "shots.yaml"
-    spec.write_text(GOOD)
+    spec.write_text(text)
     code = (
         "import sys\n"
         "from shotbuild import cli\n"
         f"rc = cli.main(['validate', {str(spec)!r}])\n"
         "mods = ('httpx', 'httpcore', 'jsonschema', 'av', 'PIL')\n"
-        "heavy = [m for m in mods if m in sys.modules]\n"
-        "print(rc, heavy)\n"
+        "print(rc, *[m for m in mods if m in sys.modules])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
+    rc, *modules = done.stdout.splitlines()[-1].split()
+    return int(rc), modules
+
+
+def test_validate_imports_no_network_library(tmp_path: Path) -> None:
     # a valid spec is confirmed without even importing jsonschema
-    assert done.stdout == "0 []\n", done.stderr
+    assert imported_by_validate(tmp_path, GOOD) == (0, [])
 
 
 def test_invalid_spec_imports_jsonschema_but_not_httpx(tmp_path: Path) -> None:
-    spec = tmp_path / "shots.yaml"
-    spec.write_text(BAD)
-    code = (
-        "import sys\n"
-        "from shotbuild import cli\n"
-        f"rc = cli.main(['validate', {str(spec)!r}])\n"
-        "print(rc, 'httpx' in sys.modules, 'jsonschema' in sys.modules)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.splitlines()[-1] == "1 False True"
+    assert imported_by_validate(tmp_path, BAD) == (1, ["jsonschema"])
 
 
 def test_examples_are_valid(capsys: pytest.CaptureFixture[str]) -> None:

@@ -46,7 +46,7 @@ def targets(paths: Sequence[Path]) -> Iterator[Path | Checked]:
     is a problem of its own."""
     seen: set[Path] = set()
     for path in paths or [Path(DEFAULT_SPEC)]:
-        if path.is_dir():
+        if _is_dir(path):
             inside = spec_files(path)
             if not inside:
                 names = ", ".join((*SPEC_NAMES, *(f"*{s}" for s in SPEC_SUFFIXES)))
@@ -58,6 +58,13 @@ def targets(paths: Sequence[Path]) -> Iterator[Path | Checked]:
             if file not in seen:
                 seen.add(file)
                 yield file
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. a name too long: check_file says what is wrong with it
+        return False
 
 
 def validate(paths: Sequence[Path]) -> list[Checked]:
@@ -122,7 +129,7 @@ REPORTERS = {"text": report_text, "json": report_json, "github": report_github}
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 @click.option(
     "--format",
     "output_format",

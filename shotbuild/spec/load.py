@@ -7,6 +7,7 @@ stage that can run is collected; nothing stops at the first."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,13 @@ def check_file(path: Path | str) -> list[Problem]:
     return _load(Path(path))[1]
 
 
+def printable(text: str) -> str:
+    """One line with no control characters (a value in a message may hold any)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class _FileError(Exception):
     def __init__(self, message: str, position: Position | None = None) -> None:
         super().__init__(message)
@@ -52,6 +60,8 @@ class _FileError(Exception):
 def read_text(path: Path) -> str:
     """The spec's text; _FileError when it cannot be read as a spec."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
+            raise _FileError("is not a regular file (a pipe or a device?); give a spec file")
         with path.open("rb") as f:
             data = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
@@ -80,7 +90,7 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     shown = str(path)
 
     def problem(position: Position, message: str) -> Problem:
-        return Problem(shown, position.line, position.col, message)
+        return Problem(shown, position.line, position.col, printable(message))
 
     try:
         parsed = parse(read_text(path))
@@ -100,6 +110,8 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     ]
     resolved_root = root.resolve()
     reported = {e.path for e in errors}
+    for where, message in rules.names(doc["shots"]):
+        problems.append(problem(parsed.position(where, key=True), message))
     for shot in shots:
         for where, message in rules.check(shot, resolved_root):
             if not _overlaps(where, reported):
@@ -110,8 +122,9 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
 
 
 def _rules_can_run(doc: Any, errors: list[schema.SchemaError]) -> bool:
-    """Whether the shots can be merged and checked (a shot with a schema error of
-    its own is skipped; a broken `defaults` would break them all)."""
+    """Whether the shots can be merged and checked at all (a broken `defaults`
+    would break every shot; a problem inside one shot only mutes the rules that
+    would repeat it, see _overlaps)."""
     return (
         isinstance(doc, dict)
         and isinstance(doc.get("shots"), dict)
@@ -206,6 +219,10 @@ class _Positions(dict[str, Position]):
     def __repr__(self) -> str:
         self._fill()
         return super().__repr__()
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy as a plain dict
+        self._fill()
+        return (dict, (dict(super().items()),))
 
 
 def _shot(shot: MergedShot) -> Shot:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,6 +59,20 @@ def check(shot: MergedShot, root: Path) -> Found:
     yield from _url(shot.fields.get("callback_url"), shot.where, "callback_url")
 
 
+def names(shots: Iterable[str]) -> Found:
+    """Shot names that differ only in case: their outputs would be one file on
+    macOS and Windows. Yields the path of each later one."""
+    first: dict[str, str] = {}
+    for name in shots:
+        seen = first.setdefault(name.casefold(), name)
+        if seen != name:
+            yield (
+                ("shots", name),
+                f"{name}: differs from shot {seen} only in case; their outputs would "
+                "collide on case-insensitive file systems",
+            )
+
+
 def _references(shot: MergedShot) -> list[tuple[int, dict[str, Any]]]:
     refs = shot.fields.get("references")
     if not isinstance(refs, list):
@@ -97,22 +111,32 @@ def _budget(shot: MergedShot) -> Found:
 
 def _file(ref: Mapping[str, Any], root: Path) -> Iterator[tuple[tuple[str, ...], str]]:
     written = ref.get("path")
-    where = ("path",)
     if not isinstance(written, str) or not written:
         return
+    where = ("path",)
     if os.path.isabs(written) or written.startswith(("/", "\\")) or ":" in written[:3]:
         yield where, f"path: {written} is absolute; write it relative to the spec's folder"
         return
+    try:
+        problem = _file_problem(root, written)
+    except (OSError, ValueError, RuntimeError) as e:  # NUL bytes, names too long, loops
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        problem = f"cannot be used as a file ({reason})"
+    if problem:
+        yield where, f"path: {written!s:.80} {problem}"
+
+
+def _file_problem(root: Path, written: str) -> str | None:
     target = (root / written).resolve()
     if not target.is_relative_to(root):
-        yield where, f"path: {written} is outside the spec's folder; keep references inside it"
-        return
+        return "is outside the spec's folder; keep references inside it"
     if not target.exists():
-        yield where, f"path: {written} does not exist"
-    elif target.is_dir():
-        yield where, f"path: {written} is a folder; give a file"
-    elif not os.access(target, os.R_OK):
-        yield where, f"path: {written} cannot be read (permission denied)"
+        return "does not exist"
+    if target.is_dir():
+        return "is a folder; give a file"
+    if not os.access(target, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
 
 
 def _base64(ref: Mapping[str, Any], root: Path) -> Iterator[tuple[tuple[str, ...], str]]:

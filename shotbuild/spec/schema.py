@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 SCHEMA_NAME = "shots.schema.json"
-SHOT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+SHOT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$(?!\\n)"
 
 _PATTERN_MESSAGES = {
     SHOT_NAME_PATTERN: "invalid shot name; use at most 100 letters, digits, '.', '_' or '-', "
     "starting with a letter or digit",
     "\\S": "must not be blank",
-    "^\\S+$": "must not be empty or contain spaces",
+    "^\\S+$(?!\\n)": "must not be empty or contain spaces",
 }
 _TYPE_NAMES = {
     "object": "a mapping",

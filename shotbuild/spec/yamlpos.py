@@ -8,6 +8,7 @@ value and every mapping key, keyed by its path. Duplicate keys are problems
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,9 @@ BOOL_TAG = "tag:yaml.org,2002:bool"
 INT_TAG = "tag:yaml.org,2002:int"
 FLOAT_TAG = "tag:yaml.org,2002:float"
 MAX_DEPTH = 64  # no spec needs more; deeper is an attack or an accident
-MAX_VALUES = 2_000_000  # after expanding aliases ("billion laughs" stop here)
+SAFE_DEPTH = 5_000  # libyaml composes recursively in C: ~50,000 levels crash the process
+_LINE_LEAD = re.compile(r"(?m)^[ ?:-]*")
+MAX_VALUES = 1_000_000  # after expanding aliases ("billion laughs" stop here)
 
 Pair = tuple[yaml.Node, yaml.Node]
 
@@ -65,6 +68,8 @@ def at(node: yaml.Node) -> Position:
 
 def parse(text: str) -> Parsed:
     """Compose and walk `text`; raises YamlSyntaxError when it is not YAML."""
+    if _may_nest_deeper_than(text, SAFE_DEPTH):
+        _check_depth(text)
     loader = Loader(text)
     try:
         node = loader.get_single_node()
@@ -83,6 +88,32 @@ def parse(text: str) -> Parsed:
         raise YamlSyntaxError(Position(1, 1), f"not valid YAML: {_one_line(str(e))}") from None
     finally:
         loader.dispose()
+
+
+def _may_nest_deeper_than(text: str, depth: int) -> bool:
+    """A cheap upper bound: flow nesting needs a bracket per level, block nesting
+    an indent or an indicator (`- `, `? `) per level at the start of a line."""
+    if text.count("[") + text.count("{") > depth:
+        return True
+    return any(len(lead) > depth for lead in _LINE_LEAD.findall(text))
+
+
+def _check_depth(text: str) -> None:
+    """Walk the event stream (flat, no recursion) and stop at MAX_DEPTH, before
+    libyaml's recursive composer could overflow the C stack."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    where = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+                    raise YamlSyntaxError(where, f"nested more than {MAX_DEPTH} levels deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as e:
+        raise _syntax_error(e, text) from None
 
 
 def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlSyntaxError:
@@ -152,6 +183,10 @@ class _Walker:
             value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as e:
             self.problem(node, _one_line(getattr(e, "problem", None) or str(e)))
+            return node.value
+        except Exception:  # PyYAML's constructors fail in many ways on `!!int abc`-like input
+            tag = node.tag.rpartition(":")[2]
+            self.problem(node, f"{_one_line(node.value)[:40]!r} cannot be read as {tag}")
             return node.value
         if value is None or isinstance(value, str | int | float | bool):
             return value

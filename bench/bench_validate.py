@@ -1,0 +1,115 @@
+"""Time `shotbuild validate` against check-jsonschema on the same 1,000-shot spec.
+
+Run by hand: python bench/bench_validate.py [--shots N] [--runs N]
+
+Both commands run as subprocesses (start-up included, as in pre-commit), one
+warm-up each, then the median of --runs runs, alternating. Target: shotbuild
+takes at most half check-jsonschema's time. Also prints load_spec in-process
+against a bare yaml.CSafeLoader parse of the same file (the engine's budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA = REPO / "schemas" / "shots.schema.json"
+BIN = Path(sys.executable).parent
+
+
+def spec_text(shots: int) -> str:
+    lines = [
+        "# yaml-language-server: $schema=../schemas/shots.schema.json",
+        "version: 1",
+        "defaults:",
+        "  avatar_id: [look_founder]",
+        "  resolution: 1080p",
+        "shots:",
+    ]
+    for i in range(shots):
+        lines += [
+            f"  shot-{i:05d}:",
+            "    prompt: >",
+            f"      Shot {i}: a founder walks through a sunlit startup office, gesturing",
+            "      toward a whiteboard, shot handheld in a documentary style.",
+            "    avatar_id: [look_founder, look_cofounder]",
+            f"    duration: {4 + i % 12}",
+            '    aspect_ratio: "16:9"',
+            f"    title: Shot number {i}",
+            "    references:",
+            f'      - {{type: url, url: "https://cdn.example.com/ref{i}.mp4"}}',
+            f"      - {{type: asset_id, asset_id: ast_{i}, media: image}}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{done.stdout}{done.stderr}")
+    return elapsed
+
+
+def median_of(fn: Callable[[], float], runs: int) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def in_process(spec: Path, runs: int) -> tuple[float, float]:
+    import yaml
+
+    from shotbuild.spec import load_spec
+
+    text = spec.read_text(encoding="utf-8")
+
+    def bare() -> float:
+        start = time.perf_counter()
+        yaml.load(text, Loader=yaml.CSafeLoader)
+        return time.perf_counter() - start
+
+    def load() -> float:
+        start = time.perf_counter()
+        load_spec(spec)
+        return time.perf_counter() - start
+
+    bare(), load()  # warm-up
+    return median_of(bare, runs), median_of(load, runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shots", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        spec = Path(folder) / "shots.yaml"
+        spec.write_text(spec_text(args.shots), encoding="utf-8")
+        ours = [str(BIN / "shotbuild"), "validate", str(spec)]
+        theirs = [str(BIN / "check-jsonschema"), "--schemafile", str(SCHEMA), str(spec)]
+        timed(ours), timed(theirs)  # warm-up (disk cache, .pyc files)
+        times: dict[str, list[float]] = {"ours": [], "theirs": []}
+        for _ in range(args.runs):
+            times["ours"].append(timed(ours))
+            times["theirs"].append(timed(theirs))
+        a, b = statistics.median(times["ours"]), statistics.median(times["theirs"])
+        size = spec.stat().st_size / 1024
+        print(f"spec: {args.shots} shots, {size:.0f} KiB; medians of {args.runs} runs")
+        print(f"shotbuild validate      {a * 1000:8.1f} ms")
+        print(f"check-jsonschema        {b * 1000:8.1f} ms")
+        print(f"ratio                   {a / b:8.2f}   (target <= 0.50)")
+        bare, load = in_process(spec, args.runs)
+        print(f"yaml CSafeLoader parse  {bare * 1000:8.1f} ms   (in process)")
+        ratio = load / bare
+        print(f"load_spec               {load * 1000:8.1f} ms   ({ratio:.2f}x the bare parse)")
+
+
+if __name__ == "__main__":
+    main()
