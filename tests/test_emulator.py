@@ -112,6 +112,7 @@ ACCEPTED = [
         {"type": "base64", "media_type": "image/png", "data": PNG64},
     ])),
     ("unknown fields are ignored", body(seed=3)),
+    ("null means absent", body(aspect_ratio=None, duration=None, references=None, title=None)),
 ]  # fmt: skip
 
 
@@ -275,7 +276,7 @@ def test_idempotency_key_expires_after_the_window(emulator: Callable[..., Any]) 
 
 
 def test_409_while_the_first_create_is_in_progress(emulator: Callable[..., Any]) -> None:
-    emu = emulator(create_latency=0.5)
+    emu = emulator(create_latency=1.0)
     answers: list[httpx.Response] = []
     headers = {"x-api-key": KEY, "Idempotency-Key": "slow"}
     first = threading.Thread(
@@ -331,7 +332,7 @@ def test_looks_paging_and_filters(http: httpx.Client) -> None:
         token = page["next_token"]
     assert pages == 3 and len(seen) == len(set(seen)) == 57
     private = http.get("/v3/avatars/looks", params={"ownership": "private"}).json()["data"]
-    assert [look["id"] for look in private] == ["look_founder", "look_cofounder", "look_presenter"]
+    assert [look["id"] for look in private] == ["look_founder", "look_cofounder", "look_host"]
     assert http.get("/v3/avatars/looks/look_founder").json()["data"]["name"] == "Founder"
     for bad in ({"limit": 51}, {"limit": 0}, {"token": "!!"}, {"ownership": "mine"}):
         answer = http.get("/v3/avatars/looks", params=bad)
@@ -450,3 +451,25 @@ def test_webhooks_are_delivered_and_signed(
         )
     assert not secrets  # one delivery signed by each secret
     assert [w["status"] for w in emu.stats()["webhooks"]] == [204, 204]
+
+
+def test_failures_are_delivered_as_fail_events(
+    emulator: Callable[..., Any], receiver: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    hook_url, got = receiver
+    emu = emulator(latency=1.0)
+    with httpx.Client(base_url=emu.url, headers={"x-api-key": KEY}) as http:
+        sent = body(prompt="[emulator:fail] a walk", callback_url=hook_url, callback_id="cb-7")
+        video_id = http.post("/v3/videos", json=sent).json()["data"]["video_id"]
+        emu.clock.advance(1.0)
+        for _ in range(200):
+            if got:
+                break
+            threading.Event().wait(0.01)
+    headers, raw = got[0]
+    doc = json.loads(raw)
+    assert doc["event_type"] == "avatar_video.fail"
+    assert doc["event_data"]["video_id"] == video_id and doc["event_data"]["callback_id"] == "cb-7"
+    assert doc["event_data"]["msg"] and "url" not in doc["event_data"]
+    expected = hmac.new(b"whsec_emulator_callback", raw, hashlib.sha256).hexdigest()
+    assert headers["x-heygen-signature"] == expected

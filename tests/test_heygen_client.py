@@ -26,6 +26,7 @@ from shotbuild.heygen import (
     NetworkError,
     NotFound,
     RateLimited,
+    RequestInProgress,
     RetryPolicy,
     ServerError,
 )
@@ -541,8 +542,11 @@ async def test_download_broken_midway_starts_over(h: Harness, client: HeyGenClie
     h.fake.script = [lambda r: httpx.Response(200, stream=Broken())]
     out = io.BytesIO(b"HEAD")
     out.seek(4)
-    assert await client.download("https://cdn.example/v/v1.mp4", out) == len(b"complete video")
+    seen: list[int] = []
+    url = "https://cdn.example/v/v1.mp4"
+    assert await client.download(url, out, on_progress=seen.append) == len(b"complete video")
     assert out.getvalue() == b"HEADcomplete video"
+    assert seen == [7, -7, 14] and h.sleeps == [1.0]
 
 
 # -- configuration and secrecy -----------------------------------------------------
@@ -641,3 +645,79 @@ async def test_download_of_an_unusable_url_is_not_retried(h: Harness) -> None:
         with pytest.raises(ServerError, match="not a usable URL"):
             await client.download("ftp://cdn.example/v1.mp4", io.BytesIO())
     assert sleeps == []
+
+
+@pytest.mark.parametrize("bad", ["sk one", "sk\nnext", "sk-é"])
+def test_a_key_with_impossible_characters_is_refused_without_echoing_it(bad: str) -> None:
+    with pytest.raises(AuthError, match="copy it again") as info:
+        HeyGenClient(bad)
+    assert bad not in str(info.value)
+
+
+async def test_request_in_progress_gives_up_after_its_waits(h: Harness) -> None:
+    h.fake.script = [lambda r: err(409, "request_in_progress")] * 5
+    async with h.client(retry=RetryPolicy(in_progress_attempts=3)) as client:
+        with pytest.raises(RequestInProgress, match="same Idempotency-Key"):
+            await client.create_video(BODY, idempotency_key="k")
+    assert len(h.fake.requests) == 3 and h.sleeps == [2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (401, "unauthorized", AuthError),
+        (403, "forbidden", AuthError),
+        (402, "insufficient_credit", CreditError),
+        (404, "video_not_found", NotFound),
+        (409, "request_in_progress", RequestInProgress),
+        (409, "conflict", InvalidRequest),
+        (422, "invalid_parameter", InvalidRequest),
+        (429, "rate_limit_exceeded", RateLimited),
+        (500, "internal_error", ServerError),
+        (504, None, ServerError),
+    ],
+)
+def test_every_status_maps_to_one_error(status: int, code: str | None, cls: type[ApiError]) -> None:
+    from shotbuild.heygen.errors import from_response
+
+    body = {"error": {"code": code, "message": "m"}} if code else None
+    response = httpx.Response(status, json=body) if body else httpx.Response(status, text="")
+    error = from_response(response, action="GET /v3/x")
+    assert type(error) is cls and error.status == status and error.code == code
+    assert "\n" not in str(error) and str(error).count(": ") >= 1
+
+
+class Pipe(io.RawIOBase):
+    """A write-only, unseekable sink (like a pipe)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        self.data += bytes(b)
+        return len(b)
+
+
+async def test_a_broken_download_into_a_pipe_cannot_start_over(
+    h: Harness, client: HeyGenClient
+) -> None:
+    h.fake.script = [lambda r: httpx.Response(200, stream=Broken())]
+    with pytest.raises(NetworkError, match="broke off after 7 bytes"):
+        await client.download("https://cdn.example/v/v1.mp4", Pipe())  # type: ignore[arg-type]
+    assert h.sleeps == []
+
+
+async def test_503_with_retry_after_is_honoured(h: Harness, client: HeyGenClient) -> None:
+    h.fake.script = [lambda r: httpx.Response(503, headers={"Retry-After": "9"})]
+    await client.list_looks()
+    assert h.sleeps == [9.0]
+
+
+async def test_501_is_not_retried(h: Harness, client: HeyGenClient) -> None:
+    h.fake.script = [lambda r: httpx.Response(501)]
+    with pytest.raises(ServerError, match="501"):
+        await client.list_looks()
+    assert h.sleeps == []

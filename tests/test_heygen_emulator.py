@@ -139,6 +139,19 @@ async def test_an_expired_link_is_refreshed_by_a_status_call(emulator: Callable[
         assert await client.download(fresh, io.BytesIO()) > 0
 
 
+async def test_a_download_that_breaks_off_starts_over(client: HeyGenClient, emu: Any) -> None:
+    created = await client.create_video(BODY, idempotency_key="k")
+    status = await wait_done(client, emu, created.video_id)
+    emu.faults(drop_downloads_next=1)
+    out, seen = io.BytesIO(), []  # type: io.BytesIO, list[int]
+    size = await client.download(status.video_url or "", out, on_progress=seen.append)
+    assert size == len(out.getvalue()) == sum(seen) and out.getvalue()[4:8] == b"ftyp"
+    assert any(n < 0 for n in seen)  # the broken half was taken back
+    stats = emu.stats()
+    assert stats["downloads"] == 2 and stats["renders"] == 1
+    assert stats["injected"] == {"dropped_downloads": 1}
+
+
 async def test_assets_both_ways(emulator: Callable[..., Any], tmp_path: Path) -> None:
     emu = emulator(strict_ids=True, latency=0.0)
     image, clip = tmp_path / "ref.png", tmp_path / "ref.mp4"
@@ -201,7 +214,7 @@ def test_looks_command_end_to_end(
     assert [line.split()[0] for line in lines[1:]] == [
         "look_founder",
         "look_cofounder",
-        "look_presenter",
+        "look_host",
     ]
     assert err == "3 looks\n"
     assert cli.main(["looks", "--json"]) == 0
@@ -231,7 +244,7 @@ def test_looks_without_a_key_is_one_line(capsys: pytest.CaptureFixture[str]) -> 
 def test_emulate_serves_until_interrupted(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shotbuild", "emulate", "--latency", "0", "--seed", "1"],
+        [sys.executable, "-m", "shotbuild", "emulate", "--latency", "0", "--seed", "1", "-v"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -243,13 +256,17 @@ def test_emulate_serves_until_interrupted(tmp_path: Path) -> None:
         assert url.startswith("http://127.0.0.1:")
         import httpx
 
-        answer = httpx.get(f"{url}/v3/avatars/looks", headers={"x-api-key": "any"}, timeout=10)
+        answer = httpx.get(
+            f"{url}/v3/avatars/looks", headers={"x-api-key": "emu-secret-7f3e"}, timeout=10
+        )
         assert answer.status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+    assert '"GET /v3/avatars/looks HTTP/1.1" 200' in err  # -v logs each request
+    assert "emu-secret-7f3e" not in err  # but not the key
 
 
 def test_emulate_on_a_busy_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

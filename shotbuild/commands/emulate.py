@@ -73,6 +73,7 @@ seconds = click.FloatRange(min=0.0)
     help="Reject look and asset IDs the emulator does not know (400 avatar_not_found).",
 )
 @click.option("--seed", type=int, help="Seed for failures, faults and IDs (reproducible runs).")
+@click.option("-v", "--verbose", is_flag=True, help="Log each request on stderr.")
 def cli(
     port: int,
     host: str,
@@ -85,6 +86,7 @@ def cli(
     api_key: str | None,
     strict_ids: bool,
     seed: int | None,
+    verbose: bool,
 ) -> int:
     """Serve a local HeyGen-compatible API (create, status, looks, assets, webhooks)
     for CI dry runs: point HEYGEN_BASE_URL at the URL it prints. Runs until Ctrl-C
@@ -118,5 +120,5 @@ def cli(
         err=True,
     )
     with sock:
-        make_server(create_app(config)).run(sockets=[sock])
+        make_server(create_app(config), verbose=verbose).run(sockets=[sock])
     return 0

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from shotbuild.heygen import HeyGenClient, Look
+from shotbuild.heygen import HeyGenClient, Look, RetryPolicy
 
 FORMAT_VERSION = 1
 COLUMNS = (
@@ -39,7 +39,8 @@ def cli(ownership: str | None, as_json: bool) -> int:
 
 
 async def fetch_looks(ownership: str | None) -> list[Look]:
-    async with HeyGenClient.from_env() as client:
+    # Someone is waiting at a terminal: three tries (about 3 s), not a build's six.
+    async with HeyGenClient.from_env(retry=RetryPolicy(attempts=3)) as client:
         return await client.list_looks(ownership=ownership)
 
 

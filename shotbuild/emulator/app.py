@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -29,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 from shotbuild.emulator.config import EmulatorConfig
 from shotbuild.emulator.rules import Rejection, check_create
 from shotbuild.emulator.state import Asset, Held, Job, World
+from shotbuild.emulator.webhooks import Webhooks
 from shotbuild.errors import UsageError
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class Api:
         self.factory = video_factory
         self.videos: dict[str, bytes] = {}
         self.render_locks: dict[str, asyncio.Lock] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.webhooks = Webhooks(world)
 
     # -- around every /v3 call ---------------------------------------------------------
 
@@ -189,13 +189,10 @@ class Api:
 
     async def _create(self, request: Request) -> dict[str, Any] | Response:
         world = self.world
-        body = await _json_body(request)
-        check_create(
-            body,
+        body = check_create(
+            await _json_body(request),
             asset_kind=self._asset_kind,
-            known_look=lambda i: (
-                not world.config.strict_ids or any(x["id"] == i for x in world.looks)
-            ),
+            known_look=lambda i: not world.config.strict_ids or world.look(i) is not None,
             known_asset=lambda i: not world.config.strict_ids or i in world.assets,
         )
         if len(world.in_progress()) >= world.faults.concurrency:
@@ -204,7 +201,7 @@ class Api:
         if world.faults.create_latency:
             await anyio.sleep(world.faults.create_latency)
         job = world.start_job(body)
-        self._schedule_webhooks(job, str(request.base_url))
+        self.webhooks.schedule(job, str(request.base_url))
         return {"data": {"video_id": job.id, "status": "pending", "output_format": "mp4"}}
 
     def _asset_kind(self, asset_id: str) -> str | None:
@@ -247,8 +244,12 @@ class Api:
                 404,
                 media_type="application/xml",
             )
-        content = await self._render(job)
-        return Response(content, media_type="video/mp4")
+        response = Response(await self._render(job), media_type="video/mp4")
+        if world.faults.drop_downloads_next > 0:
+            world.faults.drop_downloads_next -= 1
+            world.stats.injected["dropped_downloads"] += 1
+            return Dropped(response)
+        return response
 
     async def _render(self, job: Job) -> bytes:
         """The job's mp4, rendered once (off the event loop) on first download."""
@@ -274,11 +275,10 @@ class Api:
         return JSONResponse(_page([_public(look) for look in looks], request))
 
     async def get_look(self, request: Request) -> Response:
-        look_id = request.path_params["look_id"]
-        for look in self.world.looks:
-            if look["id"] == look_id:
-                return JSONResponse({"data": _public(look)})
-        return error(404, "avatar_not_found", "Avatar look not found")
+        look = self.world.look(request.path_params["look_id"])
+        if look is None:
+            return error(404, "avatar_not_found", "Avatar look not found")
+        return JSONResponse({"data": _public(look)})
 
     # -- assets ------------------------------------------------------------------------
 
@@ -391,53 +391,6 @@ class Api:
         self.world.endpoints[str(endpoint["endpoint_id"])] = endpoint
         return JSONResponse({"data": endpoint})
 
-    def _schedule_webhooks(self, job: Job, base_url: str) -> None:
-        if not self.world.endpoints and not isinstance(job.body.get("callback_url"), str):
-            return
-        task = asyncio.get_running_loop().create_task(self._deliver_when_done(job, base_url))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _deliver_when_done(self, job: Job, base_url: str) -> None:
-        world = self.world
-        while (left := job.done_at - world.now()) > 0:
-            await anyio.sleep(min(left, 0.05))
-        ok = job.failure is None
-        event = "avatar_video.success" if ok else "avatar_video.fail"
-        data: dict[str, Any] = {"video_id": job.id, "callback_id": job.body.get("callback_id")}
-        if ok:
-            data["url"] = world.video_url(job.id, base_url)
-        else:
-            data["msg"] = job.failure[1] if job.failure else "failed"
-            data["failure_code"] = job.failure[0] if job.failure else None
-        body = json.dumps({"event_type": event, "event_data": data}).encode()
-        targets = [
-            (e["url"], e["secret"])
-            for e in world.endpoints.values()
-            if event in e["events"] or "*" in e["events"]
-        ]
-        if isinstance(job.body.get("callback_url"), str):
-            targets.append((job.body["callback_url"], world.config.callback_secret))
-        async with httpx.AsyncClient(timeout=world.config.webhook_timeout) as http:
-            for url, secret in targets:
-                await self._post(http, url, secret, event, job.id, body)
-
-    async def _post(
-        self, http: httpx.AsyncClient, url: str, secret: str, event: str, video_id: str, body: bytes
-    ) -> None:
-        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        record: dict[str, Any] = {"url": url, "event": event, "video_id": video_id}
-        try:
-            answer = await http.post(
-                url,
-                content=body,
-                headers={"Content-Type": "application/json", "X-HeyGen-Signature": signature},
-            )
-            record["status"] = answer.status_code
-        except httpx.HTTPError as e:
-            record["error"] = type(e).__name__
-        self.world.stats.webhooks.append(record)
-
     # -- control -------------------------------------------------------------------------
 
     async def faults(self, request: Request) -> Response:
@@ -453,12 +406,6 @@ class Api:
 
     async def stats(self, request: Request) -> Response:
         return JSONResponse({"data": self.world.stats.as_json()})
-
-    async def shutdown(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 def _card(job: Job) -> Card:
@@ -548,7 +495,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        await api.shutdown()
+        await api.webhooks.shutdown()
 
     app = Starlette(
         routes=routes,

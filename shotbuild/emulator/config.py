@@ -21,6 +21,7 @@ class Faults:
     error_rate: float = 0.0  # share of API requests answered 500/502/503
     drop_rate: float = 0.0  # share of API requests whose answer breaks off mid-body
     drop_next: int = 0  # the next N API requests break off (after doing their work)
+    drop_downloads_next: int = 0  # the next N video downloads break off halfway
     rate_limit_next: int = 0  # the next N API requests get 429 (a burst)
     retry_after: float = 1.0  # Retry-After sent with a burst's 429s
     retry_after_format: str = "seconds"  # or "date" (an HTTP date)
@@ -71,7 +72,9 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
 @dataclass
 class EmulatorConfig:
     """An emulator's settings. `api_key=None` accepts any non-empty key (handy for CI);
-    `clock` (monotonic seconds) drives job progress, link expiry and idempotency."""
+    `clock` (monotonic seconds) drives job progress, link expiry and idempotency.
+    The timing and fault fields here are copied into `faults` (which wins for the
+    others), the live values that POST /_emulator/faults changes."""
 
     api_key: str | None = None
     latency: float = 2.0

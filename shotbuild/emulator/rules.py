@@ -45,12 +45,14 @@ def check_create(
     asset_kind: Callable[[str], str | None] = lambda _id: None,
     known_look: Callable[[str], bool] = lambda _id: True,
     known_asset: Callable[[str], bool] = lambda _id: True,
-) -> None:
-    """Raise the first Rejection `body` earns. `asset_kind` gives an uploaded asset's
-    media kind ("image"/"video") or None when unknown; `known_look`/`known_asset` say
-    whether an id exists (the emulator's strict mode: unknown ids are 400s)."""
+) -> dict[str, Any]:
+    """`body` with its null fields dropped (null means absent), or the first Rejection
+    it earns. `asset_kind` gives an uploaded asset's media kind ("image"/"video") or
+    None when unknown; `known_look`/`known_asset` say whether an id exists (the
+    emulator's strict mode: unknown ids are 400s)."""
     if not isinstance(body, dict):
         raise Rejection("the request body must be a JSON object")
+    body = {name: value for name, value in body.items() if value is not None}
     kind = body.get("type")
     if kind is None:
         raise Rejection("type is required", "type")
@@ -70,6 +72,7 @@ def check_create(
     if "callback_url" in body and not _http_url(body["callback_url"]):
         raise Rejection("callback_url must be an http(s) URL", "callback_url")
     _budget(len(looks), references, asset_kind)
+    return body
 
 
 def _prompt(body: Mapping[str, Any]) -> None:

@@ -4,6 +4,7 @@ foreground for `shotbuild emulate`."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import socket
 import threading
@@ -45,10 +46,19 @@ def base_url(sock: socket.socket) -> str:
 _QUIET_DROPS = _QuietDrops()
 
 
-def make_server(app: Any, *, log_level: str = "warning") -> uvicorn.Server:
+def make_server(app: Any, *, verbose: bool = False) -> uvicorn.Server:
+    """A uvicorn server for `app`; `verbose` logs each request (never its headers)."""
     logging.getLogger("uvicorn.error").addFilter(_QUIET_DROPS)  # added once, however many servers
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"  # stdout has the URL only
     config = uvicorn.Config(
-        app, log_level=log_level, lifespan="on", loop="asyncio", http="h11", access_log=False
+        app,
+        log_config=log_config,
+        log_level="info" if verbose else "warning",
+        lifespan="on",
+        loop="asyncio",
+        http="h11",
+        access_log=verbose,
     )
     return uvicorn.Server(config)
 

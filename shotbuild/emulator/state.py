@@ -103,7 +103,7 @@ def default_looks() -> list[dict[str, Any]]:
     private = [
         ("look_founder", "Founder", "studio_avatar", "landscape"),
         ("look_cofounder", "Co-founder", "studio_avatar", "landscape"),
-        ("look_presenter", "Presenter", "photo_avatar", "portrait"),
+        ("look_host", "Host", "photo_avatar", "portrait"),
     ]
     looks = [
         {"id": i, "name": n, "avatar_type": t, "preferred_orientation": o, "ownership": "private"}
@@ -144,6 +144,9 @@ class World:
         self.assets: dict[str, Asset] = {}
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.stats = Stats()
+
+    def look(self, look_id: str) -> dict[str, Any] | None:
+        return next((look for look in self.looks if look["id"] == look_id), None)
 
     def now(self) -> float:
         return self.config.clock()

@@ -25,7 +25,7 @@ import httpx
 from shotbuild import __version__
 from shotbuild.errors import ShotbuildError
 from shotbuild.heygen import errors
-from shotbuild.heygen.errors import ApiError, LinkExpired, MissingApiKey, NetworkError
+from shotbuild.heygen.errors import ApiError, AuthError, LinkExpired, MissingApiKey, NetworkError
 from shotbuild.heygen.models import Asset, CreatedVideo, Look, VideoStatus, WebhookEndpoint
 from shotbuild.heygen.retry import Clock, Retrier, RetryPolicy, Sleep
 
@@ -38,6 +38,7 @@ CREATE_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 READ_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 TRANSFER_TIMEOUT = httpx.Timeout(60.0, connect=10.0, write=120.0)  # uploads, downloads
 
+_API_KEY = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no white space
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-:.]{1,255}")
 _EXPIRED = frozenset({403, 404, 410})
 
@@ -76,6 +77,11 @@ class HeyGenClient:
     ) -> None:
         if not api_key:
             raise MissingApiKey()
+        if not _API_KEY.fullmatch(api_key):  # httpx would quote a bad header value in errors
+            raise AuthError(
+                "HEYGEN_API_KEY contains spaces, quotes or other characters no key has: "
+                "copy it again from your HeyGen account settings"
+            )
         self._key = api_key
         url, self._origin = normalise_origin(base_url)
         self._base_url = str(url).rstrip("/")
@@ -237,12 +243,16 @@ class HeyGenClient:
         on_progress: Callable[[int], None] | None = None,
     ) -> int:
         """Stream a presigned `video_url` into `out` (without the API key); the bytes
-        written. Raises LinkExpired on 403/404: fetch the status again for a new URL."""
+        written. Raises LinkExpired on 403/404: fetch the status again for a new URL.
+        A download that breaks off starts over (when `out` is seekable); `on_progress`
+        gets each chunk's size, and minus the bytes taken back when it starts over."""
         start = out.tell() if out.seekable() else None
         written = 0
 
         async def attempt() -> httpx.Response:
             nonlocal written
+            if written and on_progress is not None:
+                on_progress(-written)  # starting over: take back the broken attempt's bytes
             written = 0
             async with self._http.stream(
                 "GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True

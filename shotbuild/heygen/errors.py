@@ -111,63 +111,67 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# status -> (error class, message template); {action}, {said}, {field}, {when}, {status}
+_BY_STATUS: dict[int, tuple[type[ApiError], str]] = {
+    401: (
+        AuthError,
+        f"{KEY_VAR} was rejected (401): check the key in your HeyGen account settings, "
+        "or use --backend preview to work offline",
+    ),
+    402: (
+        CreditError,
+        "HeyGen: the account is out of credit (402{said}): add credit in the HeyGen "
+        "dashboard, then run the build again (finished shots are kept)",
+    ),
+    403: (
+        AuthError,
+        "HeyGen refused {action} (403{said}): check that the key in "
+        f"{KEY_VAR} has access to this feature",
+    ),
+    404: (NotFound, "HeyGen has no such resource for {action} (404{said}): check the id"),
+    409: (
+        RequestInProgress,
+        "HeyGen is still handling an earlier {action} with the same Idempotency-Key (409): "
+        "wait a little and run again; it will not be paid twice",
+    ),
+    429: (RateLimited, "HeyGen rate limit on {action} (429{said}): {when}, or lower --jobs"),
+    400: (
+        InvalidRequest,
+        "HeyGen rejected {action}{field} ({status}{said}): fix that value in the spec "
+        "(shotbuild validate shows where)",
+    ),
+    500: (
+        ServerError,
+        "HeyGen server error on {action} ({status}{said}): try again in a few minutes; "
+        "shots already submitted are resumed, not paid twice",
+    ),
+}
+
+
 def from_response(
     response: httpx.Response, *, action: str, retry_after: float | None = None
 ) -> ApiError:
     """The ApiError for an HTTP error answer to `action` (e.g. "POST /v3/videos")."""
     status = response.status_code
     code, message, param = error_body(response)
+    key = status
+    if status not in _BY_STATUS or (status == 409 and code != "request_in_progress"):
+        key = 400 if 400 <= status < 500 else 500
+    cls, template = _BY_STATUS[key]
     said = _said(code, message)
-    kw: dict[str, Any] = {"status": status, "code": code, "param": param}
-    if status == 401:
-        return AuthError(
-            f"{KEY_VAR} was rejected (401): check the key in your HeyGen account "
-            "settings, or use --backend preview to work offline",
-            **kw,
-        )
-    if status == 403:
-        return AuthError(
-            f"HeyGen refused {action} (403{said}): check that the key in {KEY_VAR} "
-            "has access to this feature",
-            **kw,
-        )
-    if status == 402:
-        return CreditError(
-            f"HeyGen: the account is out of credit (402{said}): add credit in the "
-            "HeyGen dashboard, then run the build again (finished shots are kept)",
-            **kw,
-        )
-    if status == 404:
-        return NotFound(
-            f"HeyGen has no such resource for {action} (404{said}): check the id",
-            **kw,
-        )
-    if status == 409 and code == "request_in_progress":
-        return RequestInProgress(
-            f"HeyGen is still handling an earlier {action} with the same Idempotency-Key "
-            "(409): wait a little and run again; it will not be paid twice",
-            **kw,
-        )
-    if status == 429:
-        when = f"retry after {retry_after:g} s" if retry_after is not None else "retry later"
-        return RateLimited(
-            f"HeyGen rate limit on {action} (429{said}): {when}, or lower --jobs",
-            retry_after=retry_after,
-            **kw,
-        )
-    if 400 <= status < 500:
-        field = f" in field '{param}'" if param else ""
-        return InvalidRequest(
-            f"HeyGen rejected {action}{field} ({status}{said}): fix that value in the spec "
-            "(shotbuild validate shows where)",
-            **kw,
-        )
-    what = said or (": a non-JSON answer, likely from a gateway" if code is None else "")
-    return ServerError(
-        f"HeyGen server error on {action} ({status}{what}): try again in a few minutes; "
-        "shots already submitted are resumed, not paid twice",
-        **kw,
+    if key == 500 and not said:
+        said = ": a non-JSON answer, likely from a gateway"
+    text = template.format(
+        action=action,
+        said=said,
+        status=status,
+        field=f" in field '{param}'" if param else "",
+        when=f"retry after {retry_after:g} s" if retry_after is not None else "retry later",
     )
+    kw: dict[str, Any] = {"status": status, "code": code, "param": param}
+    if cls is RateLimited:
+        return RateLimited(text, retry_after=retry_after, **kw)
+    return cls(text, **kw)
 
 
 def from_transport(exc: httpx.TransportError, *, action: str, origin: str) -> NetworkError:

@@ -1,7 +1,7 @@
 """When a call to HeyGen is tried again, and after how long.
 
 - 429 on any call: wait what `Retry-After` says (seconds or an HTTP date), capped;
-  without it, back off.
+  without it, back off. A 503 with Retry-After is honoured the same way.
 - 5xx, timeouts and dropped or refused connections: back off (1 s doubling, +-25 %
   jitter) and try again. For reads that is always safe. Creates are retried the
   same way ONLY because the client never sends one without an `Idempotency-Key`,
@@ -137,15 +137,14 @@ class Retrier:
             await self._sleep(delay)
 
     def _delay_for(self, response: httpx.Response, tries: int, start: float) -> float | None:
+        """429 and 5xx (but 501) are retried, after Retry-After when the answer has one."""
         status = response.status_code
-        if status == 429:
-            after = self.retry_after(response)
-            if after is not None:
-                return self._next(tries, start, min(after, self.policy.max_retry_after))
-            return self._next(tries, start)
-        if status >= 500 and status != 501:
-            return self._next(tries, start)
-        return None
+        if status != 429 and (status < 500 or status == 501):
+            return None
+        after = self.retry_after(response)
+        if after is not None:
+            return self._next(tries, start, min(after, self.policy.max_retry_after))
+        return self._next(tries, start)
 
     def _next(self, tries: int, start: float, delay: float | None = None) -> float | None:
         """The delay before the next try, or None when the attempts or budget are spent."""
