@@ -174,3 +174,21 @@ def test_import_shotbuild_is_light_and_exposes_the_api() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "True True True"
+
+
+def test_lock_check_is_the_ci_gate(
+    spec_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEYGEN_BASE_URL", "https://api.fake-heygen.test")
+    assert cli.main(["lock", "--check"]) == 1
+    assert "office-walk: not in the lock" in capsys.readouterr().err
+    heygen_build(spec_file, FakeHeyGen())
+    assert cli.main(["lock", "--check"]) == 0
+    spec_file.write_text(SPEC.replace("sunlit", "rainy").split("  demo:")[0])
+    assert cli.main(["lock", "--check", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["problems"] == [
+        {"problem": "changed since it was built", "shot": "office-walk"},
+        {"problem": "in the lock but not in the spec", "shot": "demo"},
+    ]
+    assert cli.main(["lock"]) == 2
