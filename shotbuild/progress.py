@@ -61,7 +61,7 @@ class LineReporter:
         print(text, file=self.stream, flush=True)
 
     def shot(self, name: str, state: str, detail: str = "") -> None:
-        if self.quiet and state != FAILED:
+        if (self.quiet and state != FAILED) or (state == QUEUED and not self.verbose):
             return
         if self._last.get(name) == state and not self.verbose:
             return  # progress ticks (bytes, elapsed) only in -v or on a terminal
