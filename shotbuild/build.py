@@ -349,10 +349,9 @@ class _Executor:
         owned = self.manifest.get(rel)
         if owned is not None and item.shot is not None:
             shot = item.shot
-            self.manifest.entries[rel] = dataclasses.replace(
-                owned, title=shot.title, callback_url=shot.callback_url
+            self.manifest.put(
+                rel, dataclasses.replace(owned, title=shot.title, callback_url=shot.callback_url)
             )
-            self.manifest.changed()
         self.result.up_to_date.append(item.name)
 
     def _remove(self, item: PlanItem) -> None:
@@ -393,6 +392,7 @@ class _Executor:
                 "duration": entry.duration,
                 "origin": entry.origin,
                 "built_at": entry.built_at,
+                "spec": str(self.spec.path),
             },
         )
         self.cache.put_result(entry.key, entry)

@@ -129,7 +129,7 @@ def make_plan(
     manifest = Manifest(build_dir)
     hasher = StatCachedHasher(cache.stat_load, cache.stat_save)
     keys = shot_keys(spec, backend.identity, hasher)
-    planner = _Planner(backend, cache, lock, manifest)
+    planner = _Planner(backend, cache, lock, manifest, spec.path)
     items = [planner.item(shot, *keys[shot.name], forced=shot.name in force) for shot in spec.shots]
     items += planner.removed({shot.name for shot in spec.shots})
     return Plan(spec, backend.name, tuple(items), lock, manifest)
@@ -141,6 +141,7 @@ class _Planner:
     cache: Cache
     lock: Mapping[str, LockEntry]
     manifest: Manifest
+    spec_path: Path
 
     def item(self, shot: Shot, key: str, request: Request, *, forced: bool) -> PlanItem:
         rel = output_rel(self.backend, shot.name)
@@ -256,7 +257,8 @@ class _Planner:
                 path = self.manifest.build_dir / output_rel(self.backend, name)
                 gone[name] = PlanItem(name, REMOVED, "left the spec: lock entry dropped", path)
         for rel, owned in sorted(self.manifest.entries.items()):
-            if owned.backend == self.backend.name and owned.shot not in names:
+            mine = owned.backend == self.backend.name and owned.belongs_to(self.spec_path)
+            if mine and owned.shot not in names:
                 path = self.manifest.build_dir / rel
                 why = "left the spec: output removed"
                 gone[owned.shot] = PlanItem(owned.shot, REMOVED, why, path)

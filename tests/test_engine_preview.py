@@ -123,3 +123,24 @@ def test_a_shot_removed_from_the_spec_loses_its_preview(
     assert cli.main(["build", "--backend", "preview"]) == 0
     out = spec_file.parent / "build" / "preview"
     assert sorted(p.name for p in out.iterdir()) == ["office-walk.mp4"]
+
+
+def test_two_specs_sharing_a_build_folder_leave_each_other_alone(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = spec_file.with_name("teaser.yaml")
+    other.write_text(
+        "version: 1\nshots:\n  teaser: {prompt: A teaser., avatar_id: [look_a], duration: 4}\n"
+    )
+    assert cli.main(["build", "--backend", "preview", "--only", "demo", str(spec_file)]) == 0
+    assert cli.main(["build", "--backend", "preview", str(other)]) == 0
+    out = spec_file.parent / "build" / "preview"
+    assert sorted(p.name for p in out.iterdir()) == ["demo.mp4", "teaser.mp4"]
+    assert cli.main(["plan", "--backend", "preview", "--json", str(spec_file)]) == 0
+    assert '"removed"' not in capsys.readouterr().out
+    assert cli.main(["build", "--backend", "preview", "--only", "demo", str(spec_file)]) == 0
+    assert cli.main(["clean", str(spec_file)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["teaser.mp4"]
+    capsys.readouterr()
+    assert cli.main(["build", "--backend", "preview", str(other)]) == 0
+    assert "1 up to date" in capsys.readouterr().err

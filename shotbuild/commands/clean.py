@@ -21,8 +21,9 @@ def cli(spec: Path | None, out: Path | None, dry_run: bool) -> int:
     from shotbuild.plan import build_dir_of
     from shotbuild.store.outputs import Manifest
 
-    manifest = Manifest(build_dir_of(load(spec), out))
-    for rel in sorted(manifest.entries):
+    loaded = load(spec)
+    manifest = Manifest(build_dir_of(loaded, out))
+    for rel in sorted(r for r, o in manifest.entries.items() if o.belongs_to(loaded.path)):
         path = manifest.build_dir / rel
         echo_err(f"{'would remove' if dry_run else 'removed'} {path}")
         if not dry_run:

@@ -7,6 +7,7 @@ no reads; and only files listed here are ever replaced or removed."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -37,6 +38,10 @@ class Owned:
     duration: float | None = None
     origin: str | None = None
     built_at: str | None = None
+    spec: str | None = None  # the spec that wrote it: specs may share a build folder
+
+    def belongs_to(self, spec_path: Path) -> bool:
+        return self.spec is None or self.spec == str(spec_path)
 
     def lock_entry(self) -> LockEntry | None:
         if self.video_id is None or self.origin is None or self.built_at is None:
@@ -64,16 +69,19 @@ class Manifest:
         self.save_every = 0.0  # seconds between saves; 0: save on every change
         self._saved_at = 0.0
         self._dirty = False
+        self._touched: set[str] = set()  # what this process changed (merged on save)
+        self.entries = self._load()
+
+    def _load(self) -> dict[str, Owned]:
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
-            for rel, raw in doc.get("outputs", {}).items():
-                self.entries[rel] = Owned(**raw)
+            return {rel: Owned(**raw) for rel, raw in doc.get("outputs", {}).items()}
         except FileNotFoundError:
-            pass
+            return {}
         except (OSError, ValueError, TypeError, AttributeError):
             # A damaged manifest only costs ownership knowledge: outputs are then
             # re-checked by content against the lock, never overwritten blindly.
-            self.entries = {}
+            return {}
 
     def get(self, rel: str) -> Owned | None:
         return self.entries.get(rel)
@@ -83,12 +91,17 @@ class Manifest:
         owned = Owned(
             **owned_without_stat, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino
         )
-        self.entries[rel] = owned
-        self.changed()
+        self.put(rel, owned)
         return owned
+
+    def put(self, rel: str, owned: Owned) -> None:
+        self.entries[rel] = owned
+        self._touched.add(rel)
+        self.changed()
 
     def forget(self, rel: str) -> None:
         if self.entries.pop(rel, None) is not None:
+            self._touched.add(rel)
             self.changed()
 
     def changed(self) -> None:
@@ -104,12 +117,28 @@ class Manifest:
             self.save()
 
     def save(self) -> None:
+        """Apply this process's changes to the manifest as it is on disk now (another
+        spec's build may share the folder), under a lock on the folder itself."""
         self._dirty = False
         self._saved_at = time.monotonic()
-        if not self.entries and not self.path.exists():
+        if not self._touched:
             return
-        doc = {
-            "format_version": MANIFEST_FORMAT,
-            "outputs": {rel: asdict(self.entries[rel]) for rel in sorted(self.entries)},
-        }
-        atomic_write_text(self.path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.build_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            merged = self._load()
+            for rel in self._touched:
+                if rel in self.entries:
+                    merged[rel] = self.entries[rel]
+                else:
+                    merged.pop(rel, None)
+            doc = {
+                "format_version": MANIFEST_FORMAT,
+                "outputs": {rel: asdict(merged[rel]) for rel in sorted(merged)},
+            }
+            atomic_write_text(self.path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            self.entries = merged
+            self._touched.clear()
+        finally:
+            os.close(fd)  # closing releases the lock
