@@ -487,8 +487,7 @@ class _Executor:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        seconds = float(item.shot.duration or 0) if not item.shot.auto_duration else 0.0
-        seconds = seconds or float(DEFAULT_DURATION)  # auto_duration previews are 10 s
+        seconds = seconds_of(item.shot, DEFAULT_DURATION)  # auto_duration previews are 10 s
         entry = _entry(item.key, self.backend.name, sha, size, seconds, self.backend.identity)
         self._materialise(item, entry)
         self.result.built.append(item.name)

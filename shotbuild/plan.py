@@ -13,7 +13,7 @@ from typing import Any
 
 from shotbuild.backends.base import Backend
 from shotbuild.keys import Request, StatCachedHasher, cosmetic_of, diff_requests, shot_keys
-from shotbuild.spec.model import Shot, Spec
+from shotbuild.spec.model import DEFAULT_DURATION, Shot, Spec
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, read_lock
 from shotbuild.store.outputs import Manifest, Owned
@@ -110,9 +110,11 @@ def build_dir_of(spec: Spec, out: Path | None = None) -> Path:
     return out.resolve() if out is not None else spec.build_dir
 
 
-def seconds_of(shot: Shot) -> float:
+def seconds_of(shot: Shot, auto: float = AUTO_DURATION_MAX) -> float:
+    """Seconds of video a shot renders; `auto` for auto_duration (HeyGen's most, or
+    what a local backend renders)."""
     if shot.auto_duration or shot.duration is None:
-        return float(AUTO_DURATION_MAX)
+        return float(auto)
     return float(shot.duration)
 
 
@@ -143,6 +145,9 @@ class _Planner:
     manifest: Manifest
     spec_path: Path
 
+    def seconds(self, shot: Shot) -> float:
+        return seconds_of(shot, AUTO_DURATION_MAX if self.backend.uses_lock else DEFAULT_DURATION)
+
     def item(self, shot: Shot, key: str, request: Request, *, forced: bool) -> PlanItem:
         rel = output_rel(self.backend, shot.name)
         path = self.manifest.build_dir / rel
@@ -155,7 +160,7 @@ class _Planner:
         }
         owned = self.manifest.get(rel)
         if forced:
-            return PlanItem(status=CHANGED, reason="forced", seconds=seconds_of(shot), **base)
+            return PlanItem(status=CHANGED, reason="forced", seconds=self.seconds(shot), **base)
         entry = self.lock.get(shot.name)
         result = entry if entry is not None and entry.key == key else None
         in_place = owned is not None and owned.key == key and owned.matches(path)
@@ -184,13 +189,13 @@ class _Planner:
             return PlanItem(
                 status=FAILED,
                 reason=f"render failed ({why or 'no reason given'}): submit again",
-                seconds=seconds_of(shot),
+                seconds=self.seconds(shot),
                 job=job,
                 **base,
             )
         previous = entry.key if entry is not None else (owned.key if owned else None)
         if previous is None:
-            return PlanItem(status=NEW, reason="never built", seconds=seconds_of(shot), **base)
+            return PlanItem(status=NEW, reason="never built", seconds=self.seconds(shot), **base)
         old = self.cache.request(previous)
         fields = tuple(diff_requests(old, request)) if old is not None else ()
         if fields:
@@ -200,7 +205,7 @@ class _Planner:
         else:
             reason = "inputs changed"
         return PlanItem(
-            status=CHANGED, reason=reason, fields=fields, seconds=seconds_of(shot), **base
+            status=CHANGED, reason=reason, fields=fields, seconds=self.seconds(shot), **base
         )
 
     def _current(self, shot: Shot, owned: Owned, base: dict[str, Any]) -> PlanItem:
@@ -243,7 +248,7 @@ class _Planner:
             return PlanItem(
                 status=NEW,
                 reason=f"{why}; its render left the cache",
-                seconds=seconds_of(base["shot"]),
+                seconds=self.seconds(base["shot"]),
                 **base,
             )
         return PlanItem(
