@@ -177,22 +177,35 @@ class _Planner:
         if result is not None:
             return self._restore(result, owned, path, base, in_place=in_place)
         job = self.cache.job(key) if self.backend.uses_lock else None
-        if job is not None and job.state not in (JOB_DONE, JOB_FAILED):
+        if job is not None and job.state != JOB_DONE:
+            return self._from_job(shot, job, base)
+        return self._new_or_changed(shot, entry, owned, request, base)
+
+    def _from_job(self, shot: Shot, job: JobRecord, base: dict[str, Any]) -> PlanItem:
+        if job.state != JOB_FAILED:
             reason = (
                 f"submitted as {job.video_id}"
                 if job.video_id
                 else "create sent but its answer was lost: retried with the same Idempotency-Key"
             )
             return PlanItem(status=IN_FLIGHT, reason=reason, job=job, **base)
-        if job is not None and job.state == JOB_FAILED:
-            why = ": ".join(x for x in (job.failure_code, job.failure_message) if x)
-            return PlanItem(
-                status=FAILED,
-                reason=f"render failed ({why or 'no reason given'}): submit again",
-                seconds=self.seconds(shot),
-                job=job,
-                **base,
-            )
+        why = ": ".join(x for x in (job.failure_code, job.failure_message) if x)
+        return PlanItem(
+            status=FAILED,
+            reason=f"render failed ({why or 'no reason given'}): submit again",
+            seconds=self.seconds(shot),
+            job=job,
+            **base,
+        )
+
+    def _new_or_changed(
+        self,
+        shot: Shot,
+        entry: LockEntry | None,
+        owned: Owned | None,
+        request: Request,
+        base: dict[str, Any],
+    ) -> PlanItem:
         previous = entry.key if entry is not None else (owned.key if owned else None)
         if previous is None:
             return PlanItem(status=NEW, reason="never built", seconds=self.seconds(shot), **base)
