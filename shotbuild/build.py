@@ -528,8 +528,9 @@ class _Executor:
         if job.video_id is None:
             if job.state == JOB_INTENT and item.status == IN_FLIGHT:
                 self.reporter.message(
-                    f"{item.name}: the answer to an earlier create was lost;"
-                    f" retrying it with the same Idempotency-Key ({job.idempotency_key})"
+                    f"{item.name}: an earlier create may have been sent without its answer"
+                    f" being recorded; sending it again with the same Idempotency-Key"
+                    f" ({job.idempotency_key}), so HeyGen replays it rather than starting a job"
                 )
             job = await self._create(item, job)
         self.result.seconds += await self._poll_and_fetch(item, job)

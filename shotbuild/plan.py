@@ -186,7 +186,8 @@ class _Planner:
             reason = (
                 f"submitted as {job.video_id}"
                 if job.video_id
-                else "create sent but its answer was lost: retried with the same Idempotency-Key"
+                else "a create may have been sent, no answer recorded: sent again with the"
+                " same Idempotency-Key (no second job)"
             )
             return PlanItem(status=IN_FLIGHT, reason=reason, job=job, **base)
         why = ": ".join(x for x in (job.failure_code, job.failure_message) if x)
