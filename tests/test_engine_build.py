@@ -434,3 +434,23 @@ def test_half_copied_outputs_of_a_killed_build_are_cleaned_up(world: World, tmp_
     foreign.write_bytes(b"mine")
     world.build(spec)
     assert not stale.exists() and foreign.read_bytes() == b"mine"
+
+
+def test_gc_keeps_jobs_in_flight_and_drops_old_temp_files(world: World, tmp_path: Path) -> None:
+    import os
+
+    from shotbuild.store.cache import JOB_SUBMITTED, JobRecord
+    from shotbuild.store.gc import collect
+    from shotbuild.store.lock import LockEntry
+
+    cache = world.cache
+    job = JobRecord("k" * 64, "s", "o", "idem", 1, JOB_SUBMITTED, video_id="vid_9")
+    cache.put_job(job)
+    cache.put_result(job.key, LockEntry(job.key, "vid_9", "f" * 64, 1, 4.0, "o", "t"))
+    cache.put_result("d" * 64, LockEntry("d" * 64, "vid_8", "e" * 64, 1, 4.0, "o", "t"))
+    old, new = cache.temp_file(), cache.temp_file()
+    os.utime(old, (1, 1))
+    report = collect(cache)
+    assert report.results == 1 and cache.job(job.key) is not None
+    assert cache.result(job.key) is not None and cache.result("d" * 64) is None
+    assert not old.exists() and new.exists()
