@@ -533,7 +533,14 @@ class _Executor:
                     f" ({job.idempotency_key}), so HeyGen replays it rather than starting a job"
                 )
             job = await self._create(item, job)
-        self.result.seconds += await self._poll_and_fetch(item, job)
+        try:
+            self.result.seconds += await self._poll_and_fetch(item, job)
+        except ShotFailed:
+            raise
+        except ShotbuildError as e:  # the API or the network, after the client's retries
+            raise ShotFailed(
+                f"{e}; job {job.video_id} stays recorded: run the build again to resume it"
+            ) from e
         self.result.built.append(item.name)
         self.reporter.shot(item.name, DONE)
 
