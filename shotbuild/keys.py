@@ -32,8 +32,12 @@ class UnreadableReference(ShotbuildError):
     """A reference cannot be read to compute the shot's key."""
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)."""
+    return _CANONICAL.encode(value)
 
 
 def request_of(shot: Shot, root: Path, hash_file: FileHasher) -> Request:

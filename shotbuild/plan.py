@@ -6,6 +6,7 @@ an answer."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,7 +151,8 @@ class _Planner:
 
     def item(self, shot: Shot, key: str, request: Request, *, forced: bool) -> PlanItem:
         rel = output_rel(self.backend, shot.name)
-        path = self.manifest.build_dir / rel
+        where = f"{self.manifest.build_dir}{os.sep}{rel}"  # one stat, no path parsing
+        path = Path(where)
         base: dict[str, Any] = {
             "name": shot.name,
             "output": path,
@@ -163,7 +165,7 @@ class _Planner:
             return PlanItem(status=CHANGED, reason="forced", seconds=self.seconds(shot), **base)
         entry = self.lock.get(shot.name)
         result = entry if entry is not None and entry.key == key else None
-        in_place = owned is not None and owned.key == key and owned.matches(path)
+        in_place = owned is not None and owned.key == key and owned.matches(where)
         if (
             owned is not None
             and in_place

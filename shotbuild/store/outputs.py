@@ -51,7 +51,7 @@ class Owned:
             self.key, self.video_id, self.sha256, size, duration, self.origin, self.built_at
         )
 
-    def matches(self, path: Path) -> bool:
+    def matches(self, path: Path | str) -> bool:
         try:
             st = os.stat(path)
         except OSError:
