@@ -115,6 +115,22 @@ class BuildResult:
     def exit_code(self) -> int:
         return 1 if self.failed else 0
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": 1,
+            "spec": str(self.plan.spec.path),
+            "backend": self.plan.backend,
+            "built": self.built,
+            "restored": self.restored,
+            "up_to_date": self.up_to_date,
+            "failed": [{"name": name, "message": message} for name, message in self.failed],
+            "removed": self.removed,
+            "not_started": self.skipped,
+            "seconds": self.seconds,
+            "paid": self.paid,
+            "dry_run": [{"name": name, "would": what} for name, what in self.dry_run],
+        }
+
 
 def build(
     spec: Spec,

@@ -192,3 +192,15 @@ def test_lock_check_is_the_ci_gate(
         {"problem": "in the lock but not in the spec", "shot": "demo"},
     ]
     assert cli.main(["lock"]) == 2
+
+
+def test_build_json_is_one_document_on_stdout(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["build", "--json", "--dry-run"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["format_version"] == 1 and doc["built"] == []
+    assert [d["name"] for d in doc["dry_run"]] == ["office-walk", "demo"]
+    assert cli.main(["build", "--json", "--backend", "preview", "--only", "demo"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["built"] == ["demo"] and doc["paid"] is False and doc["failed"] == []

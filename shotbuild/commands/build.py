@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -54,6 +55,7 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
     show_default=True,
     help="Seconds to wait for one job; it stays recorded and the next build resumes it.",
 )
+@click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON document on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Every progress step as a plain line.")
 def cli(
@@ -67,6 +69,7 @@ def cli(
     backend: str | None,
     out: Path | None,
     timeout: float,
+    as_json: bool,
     quiet: bool,
     verbose: bool,
 ) -> int:
@@ -102,6 +105,8 @@ def cli(
             )
         finally:
             reporter.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     if dry_run:
         for name, what in result.dry_run:
             echo_err(f"{name}: would {what}")
