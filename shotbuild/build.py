@@ -372,7 +372,8 @@ class _Executor:
 
     def _remove(self, item: PlanItem) -> None:
         rel = output_rel(self.backend, item.name)
-        if self.manifest.get(rel) is not None:
+        owned = self.manifest.get(rel)
+        if owned is not None and owned.belongs_to(self.spec.path):
             with contextlib.suppress(FileNotFoundError):
                 item.output.unlink()
             self.manifest.forget(rel)
