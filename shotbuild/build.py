@@ -353,9 +353,10 @@ class _Executor:
             else:
                 await self._render_remote(item)
             ok = True
-        except ShotbuildError as e:
-            self.result.failed.append((item.name, str(e)))
-            self.reporter.shot(item.name, FAILED, str(e))
+        except (ShotbuildError, OSError) as e:  # OSError: a full disk, a read-only folder
+            message = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) else str(e)
+            self.result.failed.append((item.name, message))
+            self.reporter.shot(item.name, FAILED, message)
             if not self.options.keep_going:
                 self.stopping = True
         finally:

@@ -485,3 +485,11 @@ def test_a_video_the_api_forgot_is_reported_and_can_be_rendered_again(
     failed = world.build(changed)
     assert "unknown to the API" in failed.failed[0][1]
     assert world.build(changed).built == ["one"]
+
+
+def test_a_file_system_error_fails_the_shot_not_the_program(world: World, tmp_path: Path) -> None:
+    (tmp_path / "build" / "shot-0.mp4").mkdir(parents=True)  # a folder where the output goes
+    result = world.build(four(tmp_path), keep_going=True)
+    assert [name for name, _ in result.failed] == ["shot-0"]
+    assert "shot-0.mp4: Is a directory" in result.failed[0][1]
+    assert len(result.built) == 3

@@ -208,9 +208,7 @@ def test_editing_one_shot_of_fifty_renders_exactly_that_shot(tmp_path: Path, emu
     spec_file.write_text("\n".join(lines) + "\n")
     first = run(spec_file, emu, "-j", "8")
     assert first.returncode == 0 and "50 built" in first.stderr, first.stderr[-500:]
-    spec_file.write_text(
-        spec_file.read_text().replace("Shot number 17.", "Shot seventeen redone.")
-    )
+    spec_file.write_text(spec_file.read_text().replace("Shot number 17.", "Shot seventeen redone."))
     second = run(spec_file, emu, "-j", "8")
     assert second.returncode == 0 and "1 built, 0 restored, 49 up to date" in second.stderr
     assert "shot-17: done" in second.stderr
