@@ -1,0 +1,70 @@
+"""The Python API, mirroring the CLI:
+
+import shotbuild.api as sb
+spec = sb.load("shots.yaml")
+print(sb.plan(spec, backend="preview").to_json())
+result = sb.build(spec, backend="preview", jobs=2)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from shotbuild.backends import get_backend
+from shotbuild.build import BuildOptions, BuildResult
+from shotbuild.plan import Plan, make_plan
+from shotbuild.progress import Reporter
+from shotbuild.spec.model import Spec
+from shotbuild.store.cache import Cache
+
+__all__ = ["BuildOptions", "BuildResult", "Plan", "Spec", "build", "load", "plan"]
+
+
+def load(path: str | Path = "shots.yaml") -> Spec:
+    """Load and validate a spec (raises SpecInvalid listing every problem)."""
+    from shotbuild.spec import load_spec
+
+    return load_spec(Path(path))
+
+
+def _spec(spec: Spec | str | Path) -> Spec:
+    return spec if isinstance(spec, Spec) else load(spec)
+
+
+def plan(
+    spec: Spec | str | Path, *, backend: str | None = None, out: str | Path | None = None
+) -> Plan:
+    """What a build would do, offline: one item per shot with a status and a reason."""
+    with Cache() as cache:
+        return make_plan(
+            _spec(spec), get_backend(backend), cache, out=Path(out) if out is not None else None
+        )
+
+
+def build(
+    spec: Spec | str | Path,
+    *,
+    backend: str | None = None,
+    reporter: Reporter | None = None,
+    **options: Any,
+) -> BuildResult:
+    """Build a spec; options are BuildOptions' fields (jobs, keep_going, only, force,
+    dry_run, max_seconds, timeout, out). Failed shots are in `result.failed`."""
+    from shotbuild.build import build as run
+    from shotbuild.build import remote_from_env
+
+    if options.get("out") is not None:
+        options["out"] = Path(options["out"])
+    for name in ("only", "force"):
+        if name in options:
+            options[name] = tuple(options[name])
+    with Cache() as cache:
+        return run(
+            _spec(spec),
+            get_backend(backend, cache=cache),
+            BuildOptions(**options),
+            cache=cache,
+            reporter=reporter,
+            remote=remote_from_env(),
+        )

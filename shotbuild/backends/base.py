@@ -1,0 +1,91 @@
+"""What the build engine needs from a backend.
+
+A backend has an identity (it enters every key, so one backend's results never
+pass for another's), says whether its results enter shots.lock, and realises a
+shot either as a remote job (submit, poll, download) or as a local render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol, runtime_checkable
+
+from shotbuild.errors import ShotbuildError
+from shotbuild.spec.model import Shot
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A remote job's state: "pending" (any non-terminal), "completed" or "failed"."""
+
+    state: str
+    video_url: str | None = None
+    duration: float | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+class Backend(Protocol):
+    name: str  # "heygen" | "preview"
+    identity: str  # enters every key: the API origin, or "preview:<version>"
+    uses_lock: bool  # results recorded in shots.lock
+    subdir: str  # outputs go to <build_dir>/<subdir>/<shot>.mp4 ("" for the build dir)
+
+    def check_ready(self) -> None:
+        """Raise a ShotbuildError saying what is missing (a key, an extra) before any work."""
+
+
+@runtime_checkable
+class RemoteBackend(Backend, Protocol):
+    """A paid, slow remote job. Every call may raise ShotbuildError subclasses."""
+
+    async def prepare(self, shot: Shot, root: Path, on_upload: Callable[[], None]) -> Any:
+        """The create body for a shot (uploads local files first, once per content)."""
+
+    async def create(self, body: Any, idempotency_key: str) -> str:
+        """Send the create request; return the video_id."""
+
+    async def status(self, video_id: str) -> JobStatus: ...
+
+    async def download(
+        self, url: str, out: IO[bytes], on_progress: Callable[[int], None] | None
+    ) -> int: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class LocalBackend(Backend, Protocol):
+    """A local, free render run in worker processes."""
+
+    def render_call(
+        self, shot: Shot, root: Path, out: Path
+    ) -> tuple[Callable[..., None], tuple[Any, ...]]:
+        """A picklable function and its arguments that render the shot to `out`."""
+
+
+class LinkExpiredError(ShotbuildError):
+    """A video_url no longer works: fetch the status again for a fresh one."""
+
+
+class RateLimitedError(ShotbuildError):
+    """The API refused a create for now (too many jobs in flight)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CreateRejected(ShotbuildError):
+    """The API refused a create outright (bad request, auth, credit): no job was
+    started, so the next attempt needs a new Idempotency-Key. `fatal` stops the
+    whole build (e.g. out of credit: no other shot can be paid for either)."""
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+class JobGone(ShotbuildError):
+    """The API does not know this video_id (deleted, or another account's)."""

@@ -1,0 +1,117 @@
+"""`shotbuild build`: restore what it can, render the rest, write outputs and lock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
+
+
+def _names(values: tuple[str, ...]) -> tuple[str, ...]:
+    """--only a --only b, or --only a,b."""
+    return tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+
+
+@click.command("build")
+@spec_argument
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Shots in flight at once.",
+)
+@click.option(
+    "-k", "--keep-going", is_flag=True, help="Go on with the other shots after a failure."
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Build only these shots (repeat or comma-separate).",
+)
+@click.option(
+    "--force", multiple=True, metavar="NAME", help="Render these shots again even if up to date."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Say what would be submitted and restored; do nothing."
+)
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(0),
+    default=None,
+    help="Refuse to submit more than this many seconds of video.",
+)
+@backend_option
+@out_option
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1),
+    default=1800.0,
+    show_default=True,
+    help="Seconds to wait for one job; it stays recorded and the next build resumes it.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON document on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Every progress step as a plain line.")
+def cli(
+    spec: Path | None,
+    jobs: int,
+    keep_going: bool,
+    only: tuple[str, ...],
+    force: tuple[str, ...],
+    dry_run: bool,
+    max_seconds: float | None,
+    backend: str | None,
+    out: Path | None,
+    timeout: float,
+    as_json: bool,
+    quiet: bool,
+    verbose: bool,
+) -> int:
+    """Build SPEC (default: shots.yaml): each shot's output is restored from the
+    build folder, the cache or the lock when its key is unchanged; the rest are
+    rendered. Exit 1 when a shot failed."""
+    from shotbuild.backends import get_backend
+    from shotbuild.build import BuildOptions, build, remote_from_env
+    from shotbuild.progress import reporter_for
+    from shotbuild.store.cache import Cache
+
+    loaded = load(spec)
+    options = BuildOptions(
+        jobs=jobs,
+        keep_going=keep_going,
+        only=_names(only),
+        force=_names(force),
+        dry_run=dry_run,
+        max_seconds=max_seconds,
+        timeout=timeout,
+        out=out,
+    )
+    reporter = reporter_for(quiet=quiet, verbose=verbose)
+    with Cache() as cache:
+        try:
+            result = build(
+                loaded,
+                get_backend(backend, cache=cache),
+                options,
+                cache=cache,
+                reporter=reporter,
+                remote=remote_from_env(),
+            )
+        finally:
+            reporter.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    if dry_run:
+        for name, what in result.dry_run:
+            echo_err(f"{name}: would {what}")
+        if not result.dry_run:
+            echo_err("nothing to do")
+        return 0
+    reporter.summary(result)
+    return result.exit_code

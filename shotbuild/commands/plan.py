@@ -1,0 +1,54 @@
+"""`shotbuild plan`: what a build would do and why, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
+from shotbuild.plan import Plan
+
+
+@click.command("plan")
+@spec_argument
+@backend_option
+@out_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to do, 2 when work is pending, 1 on error.",
+)
+def cli(
+    spec: Path | None, backend: str | None, out: Path | None, as_json: bool, detailed_exitcode: bool
+) -> int:
+    """Show each shot as new, changed (which fields), up to date, in flight,
+    failed last time or removed, why, and the seconds of video a build would pay for."""
+    from shotbuild.backends import get_backend
+    from shotbuild.plan import make_plan
+    from shotbuild.store.cache import Cache
+
+    loaded = load(spec)
+    with Cache() as cache:
+        plan = make_plan(loaded, get_backend(backend), cache, out=out)
+    if as_json:
+        click.echo(json.dumps(plan.to_json(), indent=2, sort_keys=True))
+    else:
+        show_plan(plan)
+    return 2 if detailed_exitcode and plan.pending else 0
+
+
+def show_plan(plan: Plan, live: dict[str, str] | None = None) -> None:
+    """The plan as a table on stderr (for people); `live` adds an API state per shot."""
+    width = max((len(i.name) for i in plan.items), default=4)
+    for item in plan.items:
+        cost = f"  {item.seconds:g} s" if item.seconds else ""
+        state = f" [{live[item.name]}]" if live and item.name in live else ""
+        echo_err(f"{item.name:<{width}}  {item.status:<16} {item.reason}{cost}{state}")
+    counts = plan.counts()
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    backend = f" ({plan.backend})" if plan.backend != "heygen" else ""
+    paid = "to pay for" if plan.backend == "heygen" else "to render"
+    echo_err(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}")

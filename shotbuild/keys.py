@@ -1,0 +1,153 @@
+"""The normalised request of a shot and its input key.
+
+The key is a sha256 over canonical JSON of the key format, the backend identity
+and the request that decides the pixels. `title` and `callback_url` are left out
+(they change no pixel); `type` (avatar_shots / cinematic_avatar) is kept in,
+because the two names are not confirmed to be the same model: switching it is a
+deliberate request for the other renderer. References enter by identity only: a
+URL string, an asset id, or the sha256 of the bytes (of a local file or of
+decoded base64 data, so the same image sent either way is the same shot)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from shotbuild.errors import ShotbuildError
+from shotbuild.spec.model import DEFAULT_DURATION, Reference, Shot, Spec
+
+KEY_FORMAT = 1
+
+Request = dict[str, Any]
+FileHasher = Callable[[Path], str]
+
+
+class UnreadableReference(ShotbuildError):
+    """A reference cannot be read to compute the shot's key."""
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json(value: Any) -> str:
+    """json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)."""
+    return _CANONICAL.encode(value)
+
+
+def request_of(shot: Shot, root: Path, hash_file: FileHasher) -> Request:
+    """The request body that decides the pixels, with every reference by identity."""
+    request: Request = {
+        "type": shot.api_type,
+        "prompt": shot.prompt.strip(),
+        "avatar_id": list(shot.avatar_id),
+        "references": [reference_identity(ref, root, hash_file) for ref in shot.references],
+        "aspect_ratio": shot.aspect_ratio,
+        "resolution": shot.resolution,
+        "auto_duration": shot.auto_duration,
+        "enhance_prompt": shot.enhance_prompt,
+    }
+    if not shot.auto_duration:
+        request["duration"] = shot.duration if shot.duration is not None else DEFAULT_DURATION
+    return request
+
+
+def reference_identity(ref: Reference, root: Path, hash_file: FileHasher) -> dict[str, str]:
+    if ref.type == "url":
+        return {"url": ref.url or ""}
+    if ref.type == "asset_id":
+        return {"asset_id": ref.asset_id or ""}
+    if ref.type == "file":
+        return {"sha256": hash_file(root / (ref.path or ""))}
+    return {"sha256": hashlib.sha256(decode_base64(ref.data or "")).hexdigest()}
+
+
+def decode_base64(data: str) -> bytes:
+    try:
+        return base64.b64decode("".join(data.split()), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise UnreadableReference(
+            f"a base64 reference is not valid base64 ({e}); fix the spec"
+        ) from None
+
+
+def key_of(backend_identity: str, request: Request) -> str:
+    doc = {"v": KEY_FORMAT, "backend": backend_identity, "request": request}
+    return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+
+
+def cosmetic_of(shot: Shot) -> dict[str, str | None]:
+    """The fields that reach the API but change no pixel."""
+    return {"title": shot.title, "callback_url": shot.callback_url}
+
+
+def diff_requests(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The fields that differ, lists by index: ["prompt", "references[1]", "duration"]."""
+    fields: list[str] = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name), new.get(name)
+        if before == after:
+            continue
+        if isinstance(before, list) and isinstance(after, list):
+            for i in range(max(len(before), len(after))):
+                if i >= len(before) or i >= len(after) or before[i] != after[i]:
+                    fields.append(f"{name}[{i}]")
+        else:
+            fields.append(name)
+    return fields
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class StatCachedHasher:
+    """sha256 of a local file, re-read only when its size, mtime or inode changed.
+
+    `load` gives the remembered (size, mtime_ns, inode, sha256) of a path and
+    `save` records a new one; both come from the cache (or a dict in tests)."""
+
+    def __init__(
+        self,
+        load: Callable[[str], tuple[int, int, int, str] | None],
+        save: Callable[[str, tuple[int, int, int, str]], None],
+    ) -> None:
+        self._load = load
+        self._save = save
+        self.reads = 0  # files actually read (for tests and -v)
+
+    def __call__(self, path: Path) -> str:
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise UnreadableReference(
+                f"{path}: cannot read reference file ({e.strerror})"
+            ) from None
+        where = str(path.resolve())
+        known = self._load(where)
+        if known is not None and known[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
+            return known[3]
+        self.reads += 1
+        sha = sha256_file(path)
+        self._save(where, (st.st_size, st.st_mtime_ns, st.st_ino, sha))
+        return sha
+
+
+def shot_keys(
+    spec: Spec, backend_identity: str, hash_file: FileHasher
+) -> dict[str, tuple[str, Request]]:
+    """Each shot's (key, request) by name."""
+    out: dict[str, tuple[str, Request]] = {}
+    for shot in spec.shots:
+        request = request_of(shot, spec.root, hash_file)
+        out[shot.name] = (key_of(backend_identity, request), request)
+    return out

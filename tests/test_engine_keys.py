@@ -1,0 +1,87 @@
+"""Keys: what makes a shot changed, and what does not."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+from pathlib import Path
+
+from engine_fakes import make_shot
+
+from shotbuild.keys import StatCachedHasher, diff_requests, key_of, request_of, sha256_file
+from shotbuild.spec.model import Reference
+
+
+def hasher() -> tuple[StatCachedHasher, dict[str, tuple[int, int, int, str]]]:
+    memory: dict[str, tuple[int, int, int, str]] = {}
+    return StatCachedHasher(memory.get, memory.__setitem__), memory
+
+
+def key(shot: object, root: Path = Path("."), backend: str = "https://api.heygen.com") -> str:
+    h, _ = hasher()
+    return key_of(backend, request_of(shot, root, h))  # type: ignore[arg-type]
+
+
+def test_defaults_prompt_space_title_and_callback_do_not_change_the_key() -> None:
+    base = make_shot("a", "A walk.")
+    assert key(base) == key(make_shot("a", "  A walk.\n", resolution="720p", aspect_ratio="16:9"))
+    assert key(base) == key(dataclasses.replace(base, title="T", callback_url="https://x.test"))
+    assert key(base) == key(dataclasses.replace(base, name="renamed"))
+
+
+def test_what_decides_the_pixels_changes_the_key() -> None:
+    base = make_shot("a", "A walk.")
+    changes = [
+        {"prompt": "A run."},
+        {"duration": 5},
+        {"resolution": "1080p"},
+        {"aspect_ratio": "9:16"},
+        {"enhance_prompt": True},
+        {"auto_duration": True, "duration": None},
+        {"avatar_id": ("look_other",)},
+        {"api_type": "cinematic_avatar"},
+        {"references": (Reference(type="url", url="https://cdn.test/a.mp4"),)},
+    ]
+    keys = {key(dataclasses.replace(base, **change)) for change in changes}  # type: ignore[arg-type]
+    assert len(keys) == len(changes) and key(base) not in keys
+
+
+def test_backend_identity_is_in_the_key() -> None:
+    shot = make_shot("a")
+    assert (
+        len({key(shot), key(shot, backend="http://127.0.0.1:8080"), key(shot, backend="preview:1")})
+        == 3
+    )
+
+
+def test_references_by_identity_file_and_base64_of_the_same_bytes_agree(tmp_path: Path) -> None:
+    data = b"\x89PNG some image bytes"
+    (tmp_path / "a.png").write_bytes(data)
+    by_file = make_shot("a", references=(Reference(type="file", path="a.png"),))
+    by_data = make_shot(
+        "a",
+        references=(
+            Reference(type="base64", media_type="image/png", data=base64.b64encode(data).decode()),
+        ),
+    )
+    assert key(by_file, tmp_path) == key(by_data, tmp_path)
+    (tmp_path / "a.png").write_bytes(data + b"!")
+    assert key(by_file, tmp_path) != key(by_data, tmp_path)
+
+
+def test_a_local_file_is_read_again_only_when_its_stat_changes(tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(b"one")
+    h, _ = hasher()
+    assert h(path) == sha256_file(path) and h.reads == 1
+    assert h(path) == sha256_file(path) and h.reads == 1
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # touched, same bytes
+    assert h(path) == sha256_file(path) and h.reads == 2
+
+
+def test_diff_names_fields_and_list_items() -> None:
+    old = {"prompt": "a", "references": [{"url": "x"}, {"url": "y"}], "duration": 10}
+    new = {"prompt": "b", "references": [{"url": "x"}, {"url": "z"}, {"url": "w"}]}
+    assert diff_requests(old, new) == ["duration", "prompt", "references[1]", "references[2]"]
