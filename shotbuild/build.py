@@ -560,7 +560,10 @@ class _Executor:
                 )
             job = await self._create(item, job)
         try:
-            self.result.seconds += await self._poll_and_fetch(item, job)
+            # await first, then add: `x += await f()` would read x before the await
+            # and lose the seconds of shots that finished meanwhile
+            seconds = await self._poll_and_fetch(item, job)
+            self.result.seconds += seconds
         except ShotFailed:
             raise
         except JobGone as e:

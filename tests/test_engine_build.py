@@ -493,3 +493,18 @@ def test_a_file_system_error_fails_the_shot_not_the_program(world: World, tmp_pa
     assert [name for name, _ in result.failed] == ["shot-0"]
     assert "shot-0.mp4: Is a directory" in result.failed[0][1]
     assert len(result.built) == 3
+
+
+def test_seconds_paid_for_add_up_when_shots_finish_interleaved(tmp_path: Path) -> None:
+    import asyncio
+
+    async def yielding_sleep(seconds: float) -> None:
+        await asyncio.sleep(0)  # lets the other shots' polls run in between
+
+    world = World(tmp_path)
+    world.fake.polls_to_finish = 3
+    spec = four(tmp_path)
+    backend = heygen_backend(world.fake, world.cache)
+    result = build(spec, backend, BuildOptions(jobs=4), cache=world.cache, sleep=yielding_sleep)
+    assert sorted(result.built) == [f"shot-{i}" for i in range(4)]
+    assert result.seconds == 4 + 5 + 6 + 7
