@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -65,7 +64,6 @@ def test_project_config_runs_linters_and_validates_examples() -> None:
     assert not re.search(files, "tests/shots.yaml")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pre_commit") is None, reason="pre-commit absent")
 @pytest.mark.parametrize(
     ("command", "file"),
     [
