@@ -169,7 +169,7 @@ def build(
                 f"this build would render {seconds:g} s of video, over --max-seconds"
                 f" {options.max_seconds:g}; nothing was submitted (raise the limit or use --only)"
             )
-        if any(_needs_backend(i) for i in items):
+        if any(_needs_backend(i, remote is not None) for i in items):
             backend.check_ready()
         if any(i.status not in (UP_TO_DATE, COSMETIC) for i in items):
             cache.remember_spec(spec.path, plan.manifest.build_dir)
@@ -202,9 +202,11 @@ def _selected(plan: Plan, options: BuildOptions) -> list[PlanItem]:
     return [i for i in plan.items if i.name in options.only and i.status != REMOVED]
 
 
-def _needs_backend(item: PlanItem) -> bool:
+def _needs_backend(item: PlanItem, remote: bool) -> bool:
+    """Whether the shot surely needs the API. A locked render may come from the
+    remote cache: without an API key only the shots it misses fail."""
     if item.status == RESTORE:
-        return item.source == "lock"
+        return item.source == "lock" and not remote
     return item.status in (*RENDERS, IN_FLIGHT)
 
 

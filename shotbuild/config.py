@@ -79,6 +79,9 @@ def _config(path: Path, table: Mapping[str, Any]) -> Config:
     for key, value in table.items():
         if not isinstance(value, str):
             raise ConfigError(f'{where}: {key} must be a string, e.g. {key} = "..."')
+    mode = table.get("remote_cache_mode")
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"{where}: remote_cache_mode {mode!r} is not read or readwrite")
     return Config(
         path=path,
         remote_cache=table.get("remote_cache") or None,
@@ -100,21 +103,17 @@ def remote_cache_for(
     import os
 
     env = os.environ if environ is None else environ
-    config: Config | None = None
+    config = find_config(spec_dir)  # read even when unused, so a broken file never hides
 
     def setting(option: str | None, var: str, key: str) -> tuple[str | None, str]:
-        nonlocal config
         if option is not None and option.strip():
             return option.strip(), f"--{key.replace('_', '-')}"
         if env.get(var, "").strip():
             return env[var].strip(), var
-        if config is None:
-            config = find_config(spec_dir)
-        value = getattr(config, key)
-        return value, f"{config.path}: {key}"
+        return getattr(config, key), f"{config.path}: {key}"
 
-    where_url = setting(url, ENV_URL, "remote_cache")[0]
-    if not where_url:
+    chosen_url = setting(url, ENV_URL, "remote_cache")[0]
+    if not chosen_url:
         return None
     chosen, source = setting(mode, ENV_MODE, "remote_cache_mode")
     chosen = chosen or DEFAULT_MODE
@@ -122,4 +121,4 @@ def remote_cache_for(
         raise ConfigError(f"{source}: remote cache mode {chosen!r} is not read or readwrite")
     from shotbuild.store.remote import RemoteCache
 
-    return RemoteCache.from_url(where_url, chosen)
+    return RemoteCache.from_url(chosen_url, chosen)

@@ -72,7 +72,10 @@ def test_option_then_environment_then_file(project: Path, tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('remote_cache = "file:///x"\nremote_cache_mode = "write"\n', "remote_cache_mode:"),
+        (
+            'remote_cache = "file:///x"\nremote_cache_mode = "write"\n',
+            "remote_cache_mode 'write' is not read or readwrite",
+        ),
         ('remote_cach = "file:///x"\n', "unknown setting remote_cach; known: remote_cache,"),
         ("remote_cache = 3\n", "remote_cache must be a string"),
         ("remote_cache = \n", "not valid TOML"),
@@ -100,7 +103,9 @@ def test_build_command_reports_a_bad_setting_in_one_line(
     assert cli.main(["build", spec, "--dry-run"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("shotbuild: error: ") and err.count("\n") == 1 and "'w'" in err
-    # the option wins over the file
+    # a broken file is an error even when an option would override it
+    assert cli.main(["build", spec, "--dry-run", "--remote-cache-mode", "read"]) == 1
+    (project / "shotbuild.toml").write_text('remote_cache = "file:///x"\n')
     assert cli.main(["build", spec, "--dry-run", "--remote-cache-mode", "read"]) == 0
     assert cli.main(["build", spec, "--remote-cache-mode", "write"]) == 2
     capsys.readouterr()

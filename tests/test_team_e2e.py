@@ -149,10 +149,15 @@ def test_a_clone_with_the_remote_cache_in_the_project_config(
     git(a.repo, "add", "shotbuild.toml")
     git(a.repo, "commit", "-q", "-m", "share renders")
     b = clone("b")
-    code, doc, err = b.build()
+    code, doc, err = b.build(HEYGEN_API_KEY="")  # a designer's laptop: no API key needed
     assert code == 0, err
     assert_restored(doc, b, a)
     assert counts(api) == (3, 3)
+    # without the remote cache the same laptop is told what is missing, in one line
+    c = clone("c")
+    (c.repo / "shotbuild.toml").unlink()
+    code, doc, err = c.build(HEYGEN_API_KEY="")
+    assert code == 1 and "HEYGEN_API_KEY is not set" in err and counts(api) == (3, 3)
 
 
 def test_a_render_heygen_forgot_needs_rerender_missing(
