@@ -307,6 +307,7 @@ class _Executor:
         self.stopping = False
         self.pool: Executor | None = None
         self.remote: RemoteCache | None = None
+        self.remote_warned: set[str] = set()  # "read", "write": faults already reported
         self.budget: float | None = None  # seconds --max-seconds leaves for re-renders
 
     def settle(self, items: list[PlanItem]) -> list[PlanItem]:
@@ -483,8 +484,12 @@ class _Executor:
         try:
             return await asyncio.to_thread(fn, *args)
         except ShotbuildError as e:
-            self.reporter.message(f"remote cache: {e}; going on without it")
-            self.remote = None
+            # The cache turns itself off (reads, or only writes) after a fault; shots
+            # that were talking to it at the same time fail alike: warn once per kind.
+            kind = "write" if self.remote is None or self.remote.readable else "read"
+            if kind not in self.remote_warned:
+                self.remote_warned.add(kind)
+                self.reporter.message(f"warning: {e}")
             return None
 
     async def _remote_blob(self, sha256: str) -> bool:

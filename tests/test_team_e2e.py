@@ -205,3 +205,26 @@ def test_a_clone_with_an_s3_remote_cache_needs_no_render_and_no_download(
     blobs = stored.find(f"{bucket}/team/blobs")
     assert sorted(p.rsplit("/", 1)[1] for p in blobs) == sorted(set(a.outputs().values()))
     assert stored.find(f"{bucket}/team/tmp") == []
+
+
+def test_an_unreachable_remote_cache_is_one_warning_not_a_failed_build(
+    tmp_path: Path, api: RunningEmulator, clone: Callable[[str], Machine], fake_aws: None
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a loopback port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        "SHOTBUILD_REMOTE_CACHE": "s3://shots/team",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    a = machine_a(tmp_path, api)
+    b = clone("b")
+    code, doc, err = b.build(**env)
+    assert code == 0, err
+    assert_restored(doc, b, a)
+    warnings = [line for line in err.splitlines() if "remote cache s3://shots/team" in line]
+    assert len(warnings) == 1 and "going on without it for this run" in warnings[0], err
+    assert warnings[0].startswith("warning: remote cache s3://shots/team: cannot ")
