@@ -12,6 +12,7 @@ from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec
 
 from shotbuild import build as build_module
 from shotbuild.build import BuildOptions, BuildResult, build
+from shotbuild.errors import ShotbuildError
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import Cache
 from shotbuild.store.lock import LockEntry, read_lock, write_lock
@@ -209,3 +210,24 @@ def test_restores_from_the_api_are_shared_unless_the_remote_cache_is_read_only(
     assert len(writer.build(remote=RemoteCache.from_url(url, "readwrite")).restored) == 3
     blobs = sorted(p.name for p in (tmp_path / "shared" / "blobs").rglob("*") if p.is_file())
     assert blobs == sorted(e.sha256 for e in read_lock(alice.spec.lock_path).values())
+
+
+def test_a_read_only_remote_cache_is_never_written_by_a_render(tmp_path: Path) -> None:
+    laptop = Machine(tmp_path / "laptop", FakeHeyGen())
+    remote = RemoteCache.from_url((tmp_path / "shared").as_uri(), "read")
+    assert len(laptop.build(remote=remote).built) == 3
+    assert not (tmp_path / "shared").exists()
+
+
+def test_the_python_api_takes_the_remote_cache_and_rerender_missing(
+    alice: Machine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shotbuild.api as sb
+
+    monkeypatch.chdir(alice.folder)
+    shared = tmp_path / "shared"
+    result = sb.build(alice.spec, backend="preview", remote_cache=shared.as_uri())
+    assert len(result.built) == 3 and not shared.exists()  # previews never use it
+    (alice.folder / "shotbuild.toml").write_text('remote_cache_mode = "sometimes"\n')
+    with pytest.raises(ShotbuildError, match=r"shotbuild\.toml: remote_cache_mode 'sometimes'"):
+        sb.build(alice.spec, backend="preview", rerender_missing=True)
