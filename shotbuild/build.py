@@ -427,7 +427,7 @@ class _Executor:
         entry = item.result
         assert entry is not None and item.key is not None
         entry = LockEntry(**{**entry.to_json(), "key": item.key})
-        source = item.source or ""
+        source = item.source or ""  # "cache", "lock" or "output"
         fetched = False
         if source == "lock":
             if await self._remote_blob(entry.sha256):
@@ -440,7 +440,7 @@ class _Executor:
                     return
                 fetched = True
         self._materialise(item, entry)
-        if fetched:
+        if fetched or source == "cache":
             await self._share(entry)  # the next machine gets it from the remote cache
         self.result.restored.append(item.name)
         self.reporter.shot(item.name, RESTORED, source)

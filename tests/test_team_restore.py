@@ -231,3 +231,15 @@ def test_the_python_api_takes_the_remote_cache_and_rerender_missing(
     (alice.folder / "shotbuild.toml").write_text('remote_cache_mode = "sometimes"\n')
     with pytest.raises(ShotbuildError, match=r"shotbuild\.toml: remote_cache_mode 'sometimes'"):
         sb.build(alice.spec, backend="preview", rerender_missing=True)
+
+
+def test_a_restore_from_the_local_cache_is_shared_too(alice: Machine, tmp_path: Path) -> None:
+    for output in (alice.folder / "build").glob("*.mp4"):
+        output.unlink()
+    remote = RemoteCache.from_url((tmp_path / "shared").as_uri(), "readwrite")
+    downloads = alice.fake.downloads
+    assert len(alice.build(remote=remote).restored) == 3 and alice.fake.downloads == downloads
+    bob = alice.clone_to(tmp_path / "bob")
+    status_calls = alice.fake.status_requests
+    assert len(bob.build(remote=remote).restored) == 3
+    assert alice.fake.status_requests == status_calls and alice.fake.downloads == downloads
