@@ -47,24 +47,30 @@ def build(
     *,
     backend: str | None = None,
     reporter: Reporter | None = None,
+    remote_cache: str | None = None,
+    remote_cache_mode: str | None = None,
     **options: Any,
 ) -> BuildResult:
     """Build a spec; options are BuildOptions' fields (jobs, keep_going, only, force,
-    dry_run, max_seconds, timeout, out). Failed shots are in `result.failed`."""
+    dry_run, max_seconds, timeout, out, rerender_missing). The remote cache is
+    `remote_cache`, else $SHOTBUILD_REMOTE_CACHE, else the project config file.
+    Failed shots are in `result.failed`."""
     from shotbuild.build import build as run
-    from shotbuild.build import remote_from_env
+    from shotbuild.config import remote_cache_for
 
     if options.get("out") is not None:
         options["out"] = Path(options["out"])
     for name in ("only", "force"):
         if name in options:
             options[name] = tuple(options[name])
+    loaded = _spec(spec)
+    remote = remote_cache_for(loaded.root, url=remote_cache, mode=remote_cache_mode)
     with Cache() as cache:
         return run(
-            _spec(spec),
+            loaded,
             get_backend(backend, cache=cache),
             BuildOptions(**options),
             cache=cache,
             reporter=reporter,
-            remote=remote_from_env(),
+            remote=remote,
         )

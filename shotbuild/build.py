@@ -1,10 +1,12 @@
 """The executor: take a plan and make build/ and shots.lock match the spec.
 
 For each shot, in order: its output is already right -> a local cache blob ->
-the lock entry (a fresh video_url for its video_id, downloaded and verified) ->
-submit. A create is preceded by its stored intent (key + Idempotency-Key) and
-its video_id is stored the moment it arrives, so a killed build resumes its
-jobs and never pays twice for a key. Nothing here knows about click."""
+the shared remote cache -> the lock entry (a fresh video_url for its video_id,
+downloaded and verified) -> submit. A locked render the API no longer has is
+rendered again only with `rerender_missing` (the new video is not the approved one).
+A create is preceded by its stored intent (key + Idempotency-Key) and its video_id
+is stored the moment it arrives, so a killed build resumes its jobs and never pays
+twice for a key. Nothing here knows about click."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from shotbuild.backends.base import (
 from shotbuild.errors import ShotbuildError, UsageError
 from shotbuild.keys import sha256_file
 from shotbuild.plan import (
+    CHANGED,
     COSMETIC,
     IN_FLIGHT,
     REMOVED,
@@ -98,6 +101,7 @@ class BuildOptions:
     timeout: float = 30 * 60.0
     out: Path | None = None
     lock_timeout: float = 5.0
+    rerender_missing: bool = False  # a locked render gone from the API may be rendered again
 
 
 @dataclass
@@ -165,12 +169,14 @@ def build(
                 f"this build would render {seconds:g} s of video, over --max-seconds"
                 f" {options.max_seconds:g}; nothing was submitted (raise the limit or use --only)"
             )
-        if any(_needs_backend(i) for i in items):
+        if any(_needs_backend(i, remote is not None) for i in items):
             backend.check_ready()
         if any(i.status not in (UP_TO_DATE, COSMETIC) for i in items):
             cache.remember_spec(spec.path, plan.manifest.build_dir)
         runner = _Executor(spec, backend, cache, options, reporter, sleep, clock, plan, result)
         runner.remote = remote
+        if options.max_seconds is not None:
+            runner.budget = options.max_seconds - seconds
         try:
             work = runner.settle(items)
             if work:  # asyncio only when there is something to do: a no-op build stays light
@@ -180,15 +186,6 @@ def build(
         finally:
             plan.manifest.flush()
         return result
-
-
-def remote_from_env() -> RemoteCache | None:
-    """The shared cache named by $SHOTBUILD_REMOTE_CACHE (fsspec imported only then)."""
-    if not os.environ.get("SHOTBUILD_REMOTE_CACHE", "").strip():
-        return None
-    from shotbuild.store.remote import RemoteCache
-
-    return RemoteCache.from_env()
 
 
 def _check_names(spec: Spec, options: BuildOptions) -> None:
@@ -205,9 +202,11 @@ def _selected(plan: Plan, options: BuildOptions) -> list[PlanItem]:
     return [i for i in plan.items if i.name in options.only and i.status != REMOVED]
 
 
-def _needs_backend(item: PlanItem) -> bool:
+def _needs_backend(item: PlanItem, remote: bool) -> bool:
+    """Whether the shot surely needs the API. A locked render may come from the
+    remote cache: without an API key only the shots it misses fail."""
     if item.status == RESTORE:
-        return item.source == "lock"
+        return item.source == "lock" and not remote
     return item.status in (*RENDERS, IN_FLIGHT)
 
 
@@ -308,6 +307,8 @@ class _Executor:
         self.stopping = False
         self.pool: Executor | None = None
         self.remote: RemoteCache | None = None
+        self.remote_warned: set[str] = set()  # "read", "write": faults already reported
+        self.budget: float | None = None  # seconds --max-seconds leaves for re-renders
 
     def settle(self, items: list[PlanItem]) -> list[PlanItem]:
         """Do what needs no backend (record, remove); return the shots left to build."""
@@ -426,21 +427,52 @@ class _Executor:
         entry = item.result
         assert entry is not None and item.key is not None
         entry = LockEntry(**{**entry.to_json(), "key": item.key})
-        source = item.source or ""
+        source = item.source or ""  # "cache", "lock" or "output"
+        fetched = False
         if source == "lock":
             if await self._remote_blob(entry.sha256):
                 source = "remote cache"
             else:
                 try:
                     await self._fetch(item, entry.video_id, expect=entry.sha256)
-                except JobGone as e:
-                    raise ShotFailed(
-                        f"the locked render {entry.video_id} is gone from the API ({e});"
-                        f" render it again with `shotbuild build --force {item.name}`"
-                    ) from e
+                except JobGone:
+                    await self._render_missing(item, entry)
+                    return
+                fetched = True
         self._materialise(item, entry)
+        if fetched or source == "cache":
+            await self._share(entry)  # the next machine gets it from the remote cache
         self.result.restored.append(item.name)
         self.reporter.shot(item.name, RESTORED, source)
+
+    async def _render_missing(self, item: PlanItem, entry: LockEntry) -> None:
+        """The locked render is gone from the API (404) and from the remote cache:
+        render it again only when the user allows it, since the new video is not the
+        one the team approved."""
+        assert item.shot is not None and item.key is not None
+        where = "nor in the remote cache" if self._remote_on() else "and no remote cache is set"
+        gone = f"HeyGen no longer has the locked render {entry.video_id} (404) {where}"
+        if not self.options.rerender_missing:
+            raise ShotFailed(
+                f"{gone}; `shotbuild build --rerender-missing` renders it again"
+                " (a new video, not the approved one)"
+            )
+        seconds = seconds_of(item.shot)
+        if self.budget is not None:
+            if seconds > self.budget:
+                raise ShotFailed(f"{gone}; rendering it again would go over --max-seconds")
+            self.budget -= seconds
+        self.reporter.message(f"{item.name}: {gone}: rendering it again (--rerender-missing)")
+        job = self.cache.job(item.key)
+        if (
+            job is not None
+            and job.state in (JOB_INTENT, JOB_SUBMITTED)
+            and (job.video_id != entry.video_id)
+        ):  # an earlier --rerender-missing was killed after its create: resume it
+            redo = dataclasses.replace(item, status=IN_FLIGHT, job=job)
+        else:
+            redo = dataclasses.replace(item, status=CHANGED, job=job, forced=True)
+        await self._render_remote(redo)
 
     # the shared remote cache: a miss or a fault only means "render it here"
     def _remote_on(self) -> RemoteCache | None:
@@ -452,8 +484,12 @@ class _Executor:
         try:
             return await asyncio.to_thread(fn, *args)
         except ShotbuildError as e:
-            self.reporter.message(f"remote cache: {e}; going on without it")
-            self.remote = None
+            # The cache turns itself off (reads, or only writes) after a fault; shots
+            # that were talking to it at the same time fail alike: warn once per kind.
+            kind = "write" if self.remote is None or self.remote.readable else "read"
+            if kind not in self.remote_warned:
+                self.remote_warned.add(kind)
+                self.reporter.message(f"warning: {e}")
             return None
 
     async def _remote_blob(self, sha256: str) -> bool:

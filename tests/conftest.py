@@ -105,3 +105,28 @@ def shared_emulator() -> Iterator[RunningEmulator]:
     """One emulator for a whole module (e.g. a table of requests), any key accepted."""
     with contextlib.ExitStack() as stack:
         yield _start_emulator(stack, latency=0.0)
+
+
+# -- S3 through moto's server mode: a real S3 endpoint on 127.0.0.1 (issue 6) ----------
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """http://127.0.0.1:<port> of a moto S3 server started for the module, stopped after."""
+    moto_server = pytest.importorskip("moto.server")
+    pytest.importorskip("s3fs")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test credentials and no profile or endpoint from the machine running the tests."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(var, raising=False)

@@ -96,7 +96,7 @@ class FakeHeyGen:
             return _error(400, "invalid_parameter", "prompt is not allowed")
         key = request.headers["Idempotency-Key"]
         if key not in self.by_idempotency_key:
-            video_id = f"vid_{len(self.jobs) + 1}"
+            video_id = f"vid_{len(self.by_idempotency_key) + 1}"  # never reused
             self.jobs[video_id] = Job(video_id, json.loads(request.content))
             self.by_idempotency_key[key] = video_id
         if self.server_error_next:

@@ -456,7 +456,7 @@ def test_gc_keeps_jobs_in_flight_and_drops_old_temp_files(world: World, tmp_path
     assert not old.exists() and new.exists()
 
 
-def test_a_video_the_api_forgot_is_reported_and_can_be_rendered_again(
+def test_a_video_the_api_forgot_is_reported_and_can_be_forced_again(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = make_spec(tmp_path, make_shot("one"), make_shot("two", "Second."))
@@ -466,7 +466,7 @@ def test_a_video_the_api_forgot_is_reported_and_can_be_rendered_again(
     shutil.rmtree(tmp_path / "cache")
     world.cache = Cache(tmp_path / "cache")
     result = world.build(spec)
-    assert "--force one" in result.failed[0][1]
+    assert "--rerender-missing" in result.failed[0][1]
     assert world.build(spec, force=("one",), only=("one",)).built == ["one"]
     # a job in flight that the API no longer knows is submitted again next time
     shots = (make_shot("one", "Changed."), spec.shots[1])

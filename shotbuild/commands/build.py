@@ -55,6 +55,27 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
     show_default=True,
     help="Seconds to wait for one job; it stays recorded and the next build resumes it.",
 )
+@click.option(
+    "--rerender-missing",
+    is_flag=True,
+    help="Render again a locked shot whose video HeyGen no longer has (404) and no remote"
+    " cache holds; the new video differs from the approved one. Without it that shot fails.",
+)
+@click.option(
+    "--remote-cache",
+    metavar="URL",
+    default=None,
+    help="Shared remote cache (file://, s3://, gs://, az://); default: $SHOTBUILD_REMOTE_CACHE,"
+    " else remote_cache in shotbuild.toml or [tool.shotbuild] of pyproject.toml.",
+)
+@click.option(
+    "--remote-cache-mode",
+    type=click.Choice(["read", "readwrite"]),
+    default=None,
+    help="read: only take from the remote cache (laptops); readwrite: also share what this"
+    " build obtains (CI). Default: $SHOTBUILD_REMOTE_CACHE_MODE, else the config file,"
+    " else readwrite.",
+)
 @click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON document on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Every progress step as a plain line.")
@@ -69,6 +90,9 @@ def cli(
     backend: str | None,
     out: Path | None,
     timeout: float,
+    rerender_missing: bool,
+    remote_cache: str | None,
+    remote_cache_mode: str | None,
     as_json: bool,
     quiet: bool,
     verbose: bool,
@@ -77,7 +101,8 @@ def cli(
     build folder, the cache or the lock when its key is unchanged; the rest are
     rendered. Exit 1 when a shot failed."""
     from shotbuild.backends import get_backend
-    from shotbuild.build import BuildOptions, build, remote_from_env
+    from shotbuild.build import BuildOptions, build
+    from shotbuild.config import remote_cache_for
     from shotbuild.progress import reporter_for
     from shotbuild.store.cache import Cache
 
@@ -91,7 +116,9 @@ def cli(
         max_seconds=max_seconds,
         timeout=timeout,
         out=out,
+        rerender_missing=rerender_missing,
     )
+    remote = remote_cache_for(loaded.root, url=remote_cache, mode=remote_cache_mode)
     reporter = reporter_for(quiet=quiet, verbose=verbose)
     with Cache() as cache:
         try:
@@ -101,7 +128,7 @@ def cli(
                 options,
                 cache=cache,
                 reporter=reporter,
-                remote=remote_from_env(),
+                remote=remote,
             )
         finally:
             reporter.close()

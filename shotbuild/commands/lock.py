@@ -9,6 +9,7 @@ import click
 
 from shotbuild.commands._common import echo_err, load, spec_argument
 from shotbuild.errors import UsageError
+from shotbuild.store.lock import LockEntry
 
 
 @click.command("lock")
@@ -18,7 +19,11 @@ from shotbuild.errors import UsageError
 def cli(spec: Path | None, check: bool, as_json: bool) -> int:
     """With --check: exit 1 when a shot's current key has no entry in the lock
     (it was changed or added and not built), or the lock names shots that left
-    the spec. Offline; the key includes the API origin ($HEYGEN_BASE_URL)."""
+    the spec; exit 0 when they match.
+
+    Offline: no API key, no network. Keys are computed as a heygen build would,
+    for the API at $HEYGEN_BASE_URL (default https://api.heygen.com): a lock
+    rendered against another origin (e.g. the emulator) does not match."""
     from shotbuild.backends.heygen import HeyGenBackend
     from shotbuild.keys import StatCachedHasher, shot_keys
     from shotbuild.store.cache import Cache
@@ -28,11 +33,12 @@ def cli(spec: Path | None, check: bool, as_json: bool) -> int:
         raise UsageError("shotbuild lock: say what to do: --check")
     loaded = load(spec)
     lock = read_lock(loaded.lock_path)
+    origin = HeyGenBackend.from_env().identity
     with Cache() as cache:
         hasher = StatCachedHasher(cache.stat_load, cache.stat_save)
-        keys = shot_keys(loaded, HeyGenBackend.from_env().identity, hasher)
+        keys = shot_keys(loaded, origin, hasher)
     problems = [
-        (name, "not in the lock" if name not in lock else "changed since it was built")
+        (name, _mismatch(lock.get(name), origin))
         for name, (key, _) in keys.items()
         if name not in lock or lock[name].key != key
     ]
@@ -56,3 +62,11 @@ def cli(spec: Path | None, check: bool, as_json: bool) -> int:
     if not as_json:
         echo_err(f"{loaded.lock_path}: matches the spec ({len(keys)} shots)")
     return 0
+
+
+def _mismatch(entry: LockEntry | None, origin: str) -> str:
+    if entry is None:
+        return "not in the lock"
+    if entry.origin != origin:
+        return f"rendered by {entry.origin}, checked for {origin} (see $HEYGEN_BASE_URL)"
+    return "changed since it was built"

@@ -228,10 +228,3 @@ def copy_atomic(src: Path, dest: Path) -> None:
 
     with src.open("rb") as fin, atomic_writer(dest) as fout:
         shutil.copyfileobj(fin, fout, 1 << 20)
-        os.fchmod(fout.fileno(), 0o666 & ~_umask())
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

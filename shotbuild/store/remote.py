@@ -150,6 +150,11 @@ class RemoteCache:
         return cls.from_url(url, mode)
 
     @property
+    def readable(self) -> bool:
+        """Whether reads are attempted (no fault of the store yet)."""
+        return self._read_fault is None
+
+    @property
     def writable(self) -> bool:
         """Whether writes are attempted (readwrite mode, and no write fault yet)."""
         return self.mode == "readwrite" and self._write_fault is None

@@ -1,0 +1,124 @@
+"""The project config file: settings a team commits once instead of exporting everywhere.
+
+Looked for upward from the spec's folder, up to the folder holding `.git` (the
+repository's root) or the file system's root; the first folder with either file wins:
+
+    shotbuild.toml                 pyproject.toml
+    remote_cache = "s3://..."      [tool.shotbuild]
+    remote_cache_mode = "read"     remote_cache = "s3://..."
+
+Each setting is taken from the command-line option, else the environment variable,
+else this file (else its default). Unknown keys and bad values are one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shotbuild.errors import ShotbuildError
+
+if TYPE_CHECKING:
+    from shotbuild.store.remote import RemoteCache
+
+CONFIG_NAME = "shotbuild.toml"
+KEYS = ("remote_cache", "remote_cache_mode")
+ENV_URL = "SHOTBUILD_REMOTE_CACHE"
+ENV_MODE = "SHOTBUILD_REMOTE_CACHE_MODE"
+MODES = ("read", "readwrite")
+DEFAULT_MODE = "readwrite"  # CI writes; laptops set read
+
+
+class ConfigError(ShotbuildError):
+    """The project config file cannot be used as written."""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None  # where the settings came from (None: no file)
+    remote_cache: str | None = None
+    remote_cache_mode: str | None = None
+
+
+def find_config(start: Path) -> Config:
+    """The settings of the nearest shotbuild.toml or [tool.shotbuild] above `start`."""
+    for folder in (start, *start.parents):
+        own = folder / CONFIG_NAME
+        if own.is_file():
+            return _config(own, _read(own))
+        project = folder / "pyproject.toml"
+        if project.is_file():
+            table = _read(project).get("tool", {}).get("shotbuild")
+            if isinstance(table, dict):
+                return _config(project, table)
+        if (folder / ".git").exists():
+            break
+    return Config()
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e}); fix or remove it") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read it ({e.strerror})") from None
+
+
+def _config(path: Path, table: Mapping[str, Any]) -> Config:
+    where = f"{path} [tool.shotbuild]" if path.name == "pyproject.toml" else str(path)
+    unknown = sorted(set(table) - set(KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting {', '.join(unknown)}; known: {', '.join(KEYS)}"
+        )
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise ConfigError(f'{where}: {key} must be a string, e.g. {key} = "..."')
+    mode = table.get("remote_cache_mode")
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"{where}: remote_cache_mode {mode!r} is not read or readwrite")
+    return Config(
+        path=path,
+        remote_cache=table.get("remote_cache") or None,
+        remote_cache_mode=table.get("remote_cache_mode") or None,
+    )
+
+
+def remote_cache_for(
+    spec_dir: Path,
+    *,
+    url: str | None = None,
+    mode: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RemoteCache | None:
+    """The shared remote cache a build in `spec_dir` uses, or None. Each of the URL
+    and the mode comes from the option (`url`, `mode`), else the environment, else
+    the project config file; the mode defaults to readwrite. fsspec is imported only
+    when a URL is set."""
+    import os
+
+    env = os.environ if environ is None else environ
+    config = find_config(spec_dir)  # read even when unused, so a broken file never hides
+
+    def setting(option: str | None, var: str, key: str) -> tuple[str | None, str]:
+        if option is not None and option.strip():
+            return option.strip(), f"--{key.replace('_', '-')}"
+        if env.get(var, "").strip():
+            return env[var].strip(), var
+        return getattr(config, key), f"{config.path}: {key}"
+
+    chosen_url = setting(url, ENV_URL, "remote_cache")[0]
+    if not chosen_url:
+        return None
+    chosen, source = setting(mode, ENV_MODE, "remote_cache_mode")
+    chosen = chosen or DEFAULT_MODE
+    if chosen not in MODES:
+        raise ConfigError(f"{source}: remote cache mode {chosen!r} is not read or readwrite")
+    from shotbuild.store.remote import RemoteCache
+
+    return RemoteCache.from_url(chosen_url, chosen)
