@@ -156,7 +156,7 @@ def test_a_noop_build_imports_nothing_network_related(
     heygen_build(spec_file, FakeHeyGen())
     code = (
         "import sys; from shotbuild.cli import main; rc = main(['build', '-q']);"
-        "heavy = ('httpx', 'asyncio', 'diskcache', 'shotbuild.heygen');"
+        "heavy = ('httpx', 'asyncio', 'diskcache', 'shotbuild.heygen.client');"
         "heavy = [m for m in heavy if m in sys.modules];"
         "print(rc, heavy)"
     )

@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 from shotbuild.backends.base import (
     CreateRejected,
@@ -20,33 +19,11 @@ from shotbuild.backends.base import (
     LinkExpiredError,
     RateLimitedError,
 )
-from shotbuild.errors import ShotbuildError
+from shotbuild.heygen.errors import MissingApiKey
+from shotbuild.heygen.origin import DEFAULT_BASE_URL, origin_of
 from shotbuild.keys import StatCachedHasher
 from shotbuild.spec.model import Reference, Shot
 from shotbuild.store.cache import Cache
-
-DEFAULT_BASE_URL = "https://api.heygen.com"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class MissingApiKeyError(ShotbuildError):
-    def __init__(self) -> None:
-        super().__init__(
-            "HEYGEN_API_KEY is not set: export your HeyGen API key,"
-            " or build offline with `--backend preview`"
-        )
-
-
-def origin_of(base_url: str) -> str:
-    """scheme://host[:port], lower-case, default ports dropped."""
-    parts = urlsplit(base_url.strip())
-    scheme = (parts.scheme or "https").lower()
-    host = (parts.hostname or "").lower()
-    host = f"[{host}]" if ":" in host else host
-    port = parts.port
-    if port is None or _DEFAULT_PORTS.get(scheme) == port:
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
 
 
 class HeyGenBackend:
@@ -85,7 +62,7 @@ class HeyGenBackend:
 
     def check_ready(self) -> None:
         if not self._api_key:
-            raise MissingApiKeyError()
+            raise MissingApiKey()
 
     async def _api(self) -> Any:
         if self._client is None:

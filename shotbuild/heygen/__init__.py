@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shotbuild.heygen.client import DEFAULT_BASE_URL, HeyGenClient
+from typing import TYPE_CHECKING, Any
+
 from shotbuild.heygen.errors import (
     ApiError,
     AuthError,
@@ -16,8 +17,33 @@ from shotbuild.heygen.errors import (
     RequestInProgress,
     ServerError,
 )
-from shotbuild.heygen.models import Asset, CreatedVideo, Look, VideoStatus, WebhookEndpoint
-from shotbuild.heygen.retry import RetryPolicy
+from shotbuild.heygen.origin import DEFAULT_BASE_URL
+
+if TYPE_CHECKING:
+    from shotbuild.heygen.client import HeyGenClient
+    from shotbuild.heygen.models import Asset, CreatedVideo, Look, VideoStatus, WebhookEndpoint
+    from shotbuild.heygen.retry import RetryPolicy
+
+# The client and its models load httpx: imported on first use, so that the errors
+# and the origin (needed for keys) stay light.
+_LAZY = {
+    "HeyGenClient": "client",
+    "Asset": "models",
+    "CreatedVideo": "models",
+    "Look": "models",
+    "VideoStatus": "models",
+    "WebhookEndpoint": "models",
+    "RetryPolicy": "retry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"shotbuild.heygen.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'shotbuild.heygen' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -27,9 +27,9 @@ from shotbuild.errors import ShotbuildError
 from shotbuild.heygen import errors
 from shotbuild.heygen.errors import ApiError, AuthError, LinkExpired, MissingApiKey, NetworkError
 from shotbuild.heygen.models import Asset, CreatedVideo, Look, VideoStatus, WebhookEndpoint
+from shotbuild.heygen.origin import DEFAULT_BASE_URL, origin_of
 from shotbuild.heygen.retry import Clock, Retrier, RetryPolicy, Sleep
 
-DEFAULT_BASE_URL = "https://api.heygen.com"
 MULTIPART_LIMIT = 32 * 1024 * 1024  # POST /v3/assets takes at most this; above: direct upload
 LOOKS_PAGE = 50  # the API's maximum page size for looks
 
@@ -45,16 +45,11 @@ _EXPIRED = frozenset({403, 404, 410})
 
 def normalise_origin(base_url: str) -> tuple[httpx.URL, str]:
     """(parsed base URL, origin as scheme://host[:port] with default ports dropped)."""
-    hint = "set HEYGEN_BASE_URL to an http(s) URL such as https://api.heygen.com"
+    origin = origin_of(base_url)
     try:
-        url = httpx.URL(base_url.strip())
+        return httpx.URL(base_url.strip()), origin
     except httpx.InvalidURL as e:
-        raise ApiError(f"the HeyGen base URL {base_url!r} is not a URL ({e}): {hint}") from e
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ApiError(f"the HeyGen base URL {base_url!r} is not an http(s) URL: {hint}")
-    host = f"[{url.host}]" if ":" in url.host else url.host
-    port = f":{url.port}" if url.port is not None else ""
-    return url, f"{url.scheme}://{host}{port}"
+        raise ApiError(f"the HeyGen base URL {base_url!r} is not a URL ({e})") from e
 
 
 class HeyGenClient:

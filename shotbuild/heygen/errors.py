@@ -5,11 +5,12 @@ contains the API key (the client also redacts it as a last guard)."""
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from shotbuild.errors import ShotbuildError
+
+if TYPE_CHECKING:  # httpx is loaded only by the client, never by plans or no-op builds
+    import httpx
 
 KEY_VAR = "HEYGEN_API_KEY"
 
@@ -176,6 +177,8 @@ def from_response(
 
 def from_transport(exc: httpx.TransportError, *, action: str, origin: str) -> NetworkError:
     """The NetworkError for a request that got no (complete) answer."""
+    import httpx
+
     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
     detail = _one_line(str(exc)) or type(exc).__name__
     return NetworkError(

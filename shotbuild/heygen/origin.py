@@ -1,0 +1,29 @@
+"""Where the API is: the base URL's origin, with the standard library only, so the
+key of a shot (which includes the origin) is computed without loading httpx."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from shotbuild.heygen.errors import ApiError
+
+DEFAULT_BASE_URL = "https://api.heygen.com"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HINT = "set HEYGEN_BASE_URL to an http(s) URL such as https://api.heygen.com"
+
+
+def origin_of(base_url: str) -> str:
+    """scheme://host[:port] of an http(s) base URL, lower-case, default ports dropped."""
+    try:
+        parts = urlsplit(base_url.strip())
+        port = parts.port
+    except ValueError as e:
+        raise ApiError(f"the HeyGen base URL {base_url!r} is not a URL ({e}): {_HINT}") from None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        raise ApiError(f"the HeyGen base URL {base_url!r} is not an http(s) URL: {_HINT}")
+    host = f"[{host}]" if ":" in host else host
+    if port is None or _DEFAULT_PORTS[scheme] == port:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
