@@ -40,7 +40,7 @@ def check(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HEYGEN_")}
     code = (
         "import sys; from shotbuild.cli import main; rc = main(sys.argv[1:]);"
-        "net = [m for m in ('httpx', 'shotbuild.heygen', 'fsspec') if m in sys.modules];"
+        "net = [m for m in ('httpx', 'shotbuild.heygen.client', 'fsspec') if m in sys.modules];"
         "print('imported:', net, file=sys.stderr); sys.exit(rc)"
     )
     cmd = [sys.executable, "-c", code, "lock", "--check", *args]
