@@ -80,6 +80,7 @@ if TYPE_CHECKING:
 POLL_FIRST = 2.0
 POLL_MAX = 30.0
 CREATE_ATTEMPTS = 8
+RETRY_AFTER_MAX = 120.0  # a longer Retry-After on a create is cut to this
 DOWNLOAD_ATTEMPTS = 3
 CRASH_ENV = "SHOTBUILD_TEST_CRASH_AT"  # tests only: kill -9 this process at a named point
 
@@ -253,13 +254,16 @@ class _HashingWriter:
 
 
 class _Slots:
-    """At most `limit` shots in flight; the limit drops on a 429 and grows back
-    by one with each finished job, up to the -j the user asked for."""
+    """At most `limit` shots in flight, up to the -j the user asked for. A 429 on a
+    create lowers the limit at once to the jobs still in flight (HeyGen's job limit
+    is full); it grows back by one per round of finished jobs (as many as the limit),
+    so probing for a free slot costs about one 429 per round, not one per job."""
 
     def __init__(self, jobs: int) -> None:
         self.most = max(1, jobs)
         self.limit = self.most
         self.active = 0
+        self.credit = 0  # jobs finished since the limit last changed
         import asyncio
 
         self.cond = asyncio.Condition()
@@ -272,12 +276,23 @@ class _Slots:
     async def release(self, *, grow: bool = False) -> None:
         async with self.cond:
             self.active -= 1
-            if grow:
-                self.limit = min(self.most, self.limit + 1)
+            if grow and self.limit < self.most:
+                self.credit += 1
+                if self.credit >= self.limit:
+                    self.limit, self.credit = self.limit + 1, 0
             self.cond.notify_all()
 
-    def shrink(self) -> None:
-        self.limit = max(1, self.active - 1)
+    async def step_back(self) -> None:
+        """A 429 on a create: give the slot back and lower the limit to the jobs
+        still in flight (at least one), so no other shot sends a create meanwhile."""
+        async with self.cond:
+            self.active -= 1
+            self.limit, self.credit = max(1, min(self.limit, self.active)), 0
+            self.cond.notify_all()
+
+    def alone(self) -> bool:
+        """No other shot of this build holds a slot (so no job of ours can free one)."""
+        return self.active <= 1
 
 
 class _Executor:
@@ -628,15 +643,17 @@ class _Executor:
         self.cache.put_request(job.key, item.request)
         self.cache.put_job(job)  # the intent, before anything is sent
         crash_point("before-create")
-        for attempt in range(CREATE_ATTEMPTS):
+        seen = idle = 0  # 429s for this create; those with no other job of ours in flight
+        while True:
             try:
                 video_id = await remote.create(body, job.idempotency_key)
                 break
             except RateLimitedError as e:
-                if attempt == CREATE_ATTEMPTS - 1:
-                    raise ShotFailed(f"still rate limited after {attempt + 1} tries ({e})") from e
-                self.slots.shrink()
-                await self.sleep(e.retry_after if e.retry_after else min(30.0, 2.0**attempt))
+                seen += 1
+                idle += self.slots.alone()
+                if idle >= CREATE_ATTEMPTS:
+                    raise ShotFailed(f"still rate limited after {seen} tries ({e})") from e
+                await self._wait_turn(item, e.retry_after, seen)
             except CreateRejected as e:
                 failed = job.replace(
                     state=JOB_FAILED, failure_code="rejected", failure_message=str(e)
@@ -655,6 +672,21 @@ class _Executor:
         self.cache.put_job(job)
         self.reporter.shot(item.name, SUBMITTED, video_id)
         return job
+
+    async def _wait_turn(self, item: PlanItem, retry_after: float | None, seen: int) -> None:
+        """After a 429 on a create: step back from the slots, wait what Retry-After
+        says (capped; backoff without it), then wait for a slot to try again."""
+        await self.slots.step_back()
+        try:
+            delay = (
+                min(RETRY_AFTER_MAX, retry_after)
+                if retry_after is not None
+                else min(POLL_MAX, 2.0**seen)
+            )
+            self.reporter.shot(item.name, QUEUED, f"HeyGen's job limit is full: {delay:g} s")
+            await self.sleep(delay)
+        finally:
+            await self.slots.acquire()
 
     async def _poll_and_fetch(self, item: PlanItem, job: JobRecord) -> float:
         assert item.shot is not None and item.key is not None and job.video_id is not None
