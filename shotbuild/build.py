@@ -178,10 +178,7 @@ def build(
             backend.check_ready()
         orphans = _ready(backend, orphans, reporter)
         if plan.settled:
-            cache.set_in_flight(
-                spec.path,
-                {k: v for k, v in cache.in_flight(spec.path).items() if k not in plan.settled},
-            )
+            cache.untrack_jobs(spec.path, plan.settled)
         if any(i.status not in (UP_TO_DATE, COSMETIC) for i in items):
             cache.remember_spec(spec.path, plan.manifest.build_dir)
         runner = _Executor(spec, backend, cache, options, reporter, sleep, clock, plan, result)

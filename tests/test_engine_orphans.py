@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec, video_bytes
 
+from shotbuild import build as build_module
 from shotbuild.build import BuildOptions, BuildResult, build
 from shotbuild.plan import NEW, ORPHAN, Plan, make_plan
 from shotbuild.spec.model import Spec
@@ -151,3 +153,28 @@ def test_over_a_socket_the_plan_shows_it_and_changing_back_costs_nothing(tmp_pat
         back = run("build", "Version one.")
         assert back.returncode == 0 and "0 built, 1 restored" in back.stderr, back.stderr
         assert world_of(app).stats.as_json()["jobs"] == 2
+
+
+def test_a_create_with_no_answer_recorded_is_not_sent_for_an_earlier_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Crash(BaseException):
+        pass
+
+    def crash(name: str) -> None:
+        if name == "before-create":
+            raise Crash(name)
+
+    w = Clocked(tmp_path, polls_to_finish=0)
+    v1, v2 = hero(tmp_path, "Version one."), hero(tmp_path, "Version two.")
+    monkeypatch.setattr(build_module, "crash_point", crash)
+    with pytest.raises(Crash):
+        w.build(v1, jobs=1)
+    monkeypatch.undo()
+    old_key = w.plan(v1).items[0].key
+    assert old_key in w.cache.in_flight(v1.path)
+    plan = w.plan(v2)
+    assert plan.orphans == () and plan.settled == (old_key,)  # no video_id: nothing to poll
+    assert w.build(v2).exit_code == 0 and w.fake.creates == 2
+    assert w.cache.in_flight(v2.path) == {}  # the list is pruned, no-op builds stay light
+    assert w.build(v1).built == ["hero"] and w.fake.creates == 3  # its create, sent again

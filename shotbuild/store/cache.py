@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,16 +119,20 @@ class Cache:
 
     def track_job(self, spec_path: Path, key: str, shot: str, *, live: bool) -> None:
         """List a job of the spec as in flight (`live`), or take it off the list."""
-        jobs = self.in_flight(spec_path)
-        if (jobs.get(key) == shot) if live else (key not in jobs):
+        if not live:
+            self.untrack_jobs(spec_path, (key,))
             return
-        if live:
-            jobs[key] = shot
-        else:
-            del jobs[key]
-        self.set_in_flight(spec_path, jobs)
+        jobs = self.in_flight(spec_path)
+        if jobs.get(key) != shot:
+            self._save_in_flight(spec_path, {**jobs, key: shot})
 
-    def set_in_flight(self, spec_path: Path, jobs: dict[str, str]) -> None:
+    def untrack_jobs(self, spec_path: Path, keys: Collection[str]) -> None:
+        jobs = self.in_flight(spec_path)
+        kept = {k: v for k, v in jobs.items() if k not in keys}
+        if len(kept) != len(jobs):
+            self._save_in_flight(spec_path, kept)
+
+    def _save_in_flight(self, spec_path: Path, jobs: dict[str, str]) -> None:
         from shotbuild.fs import atomic_write_text
 
         path = self._in_flight_path(spec_path)
