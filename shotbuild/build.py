@@ -711,7 +711,10 @@ class _Executor:
                 seen += 1
                 idle += self.slots.alone()
                 if idle >= CREATE_ATTEMPTS:
-                    raise ShotFailed(f"still rate limited after {seen} tries ({e})") from e
+                    raise ShotFailed(
+                        f"still rate limited after {seen} tries ({e}); the intent is recorded"
+                        " and the next build retries it with the same Idempotency-Key"
+                    ) from e
                 await self._wait_turn(item, e.retry_after, seen)
             except CreateRejected as e:
                 failed = job.replace(

@@ -108,3 +108,18 @@ def test_the_client_hands_a_create_429_back_at_once_but_reads_still_retry() -> N
             assert seen == ["POST", "GET", "GET"]  # the read was retried by the client
 
     asyncio.run(main())
+
+
+def test_a_full_account_with_nothing_of_ours_in_flight_gives_up_and_resumes_later(
+    tmp_path: Path,
+) -> None:
+    fake = FakeHeyGen(rate_limit_next=1000)  # someone else's jobs fill the account
+    cache = Cache(tmp_path / "cache")
+    spec = make_spec(tmp_path, make_shot("only"))
+    sleeps: list[float] = []
+    first = run(fake, spec, cache, sleeps)
+    assert first.exit_code == 1 and "still rate limited after 8 tries" in first.failed[0][1]
+    assert fake.create_requests == 8 and fake.creates == 0  # one request per try, no storm
+    assert sleeps == [1.0] * 7  # between tries, Retry-After waited out
+    fake.rate_limit_next = 0
+    assert run(fake, spec, cache, sleeps).built == ["only"] and fake.creates == 1
