@@ -178,3 +178,37 @@ def test_a_create_with_no_answer_recorded_is_not_sent_for_an_earlier_version(
     assert w.build(v2).exit_code == 0 and w.fake.creates == 2
     assert w.cache.in_flight(v2.path) == {}  # the list is pruned, no-op builds stay light
     assert w.build(v1).built == ["hero"] and w.fake.creates == 3  # its create, sent again
+
+
+def test_killed_mid_download_then_edited_the_paid_render_still_reaches_the_cache(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from shotbuild.emulator import EmulatorConfig, create_app, serve_in_thread, world_of
+    from shotbuild.preview import placeholder_mp4
+
+    app = create_app(
+        EmulatorConfig(api_key="sk-orphan-2", latency=0.0), video_factory=placeholder_mp4
+    )
+    spec_file = tmp_path / "shots.yaml"
+    text = "version: 1\ndefaults: {avatar_id: [look_founder], duration: 4}\nshots:\n"
+
+    def run(prompt: str, crash_at: str = "") -> subprocess.CompletedProcess[str]:
+        spec_file.write_text(text + f"  hero: {{prompt: {prompt}}}\n")
+        env = {**os.environ, "HEYGEN_API_KEY": "sk-orphan-2", "HEYGEN_BASE_URL": url}
+        if crash_at:
+            env["SHOTBUILD_TEST_CRASH_AT"] = crash_at
+        cmd = [sys.executable, "-m", "shotbuild", "build", str(spec_file)]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+
+    with serve_in_thread(app) as url:
+        killed = run("Version one.", crash_at="mid-download")
+        assert killed.returncode == -9  # kill -9 while the paid render was downloading
+        edited = run("Version two.")
+        assert edited.returncode == 0 and "hero (earlier version): done" in edited.stderr
+        back = run("Version one.")
+        assert back.returncode == 0 and "0 built, 1 restored" in back.stderr, back.stderr
+        assert world_of(app).stats.as_json()["jobs"] == 2
