@@ -80,6 +80,7 @@ if TYPE_CHECKING:
 POLL_FIRST = 2.0
 POLL_MAX = 30.0
 CREATE_ATTEMPTS = 8
+RETRY_AFTER_MAX = 120.0  # a longer Retry-After on a create is cut to this
 DOWNLOAD_ATTEMPTS = 3
 CRASH_ENV = "SHOTBUILD_TEST_CRASH_AT"  # tests only: kill -9 this process at a named point
 
@@ -114,6 +115,7 @@ class BuildResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)  # earlier versions finished into the cache
     seconds: float = 0.0  # seconds of video rendered by this build
     dry_run: list[tuple[str, str]] = field(default_factory=list)  # (name, what it would do)
 
@@ -132,6 +134,7 @@ class BuildResult:
             "failed": [{"name": name, "message": message} for name, message in self.failed],
             "removed": self.removed,
             "not_started": self.skipped,
+            "earlier_versions_cached": self.cached,
             "seconds": self.seconds,
             "paid": self.paid,
             "dry_run": [{"name": name, "would": what} for name, what in self.dry_run],
@@ -158,10 +161,12 @@ def build(
     with cache.spec_lock(spec.path, timeout=options.lock_timeout):
         plan = make_plan(spec, backend, cache, out=options.out, force=options.force)
         items = _selected(plan, options)
+        orphans = [o for o in plan.orphans if not options.only or o.name in options.only]
         result = BuildResult(plan, paid=backend.uses_lock)
         if options.dry_run:
             verb = "submit" if backend.uses_lock else "render"
             result.dry_run = [(i.name, _would(i, verb)) for i in items if _would(i, verb)]
+            result.dry_run += [(_earlier(o), f"finish into the cache: {o.reason}") for o in orphans]
             return result
         seconds = sum(i.seconds for i in items if i.status in RENDERS)
         if options.max_seconds is not None and seconds > options.max_seconds:
@@ -171,6 +176,9 @@ def build(
             )
         if any(_needs_backend(i, remote is not None) for i in items):
             backend.check_ready()
+        orphans = _ready(backend, orphans, reporter)
+        if plan.settled:
+            cache.untrack_jobs(spec.path, plan.settled)
         if any(i.status not in (UP_TO_DATE, COSMETIC) for i in items):
             cache.remember_spec(spec.path, plan.manifest.build_dir)
         runner = _Executor(spec, backend, cache, options, reporter, sleep, clock, plan, result)
@@ -179,10 +187,10 @@ def build(
             runner.budget = options.max_seconds - seconds
         try:
             work = runner.settle(items)
-            if work:  # asyncio only when there is something to do: a no-op build stays light
+            if work or orphans:  # asyncio only when there is work: a no-op build stays light
                 import asyncio
 
-                asyncio.run(runner.run(work))
+                asyncio.run(runner.run(work, orphans))
         finally:
             plan.manifest.flush()
         return result
@@ -208,6 +216,24 @@ def _needs_backend(item: PlanItem, remote: bool) -> bool:
     if item.status == RESTORE:
         return item.source == "lock" and not remote
     return item.status in (*RENDERS, IN_FLIGHT)
+
+
+def _ready(backend: Backend, orphans: list[PlanItem], reporter: Reporter) -> list[PlanItem]:
+    """Earlier versions are finished only when the API can be asked: a build that
+    needs nothing else never fails for want of a key; they wait for the next one."""
+    if not orphans:
+        return orphans
+    try:
+        backend.check_ready()
+    except ShotbuildError as e:
+        names = ", ".join(o.name for o in orphans)
+        reporter.message(f"note: earlier versions of {names} still rendering, not checked: {e}")
+        return []
+    return orphans
+
+
+def _earlier(item: PlanItem) -> str:
+    return f"{item.name} (earlier version)"
 
 
 def _would(item: PlanItem, verb: str) -> str:
@@ -253,13 +279,16 @@ class _HashingWriter:
 
 
 class _Slots:
-    """At most `limit` shots in flight; the limit drops on a 429 and grows back
-    by one with each finished job, up to the -j the user asked for."""
+    """At most `limit` shots in flight, up to the -j the user asked for. A 429 on a
+    create lowers the limit at once to the jobs still in flight (HeyGen's job limit
+    is full); it grows back by one per round of finished jobs (as many as the limit),
+    so probing for a free slot costs about one 429 per round, not one per job."""
 
     def __init__(self, jobs: int) -> None:
         self.most = max(1, jobs)
         self.limit = self.most
         self.active = 0
+        self.credit = 0  # jobs finished since the limit last changed
         import asyncio
 
         self.cond = asyncio.Condition()
@@ -272,12 +301,23 @@ class _Slots:
     async def release(self, *, grow: bool = False) -> None:
         async with self.cond:
             self.active -= 1
-            if grow:
-                self.limit = min(self.most, self.limit + 1)
+            if grow and self.limit < self.most:
+                self.credit += 1
+                if self.credit >= self.limit:
+                    self.limit, self.credit = self.limit + 1, 0
             self.cond.notify_all()
 
-    def shrink(self) -> None:
-        self.limit = max(1, self.active - 1)
+    async def step_back(self) -> None:
+        """A 429 on a create: give the slot back and lower the limit to the jobs
+        still in flight (at least one), so no other shot sends a create meanwhile."""
+        async with self.cond:
+            self.active -= 1
+            self.limit, self.credit = max(1, min(self.limit, self.active)), 0
+            self.cond.notify_all()
+
+    def alone(self) -> bool:
+        """No other shot of this build holds a slot (so no job of ours can free one)."""
+        return self.active <= 1
 
 
 class _Executor:
@@ -325,12 +365,15 @@ class _Executor:
             self.reporter.shot(item.name, QUEUED, item.reason)
         return work
 
-    async def run(self, work: list[PlanItem]) -> None:
+    async def run(self, work: list[PlanItem], orphans: list[PlanItem]) -> None:
         import asyncio
 
         self.slots = _Slots(self._workers() if self._local() else self.options.jobs)
         try:
-            await asyncio.gather(*(self._one(item) for item in work))
+            # jobs already rendering hold their slots first: they count against HeyGen's limit
+            await asyncio.gather(
+                *(self._orphan(item) for item in orphans), *(self._one(item) for item in work)
+            )
         finally:
             if self.pool is not None:
                 self.pool.shutdown(wait=True, cancel_futures=True)
@@ -362,6 +405,37 @@ class _Executor:
                 self.stopping = True
         finally:
             await self.slots.release(grow=ok)
+
+    async def _orphan(self, item: PlanItem) -> None:
+        """Finish a job of an earlier version of a shot into the cache (result and
+        blob, never build/ or the lock), so changing the shot back costs nothing. Its
+        failures are recorded and reported, and fail nothing of this build."""
+        job = item.job
+        assert job is not None and item.key is not None
+        label = dataclasses.replace(item, name=_earlier(item))
+        await self.slots.acquire()
+        ok = False
+        try:
+            entry = await self._finish_job(label, job)
+            self.cache.put_result(item.key, entry)
+            self._put_job(job.replace(state=JOB_DONE))
+            await self._share(entry)
+            self.result.cached.append(item.name)
+            self.reporter.shot(label.name, DONE, "kept in the cache")
+            ok = True
+        except JobGone as e:
+            self._put_job(job.replace(state=JOB_FAILED, failure_code="video_not_found"))
+            self.reporter.message(f"{label.name}: job {job.video_id} is unknown to the API ({e})")
+        except (ShotbuildError, OSError) as e:
+            self.reporter.message(f"{label.name}: {e}")
+        finally:
+            await self.slots.release(grow=ok)
+
+    def _put_job(self, job: JobRecord) -> None:
+        """Record a job, and keep the spec's list of jobs in flight in step with it."""
+        self.cache.put_job(job)
+        live = job.state in (JOB_INTENT, JOB_SUBMITTED)
+        self.cache.track_job(self.spec.path, job.key, job.shot, live=live)
 
     # outcomes
     def _record_cosmetic(self, item: PlanItem) -> None:
@@ -606,7 +680,7 @@ class _Executor:
             gone = job.replace(
                 state=JOB_FAILED, failure_code="video_not_found", failure_message=str(e)
             )
-            self.cache.put_job(gone)
+            self._put_job(gone)
             raise ShotFailed(
                 f"job {job.video_id} is unknown to the API ({e}); the next build submits it again"
             ) from e
@@ -626,22 +700,27 @@ class _Executor:
 
         body = await remote.prepare(item.shot, self.spec.root, uploading)
         self.cache.put_request(job.key, item.request)
-        self.cache.put_job(job)  # the intent, before anything is sent
+        self._put_job(job)  # the intent, before anything is sent
         crash_point("before-create")
-        for attempt in range(CREATE_ATTEMPTS):
+        seen = idle = 0  # 429s for this create; those with no other job of ours in flight
+        while True:
             try:
                 video_id = await remote.create(body, job.idempotency_key)
                 break
             except RateLimitedError as e:
-                if attempt == CREATE_ATTEMPTS - 1:
-                    raise ShotFailed(f"still rate limited after {attempt + 1} tries ({e})") from e
-                self.slots.shrink()
-                await self.sleep(e.retry_after if e.retry_after else min(30.0, 2.0**attempt))
+                seen += 1
+                idle += self.slots.alone()
+                if idle >= CREATE_ATTEMPTS:
+                    raise ShotFailed(
+                        f"still rate limited after {seen} tries ({e}); the intent is recorded"
+                        " and the next build retries it with the same Idempotency-Key"
+                    ) from e
+                await self._wait_turn(item, e.retry_after, seen)
             except CreateRejected as e:
                 failed = job.replace(
                     state=JOB_FAILED, failure_code="rejected", failure_message=str(e)
                 )
-                self.cache.put_job(failed)
+                self._put_job(failed)
                 if e.fatal:
                     self.stopping = True
                 raise ShotFailed(f"create refused: {e}") from e
@@ -652,12 +731,37 @@ class _Executor:
                 ) from e
         crash_point("after-create")
         job = job.replace(state=JOB_SUBMITTED, video_id=video_id, submitted_at=time.time())
-        self.cache.put_job(job)
+        self._put_job(job)
         self.reporter.shot(item.name, SUBMITTED, video_id)
         return job
 
+    async def _wait_turn(self, item: PlanItem, retry_after: float | None, seen: int) -> None:
+        """After a 429 on a create: step back from the slots, wait what Retry-After
+        says (capped; backoff without it), then wait for a slot to try again."""
+        await self.slots.step_back()
+        try:
+            delay = (
+                min(RETRY_AFTER_MAX, retry_after)
+                if retry_after is not None
+                else min(POLL_MAX, 2.0**seen)
+            )
+            self.reporter.shot(item.name, QUEUED, f"HeyGen's job limit is full: {delay:g} s")
+            await self.sleep(delay)
+        finally:
+            await self.slots.acquire()
+
     async def _poll_and_fetch(self, item: PlanItem, job: JobRecord) -> float:
-        assert item.shot is not None and item.key is not None and job.video_id is not None
+        """Finish a shot's job: its render downloaded, put in place and recorded."""
+        entry = await self._finish_job(item, job)
+        self._materialise(item, entry)
+        self._put_job(job.replace(state=JOB_DONE))
+        await self._share(entry)
+        return entry.duration
+
+    async def _finish_job(self, item: PlanItem, job: JobRecord) -> LockEntry:
+        """Poll a job to its end (backing off with its age, up to --timeout) and
+        download its render into the blob cache, verified."""
+        assert item.key is not None and job.video_id is not None
         remote = cast(Any, self.backend)
         started = self.clock()
         while True:
@@ -666,7 +770,7 @@ class _Executor:
                 break
             if status.state == "failed":
                 why = ": ".join(x for x in (status.failure_code, status.failure_message) if x)
-                self.cache.put_job(
+                self._put_job(
                     job.replace(
                         state=JOB_FAILED,
                         failure_code=status.failure_code,
@@ -683,12 +787,9 @@ class _Executor:
             self.reporter.shot(item.name, RENDERING, job.video_id)
             await self.sleep(min(POLL_MAX, POLL_FIRST + age / 10))
         sha, size = await self._fetch(item, job.video_id, first_url=status.video_url)
-        seconds = float(status.duration or seconds_of(item.shot))
-        entry = _entry(item.key, job.video_id, sha, size, seconds, self.backend.identity)
-        self._materialise(item, entry)
-        self.cache.put_job(job.replace(state=JOB_DONE))
-        await self._share(entry)
-        return seconds
+        guess = seconds_of(item.shot) if item.shot is not None else 0.0
+        seconds = float(status.duration or guess)
+        return _entry(item.key, job.video_id, sha, size, seconds, self.backend.identity)
 
     async def _fetch(
         self,

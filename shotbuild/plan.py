@@ -15,7 +15,7 @@ from typing import Any
 from shotbuild.backends.base import Backend
 from shotbuild.keys import Request, StatCachedHasher, cosmetic_of, diff_requests, shot_keys
 from shotbuild.spec.model import DEFAULT_DURATION, Shot, Spec
-from shotbuild.store.cache import JOB_DONE, JOB_FAILED, Cache, JobRecord
+from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, read_lock
 from shotbuild.store.outputs import Manifest, Owned
 
@@ -29,6 +29,7 @@ RESTORE = "restore"
 IN_FLIGHT = "in flight"
 FAILED = "failed last time"
 REMOVED = "removed"
+ORPHAN = "in flight (earlier version)"  # a job of a shot edited since: finished into the cache
 
 RENDERS = (NEW, CHANGED, FAILED)  # statuses that pay for a render
 PENDING = (*RENDERS, RESTORE, IN_FLIGHT, REMOVED)
@@ -77,6 +78,10 @@ class Plan:
     items: tuple[PlanItem, ...]
     lock: Mapping[str, LockEntry]
     manifest: Manifest = field(repr=False)
+    # jobs this spec submitted for keys no shot has now: not work to pay for, but a
+    # build finishes them into the cache (not build/, not the lock)
+    orphans: tuple[PlanItem, ...] = ()
+    settled: tuple[str, ...] = ()  # keys listed in flight that need nothing more
 
     @property
     def seconds(self) -> float:
@@ -101,6 +106,7 @@ class Plan:
             "pending": self.pending,
             "counts": self.counts(),
             "shots": [item.to_json() for item in self.items],
+            "orphans": [item.to_json() for item in self.orphans],
         }
 
 
@@ -136,7 +142,11 @@ def make_plan(
     planner = _Planner(backend, cache, lock, manifest, spec.path)
     items = [planner.item(shot, *keys[shot.name], forced=shot.name in force) for shot in spec.shots]
     items += planner.removed({shot.name for shot in spec.shots})
-    return Plan(spec, backend.name, tuple(items), lock, manifest)
+    if not backend.uses_lock:
+        return Plan(spec, backend.name, tuple(items), lock, manifest)
+    current = {key for key, _ in keys.values()}
+    orphans, settled = planner.orphans(cache.in_flight(spec.path), current)
+    return Plan(spec, backend.name, tuple(items), lock, manifest, orphans, settled)
 
 
 @dataclass
@@ -272,6 +282,26 @@ class _Planner:
         return PlanItem(
             status=RESTORE, reason=f"{why}: {how}", result=result, source=source, **base
         )
+
+    def orphans(
+        self, tracked: Mapping[str, str], current: set[str]
+    ) -> tuple[tuple[PlanItem, ...], tuple[str, ...]]:
+        """Jobs the spec submitted whose key no shot has now (edited while they
+        rendered), and the listed keys that need nothing more (finished, failed, or a
+        create with no video_id: sending it again could start a job nobody wants)."""
+        found: list[PlanItem] = []
+        settled: list[str] = []
+        for key, name in sorted(tracked.items(), key=lambda kv: (kv[1], kv[0])):
+            if key in current:
+                continue
+            job = self.cache.job(key)
+            if job is None or job.state != JOB_SUBMITTED or job.video_id is None:
+                settled.append(key)
+            elif job.origin == self.backend.identity:  # another API's jobs wait for it
+                path = self.manifest.build_dir / output_rel(self.backend, name)
+                why = f"submitted as {job.video_id}"
+                found.append(PlanItem(name, ORPHAN, why, path, key=key, job=job))
+        return tuple(found), tuple(settled)
 
     def removed(self, names: set[str]) -> list[PlanItem]:
         gone: dict[str, PlanItem] = {}

@@ -59,6 +59,9 @@ class FakeHeyGen:
     server_error_next: int = 0  # answer the next N creates with 500 (after starting the job)
     expire_next: int = 0  # answer the next N downloads with 403
     seen_keys: Counter[str] = field(default_factory=Counter)
+    job_limit: int | None = None  # jobs unfinished at once; a create beyond it gets 429
+    retry_after: str = "1"  # the Retry-After of a job-limit 429
+    limited: list[tuple[str, str]] = field(default_factory=list)  # (prompt, key) of those 429s
 
     @property
     def creates(self) -> int:
@@ -95,6 +98,10 @@ class FakeHeyGen:
         if json.loads(request.content)["prompt"] in self.reject_prompts:
             return _error(400, "invalid_parameter", "prompt is not allowed")
         key = request.headers["Idempotency-Key"]
+        if key not in self.by_idempotency_key and self._full():
+            self.limited.append((json.loads(request.content)["prompt"], key))
+            headers = {"Retry-After": self.retry_after}
+            return _error(429, "rate_limit_exceeded", "too many jobs", headers)
         if key not in self.by_idempotency_key:
             video_id = f"vid_{len(self.by_idempotency_key) + 1}"  # never reused
             self.jobs[video_id] = Job(video_id, json.loads(request.content))
@@ -104,6 +111,12 @@ class FakeHeyGen:
             return _error(500, "internal_error", "oops")
         video_id = self.by_idempotency_key[key]
         return httpx.Response(200, json={"data": {"video_id": video_id, "status": "pending"}})
+
+    def _full(self) -> bool:
+        if self.job_limit is None:
+            return False
+        unfinished = [j for j in self.jobs.values() if j.polls < self.polls_to_finish]
+        return len(unfinished) >= self.job_limit
 
     def _status(self, video_id: str) -> httpx.Response:
         self.status_requests += 1

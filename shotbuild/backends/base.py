@@ -44,7 +44,8 @@ class RemoteBackend(Backend, Protocol):
         """The create body for a shot (uploads local files first, once per content)."""
 
     async def create(self, body: Any, idempotency_key: str) -> str:
-        """Send the create request; return the video_id."""
+        """Send the create request; return the video_id. A 429 raises RateLimitedError
+        at once (not retried here): the build lowers its concurrency and waits."""
 
     async def status(self, video_id: str) -> JobStatus: ...
 

@@ -129,7 +129,8 @@ class HeyGenBackend:
 
         api = await self._api()
         try:
-            created = await api.create_video(body, idempotency_key=idempotency_key)
+            # a 429 comes straight back: the build paces its creates (its job slots)
+            created = await api.create_video(body, idempotency_key=idempotency_key, retry_429=False)
         except errors.RateLimited as e:
             raise RateLimitedError(str(e), e.retry_after) from e
         except (errors.InvalidRequest, errors.NotFound) as e:

@@ -47,6 +47,11 @@ def show_plan(plan: Plan, live: dict[str, str] | None = None) -> None:
         cost = f"  {item.seconds:g} s" if item.seconds else ""
         state = f" [{live[item.name]}]" if live and item.name in live else ""
         echo_err(f"{item.name:<{width}}  {item.status:<16} {item.reason}{cost}{state}")
+    for item in plan.orphans:
+        echo_err(
+            f"{item.name:<{width}}  {item.status}: {item.reason}; a build finishes it"
+            " into the cache (not build/), so changing the shot back costs nothing"
+        )
     counts = plan.counts()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     backend = f" ({plan.backend})" if plan.backend != "heygen" else ""

@@ -135,9 +135,13 @@ class HeyGenClient:
 
     # -- endpoints ---------------------------------------------------------------
 
-    async def create_video(self, body: Mapping[str, Any], *, idempotency_key: str) -> CreatedVideo:
+    async def create_video(
+        self, body: Mapping[str, Any], *, idempotency_key: str, retry_429: bool = True
+    ) -> CreatedVideo:
         """POST /v3/videos with the full body (including "type"). Always idempotent:
-        a retry carries the same key, so HeyGen replays rather than bills twice."""
+        a retry carries the same key, so HeyGen replays rather than bills twice.
+        `retry_429=False` raises RateLimited (with its .retry_after) at the first 429,
+        for a caller that schedules the wait itself (the build's job slots)."""
         if not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise ValueError("idempotency_key must be 1-255 characters of A-Za-z0-9_-:.")
         doc = await self._api(
@@ -146,6 +150,7 @@ class HeyGenClient:
             json=dict(body),
             idempotency_key=idempotency_key,
             timeout=CREATE_TIMEOUT,
+            retry_429=retry_429,
         )
         return CreatedVideo.from_api(_data(doc, "POST /v3/videos"))
 
@@ -304,6 +309,7 @@ class HeyGenClient:
         *,
         idempotency_key: str | None = None,
         timeout: httpx.Timeout = READ_TIMEOUT,
+        retry_429: bool = True,
         **kw: Any,
     ) -> dict[str, Any]:
         """One API call with retries; the decoded JSON document of a 2xx answer."""
@@ -317,7 +323,7 @@ class HeyGenClient:
 
         with self._redacting():
             response = await self._retrier.run(
-                send, action=action, create=idempotency_key is not None
+                send, action=action, create=idempotency_key is not None, retry_429=retry_429
             )
             try:
                 doc = response.json()

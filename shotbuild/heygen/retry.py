@@ -99,9 +99,11 @@ class Retrier:
         *,
         action: str,
         create: bool = False,
+        retry_429: bool = True,
     ) -> httpx.Response:
         """Call `send` until it gives a 2xx/3xx answer or retrying is no longer allowed;
-        then return that answer or raise the translated error."""
+        then return that answer or raise the translated error. With `retry_429=False`
+        a 429 is raised at once (RateLimited), for callers that pace themselves."""
         start = self._clock()
         tries = waits = 0
         while True:
@@ -128,7 +130,7 @@ class Retrier:
                     log.info("%s: 409 request_in_progress; asking again in %.1f s", action, delay)
                     await self._sleep(min(delay, self.policy.max_retry_after))
                     continue
-            delay = self._delay_for(response, tries, start)
+            delay = self._delay_for(response, tries, start, retry_429=retry_429)
             if delay is None:
                 raise errors.from_response(
                     response, action=action, retry_after=self.retry_after(response)
@@ -136,9 +138,14 @@ class Retrier:
             log.info("%s: HTTP %d; retrying in %.1f s", action, response.status_code, delay)
             await self._sleep(delay)
 
-    def _delay_for(self, response: httpx.Response, tries: int, start: float) -> float | None:
-        """429 and 5xx (but 501) are retried, after Retry-After when the answer has one."""
+    def _delay_for(
+        self, response: httpx.Response, tries: int, start: float, *, retry_429: bool = True
+    ) -> float | None:
+        """429 (unless `retry_429` is off) and 5xx (but 501) are retried, after
+        Retry-After when the answer has one."""
         status = response.status_code
+        if status == 429 and not retry_429:
+            return None
         if status != 429 and (status < 500 or status == 501):
             return None
         after = self.retry_after(response)

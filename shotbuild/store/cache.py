@@ -8,6 +8,9 @@ Index entries, all keyed by strings:
   asset:<origin>:<sha256>   the asset_id an upload of those bytes got
   spec:<path>    a spec this cache has built (for `gc`)
 Blobs are files under blobs/<sha[:2]>/<sha>, moved into place atomically.
+Jobs not yet finished are also listed per spec (key -> shot) in a small file,
+inflight/<digest of the spec path>.json, so a build still finishes a job whose
+shot was edited while it rendered, and a no-op build reads one file, not the index.
 The index is opened on first use, so a no-op build with no local references
 never opens it."""
 
@@ -18,9 +21,10 @@ import dataclasses
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +107,44 @@ class Cache:
 
     def put_request(self, key: str, request: dict[str, Any]) -> None:
         self.index.set(f"request:{key}", request)
+
+    # jobs in flight per spec
+    def in_flight(self, spec_path: Path) -> dict[str, str]:
+        """Keys of the spec's jobs not yet finished -> the name of their shot."""
+        try:
+            raw = json.loads(self._in_flight_path(spec_path).read_text())
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+    def track_job(self, spec_path: Path, key: str, shot: str, *, live: bool) -> None:
+        """List a job of the spec as in flight (`live`), or take it off the list."""
+        if not live:
+            self.untrack_jobs(spec_path, (key,))
+            return
+        jobs = self.in_flight(spec_path)
+        if jobs.get(key) != shot:
+            self._save_in_flight(spec_path, {**jobs, key: shot})
+
+    def untrack_jobs(self, spec_path: Path, keys: Collection[str]) -> None:
+        jobs = self.in_flight(spec_path)
+        kept = {k: v for k, v in jobs.items() if k not in keys}
+        if len(kept) != len(jobs):
+            self._save_in_flight(spec_path, kept)
+
+    def _save_in_flight(self, spec_path: Path, jobs: dict[str, str]) -> None:
+        from shotbuild.fs import atomic_write_text
+
+        path = self._in_flight_path(spec_path)
+        if jobs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(jobs, indent=1, sort_keys=True) + "\n")
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def _in_flight_path(self, spec_path: Path) -> Path:
+        return self.directory / "inflight" / f"{_digest(spec_path)}.json"
 
     # local files and uploads
     def stat_load(self, path: str) -> tuple[int, int, int, str] | None:
@@ -189,8 +231,7 @@ class Cache:
         fail with a message naming the holder's pid."""
         folder = self.directory / "locks"
         folder.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256(str(spec_path).encode()).hexdigest()[:24]
-        path = folder / f"{digest}.lock"
+        path = folder / f"{_digest(spec_path)}.lock"
         with path.open("a+") as f:
             deadline = time.monotonic() + timeout
             while True:
@@ -218,6 +259,10 @@ class Cache:
                 with contextlib.suppress(OSError):
                     f.truncate(0)
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _digest(spec_path: Path) -> str:
+    return hashlib.sha256(str(spec_path).encode()).hexdigest()[:24]
 
 
 def copy_atomic(src: Path, dest: Path) -> None:
