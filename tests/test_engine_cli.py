@@ -116,7 +116,7 @@ def test_clean_removes_only_owned_outputs_and_gc_keeps_locked_renders(
     build_dir = spec_file.parent / "build"
     (build_dir / "mine.txt").write_text("keep")
     assert cli.main(["gc", "--dry-run"]) == 0
-    assert "0 blobs; would free 0.0 MB (2 blobs kept" in capsys.readouterr().err
+    assert "would drop 0 results and 0 renders (0.0 MB); kept 2 renders" in capsys.readouterr().err
     assert cli.main(["clean"]) == 0
     assert sorted(p.name for p in build_dir.iterdir()) == ["mine.txt"]
     # drop a shot: its render is no longer referenced by the lock
@@ -124,9 +124,9 @@ def test_clean_removes_only_owned_outputs_and_gc_keeps_locked_renders(
     heygen_build(spec_file, fake)
     assert fake.creates == 2  # office-walk was restored from the cache, not rendered
     assert cli.main(["gc"]) == 0
-    assert "1 results, 1 blobs; freed" in capsys.readouterr().err
+    assert "dropped 1 results and 1 renders" in capsys.readouterr().err
     assert cli.main(["gc"]) == 0
-    assert "0 results, 0 blobs" in capsys.readouterr().err
+    assert "dropped 0 results and 0 renders" in capsys.readouterr().err
 
 
 def test_status_without_jobs_in_flight_is_the_plan(

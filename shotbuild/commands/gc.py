@@ -17,10 +17,11 @@ def cli(dry_run: bool) -> int:
 
     with Cache() as cache:
         report = collect(cache, dry_run=dry_run)
-    verb = "would free" if dry_run else "freed"
+    verb = "would drop" if dry_run else "dropped"
     specs = f"{report.specs} spec" + ("" if report.specs == 1 else "s")
     echo_err(
-        f"gc: {report.results} results, {report.blobs} blobs; {verb} {report.bytes / 1e6:.1f} MB"
-        f" ({report.kept_blobs} blobs kept for {specs})"
+        f"gc: {verb} {report.results} results and {report.blobs} renders"
+        f" ({report.bytes / 1e6:.1f} MB); kept {report.kept_blobs} renders that the locks"
+        f" and build folders of {specs} refer to"
     )
     return 0

@@ -49,10 +49,10 @@ def loads_lock(text: str, where: str = "shots.lock") -> dict[str, LockEntry]:
     for number, line in enumerate(text.splitlines(), 1):
         if line.startswith(_CONFLICT_MARKERS):
             raise LockError(
-                f"{where}:{number}:1: git conflict markers; resolve with"
-                f" `shotbuild merge-lock` (see README, 'Working in a team') or take one"
-                f" side (`git checkout --theirs {where}`) and run `shotbuild build`"
-                " to restore the rest"
+                f"{where}:{number}:1: git conflict markers; take one side"
+                f" (`git checkout --theirs {where}`) and run `shotbuild build` to restore"
+                " the rest; set up the merge driver (README, 'Working in a team') so git"
+                " merges locks shot by shot next time"
             )
     try:
         doc = json.loads(text)
