@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,12 @@ def load(path: Path | None) -> Spec:
         raise ShotbuildError(
             f"{where}; give the spec's path, e.g. `shotbuild build examples/launch/shots.yaml`"
         )
-    return load_spec(path.resolve())
+    spec = load_spec(path.resolve())
+    # The spec lives as long as the command: keep the cyclic collector from walking
+    # its (acyclic) objects again and again while the plan is made (bench/run.py,
+    # no-op growth: 10,000 shots were super-linear without this).
+    gc.freeze()
+    return spec
 
 
 spec_argument = click.argument(

@@ -6,6 +6,8 @@ stage that can run is collected; nothing stops at the first."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import stat
 from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
@@ -33,7 +35,8 @@ DEFAULT_BUILD_DIR = "build"
 
 def load_spec(path: Path | str) -> Spec:
     """The valid spec at `path`; raises SpecInvalid listing every problem."""
-    spec, problems = _load(Path(path))
+    with _no_cyclic_gc():
+        spec, problems = _load(Path(path))
     if problems or spec is None:
         raise SpecInvalid(problems)
     return spec
@@ -41,7 +44,22 @@ def load_spec(path: Path | str) -> Spec:
 
 def check_file(path: Path | str) -> list[Problem]:
     """Every problem in the spec at `path` (empty when it is valid)."""
-    return _load(Path(path))[1]
+    with _no_cyclic_gc():
+        return _load(Path(path))[1]
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Loading builds a large tree of acyclic objects; the cyclic collector's
+    repeated passes over it made a 10,000-shot load super-linear (bench/run.py,
+    no-op growth). Reference counting frees all of it; the collector resumes after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def printable(text: str) -> str:
