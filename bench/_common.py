@@ -67,9 +67,7 @@ def peak_rss_mb(cmd: list[str], env: dict[str, str] | None = None) -> tuple[floa
     """(peak RSS in MiB, wall seconds) of `cmd`, measured by a wrapper process whose only
     child it is (getrusage RUSAGE_CHILDREN: ru_maxrss is in KiB on Linux)."""
     start = time.perf_counter()
-    done = subprocess.run(
-        [PY, "-c", _RSS_WRAPPER, *cmd], env=env, capture_output=True, text=True
-    )
+    done = subprocess.run([PY, "-c", _RSS_WRAPPER, *cmd], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     kib, rc = done.stdout.split()
     if rc != "0":
@@ -105,9 +103,7 @@ def load_average() -> str:
 
 def fresh_env(cache_dir: Path, **extra: str) -> dict[str, str]:
     """os.environ without HEYGEN_*/SHOTBUILD_* settings, with its own cache folder."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("HEYGEN_", "SHOTBUILD_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEYGEN_", "SHOTBUILD_"))}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # time what users run: cached bytecode
     env["SHOTBUILD_CACHE_DIR"] = str(cache_dir)
     env["NO_COLOR"] = "1"
@@ -119,7 +115,9 @@ def short_spec(folder: Path, shots: int, prefix: str = "shot") -> Path:
     """A spec of `shots` 4-second shots (for emulator builds)."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["version: 1", "defaults:", "  avatar_id: [look_founder]", "  duration: 4", "shots:"]
-    lines += [f"  {prefix}-{i:03d}: {{prompt: 'Shot {i}: the founder waves.'}}" for i in range(shots)]
+    lines += [
+        f"  {prefix}-{i:03d}: {{prompt: 'Shot {i}: the founder waves.'}}" for i in range(shots)
+    ]
     path = folder / "shots.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path

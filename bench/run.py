@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     API_KEY,
     PY,
     REPO,
@@ -469,7 +469,9 @@ def fig_remote(s: Settings) -> list[Figure]:
             if with_remote:
                 extra |= {"SHOTBUILD_REMOTE_CACHE": remote, "SHOTBUILD_REMOTE_CACHE_MODE": "read"}
             before = emu.stats()
-            wall = timed_run(build_cmd(b / "shots.yaml", "-j", "16"), fresh_env(b / "cache", **extra))
+            wall = timed_run(
+                build_cmd(b / "shots.yaml", "-j", "16"), fresh_env(b / "cache", **extra)
+            )
             after = emu.stats()
             assert after["creates_total"] == before["creates_total"], "machine B created a job"
             if with_remote:
@@ -523,7 +525,14 @@ FIGURES: dict[str, Callable[[Settings], list[Figure]]] = {
 def table(figures: list[Figure]) -> list[str]:
     rows = [("figure", "value", "baseline", "ratio", "target", "met?")]
     rows += [
-        (f.name, f.value, f.baseline, f"{f.ratio:.2f}" if f.ratio is not None else "-", f.target, f.verdict)
+        (
+            f.name,
+            f.value,
+            f.baseline,
+            f"{f.ratio:.2f}" if f.ratio is not None else "-",
+            f.target,
+            f.verdict,
+        )
         for f in figures
     ]
     return ["| " + " | ".join(row) + " |" for row in rows[:1]] + [
@@ -535,7 +544,14 @@ def table(figures: list[Figure]) -> list[str]:
 def print_table(figures: list[Figure]) -> None:
     rows = [("figure", "value", "baseline", "ratio", "target", "met?")]
     rows += [
-        (f.name, f.value, f.baseline, f"{f.ratio:.2f}" if f.ratio is not None else "-", f.target, f.verdict)
+        (
+            f.name,
+            f.value,
+            f.baseline,
+            f"{f.ratio:.2f}" if f.ratio is not None else "-",
+            f.target,
+            f.verdict,
+        )
         for f in figures
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(6)]
@@ -566,7 +582,9 @@ def run_soak(trials: str) -> str:
     return "\n".join(out)
 
 
-def write_markdown(path: Path, figures: list[Figure], info: dict[str, str], soak: str | None, argv: str) -> None:
+def write_markdown(
+    path: Path, figures: list[Figure], info: dict[str, str], soak: str | None, argv: str
+) -> None:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         "# shotbuild benchmarks",
@@ -574,7 +592,8 @@ def write_markdown(path: Path, figures: list[Figure], info: dict[str, str], soak
         f"Measured {when} with `{argv}` (medians of several runs after a warm-up; each figure is"
         " a ratio against a baseline measured in the same run).",
         "",
-        "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items() if k != "load average")
+        "Machine: "
+        + ", ".join(f"{k} {v}" for k, v in info.items() if k != "load average")
         + f"; load average at start: {info['load average']}, at end: {load_average()}"
         " (the machine is shared: other engineers' tests ran too).",
         "",
@@ -591,7 +610,13 @@ def write_markdown(path: Path, figures: list[Figure], info: dict[str, str], soak
     lines += [f"- {f.name}: {f.value} vs {f.baseline} (target {f.target})" for f in missed] or [
         "- none"
     ]
-    lines += ["", "## Reliability soak", "", soak or "(not run with this command: add `--soak`)", ""]
+    lines += [
+        "",
+        "## Reliability soak",
+        "",
+        soak or "(not run with this command: add `--soak`)",
+        "",
+    ]
     path.write_text("\n".join(lines))
 
 
@@ -599,10 +624,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", choices=sorted(FIGURES), default=[])
     parser.add_argument("--quick", action="store_true", help="fewer runs, smaller sizes")
-    parser.add_argument("--soak", metavar="TRIALS", nargs="?", const="30", default=None,
-                        help="also run the slow soak tests with this many trials (default 30)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="markdown file (default: BENCHMARKS.md on a full run, none otherwise)")
+    parser.add_argument(
+        "--soak",
+        metavar="TRIALS",
+        nargs="?",
+        const="30",
+        default=None,
+        help="also run the slow soak tests with this many trials (default 30)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="markdown file (default: BENCHMARKS.md on a full run, none otherwise)",
+    )
     s = parser.parse_args(namespace=Settings())
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
