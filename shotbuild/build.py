@@ -14,6 +14,7 @@ import hashlib
 import os
 import signal
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from shotbuild.backends.base import (
     Backend,
     CreateRejected,
+    JobGone,
     LinkExpiredError,
     LocalBackend,
     RateLimitedError,
@@ -351,9 +353,10 @@ class _Executor:
             else:
                 await self._render_remote(item)
             ok = True
-        except ShotbuildError as e:
-            self.result.failed.append((item.name, str(e)))
-            self.reporter.shot(item.name, FAILED, str(e))
+        except (ShotbuildError, OSError) as e:  # OSError: a full disk, a read-only folder
+            message = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) else str(e)
+            self.result.failed.append((item.name, message))
+            self.reporter.shot(item.name, FAILED, message)
             if not self.options.keep_going:
                 self.stopping = True
         finally:
@@ -428,7 +431,13 @@ class _Executor:
             if await self._remote_blob(entry.sha256):
                 source = "remote cache"
             else:
-                await self._fetch(item, entry.video_id, expect=entry.sha256)
+                try:
+                    await self._fetch(item, entry.video_id, expect=entry.sha256)
+                except JobGone as e:
+                    raise ShotFailed(
+                        f"the locked render {entry.video_id} is gone from the API ({e});"
+                        f" render it again with `shotbuild build --force {item.name}`"
+                    ) from e
         self._materialise(item, entry)
         self.result.restored.append(item.name)
         self.reporter.shot(item.name, RESTORED, source)
@@ -464,7 +473,7 @@ class _Executor:
     async def _from_remote(self, item: PlanItem) -> bool:
         """Restore a shot another machine already paid for, instead of rendering it."""
         remote = self._remote_on()
-        if remote is None or item.key is None or item.reason == "forced":
+        if remote is None or item.key is None or item.forced:
             return False
         tmp = self.cache.temp_file(".mp4")
         try:
@@ -538,7 +547,7 @@ class _Executor:
                 key=item.key,
                 shot=item.name,
                 origin=self.backend.identity,
-                idempotency_key=f"shotbuild-{item.key[:40]}-{attempt}",
+                idempotency_key=_idempotency_key(item, attempt),
                 attempt=attempt,
                 state=JOB_INTENT,
             )
@@ -554,6 +563,14 @@ class _Executor:
             self.result.seconds += await self._poll_and_fetch(item, job)
         except ShotFailed:
             raise
+        except JobGone as e:
+            gone = job.replace(
+                state=JOB_FAILED, failure_code="video_not_found", failure_message=str(e)
+            )
+            self.cache.put_job(gone)
+            raise ShotFailed(
+                f"job {job.video_id} is unknown to the API ({e}); the next build submits it again"
+            ) from e
         except ShotbuildError as e:  # the API or the network, after the client's retries
             raise ShotFailed(
                 f"{e}; job {job.video_id} stays recorded: run the build again to resume it"
@@ -675,6 +692,15 @@ class _Executor:
     def _downloading(self, name: str, size: int) -> None:
         self.reporter.shot(name, DOWNLOADING, f"{size} bytes")
         crash_point("mid-download")
+
+
+def _idempotency_key(item: PlanItem, attempt: int) -> str:
+    """Derived from the key and the attempt, so even a build that lost its cache
+    after a create replays that create instead of paying again (HeyGen keeps keys
+    24 h). A forced render must be a new job: it gets a random part."""
+    assert item.key is not None
+    key = f"shotbuild-{item.key[:40]}-{attempt}"
+    return f"{key}-{uuid.uuid4().hex[:12]}" if item.forced else key
 
 
 def _remove_stale_temps(folder: Path, items: list[PlanItem]) -> None:

@@ -50,6 +50,7 @@ class PlanItem:
     source: str | None = None  # RESTORE: "cache" (a local blob) or "lock" (download again)
     job: JobRecord | None = None
     shot: Shot | None = field(default=None, repr=False)
+    forced: bool = False  # --force: render again whatever the records say
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -162,7 +163,8 @@ class _Planner:
         }
         owned = self.manifest.get(rel)
         if forced:
-            return PlanItem(status=CHANGED, reason="forced", seconds=self.seconds(shot), **base)
+            seconds = self.seconds(shot)
+            return PlanItem(status=CHANGED, reason="forced", seconds=seconds, forced=True, **base)
         entry = self.lock.get(shot.name)
         result = entry if entry is not None and entry.key == key else None
         in_place = owned is not None and owned.key == key and owned.matches(where)

@@ -454,3 +454,42 @@ def test_gc_keeps_jobs_in_flight_and_drops_old_temp_files(world: World, tmp_path
     assert report.results == 1 and cache.job(job.key) is not None
     assert cache.result(job.key) is not None and cache.result("d" * 64) is None
     assert not old.exists() and new.exists()
+
+
+def test_a_video_the_api_forgot_is_reported_and_can_be_rendered_again(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = make_spec(tmp_path, make_shot("one"), make_shot("two", "Second."))
+    world.build(spec)
+    del world.fake.jobs["vid_1"]
+    (tmp_path / "build" / "one.mp4").unlink()
+    shutil.rmtree(tmp_path / "cache")
+    world.cache = Cache(tmp_path / "cache")
+    result = world.build(spec)
+    assert "--force one" in result.failed[0][1]
+    assert world.build(spec, force=("one",), only=("one",)).built == ["one"]
+    # a job in flight that the API no longer knows is submitted again next time
+    shots = (make_shot("one", "Changed."), spec.shots[1])
+    changed = dataclasses.replace(spec, shots=shots)
+
+    def crash(name: str) -> None:
+        if name == "mid-download":  # the video_id is recorded by then
+            raise Crash(name)
+
+    monkeypatch.setattr(build_module, "crash_point", crash)
+    with pytest.raises(Crash):
+        world.build(changed)
+    monkeypatch.undo()
+    world.fake.jobs.clear()
+    world.fake.by_idempotency_key.clear()
+    failed = world.build(changed)
+    assert "unknown to the API" in failed.failed[0][1]
+    assert world.build(changed).built == ["one"]
+
+
+def test_a_file_system_error_fails_the_shot_not_the_program(world: World, tmp_path: Path) -> None:
+    (tmp_path / "build" / "shot-0.mp4").mkdir(parents=True)  # a folder where the output goes
+    result = world.build(four(tmp_path), keep_going=True)
+    assert [name for name, _ in result.failed] == ["shot-0"]
+    assert "shot-0.mp4: Is a directory" in result.failed[0][1]
+    assert len(result.built) == 3

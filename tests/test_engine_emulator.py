@@ -199,3 +199,18 @@ def test_more_jobs_than_the_account_allows_wait_their_turn(spec_file: Path, emu:
     result = run(spec_file, emu, "-j", "4")
     assert result.returncode == 0, result.stderr
     assert_complete(spec_file, emu)
+
+
+def test_editing_one_shot_of_fifty_renders_exactly_that_shot(tmp_path: Path, emu: Emu) -> None:
+    lines = ["version: 1", "defaults: {avatar_id: [look_founder], duration: 4}", "shots:"]
+    lines += [f"  shot-{i:02d}: {{prompt: Shot number {i}.}}" for i in range(50)]
+    spec_file = tmp_path / "shots.yaml"
+    spec_file.write_text("\n".join(lines) + "\n")
+    first = run(spec_file, emu, "-j", "8")
+    assert first.returncode == 0 and "50 built" in first.stderr, first.stderr[-500:]
+    spec_file.write_text(spec_file.read_text().replace("Shot number 17.", "Shot seventeen redone."))
+    second = run(spec_file, emu, "-j", "8")
+    assert second.returncode == 0 and "1 built, 0 restored, 49 up to date" in second.stderr
+    assert "shot-17: done" in second.stderr
+    assert emu.stats["jobs"] == 51
+    assert len(read_lock(spec_file.with_suffix(".lock"))) == 50

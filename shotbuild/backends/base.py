@@ -85,3 +85,7 @@ class CreateRejected(ShotbuildError):
     def __init__(self, message: str, *, fatal: bool = False) -> None:
         super().__init__(message)
         self.fatal = fatal
+
+
+class JobGone(ShotbuildError):
+    """The API does not know this video_id (deleted, or another account's)."""

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from shotbuild.backends.base import (
     CreateRejected,
+    JobGone,
     JobStatus,
     LinkExpiredError,
     RateLimitedError,
@@ -161,8 +162,13 @@ class HeyGenBackend:
         return str(created.video_id)
 
     async def status(self, video_id: str) -> JobStatus:
+        from shotbuild.heygen import errors
+
         api = await self._api()
-        v = await api.get_video(video_id)
+        try:
+            v = await api.get_video(video_id)
+        except errors.NotFound as e:
+            raise JobGone(str(e)) from e
         state = v.status if v.status in ("completed", "failed") else "pending"
         return JobStatus(
             state=state,

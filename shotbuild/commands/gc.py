@@ -18,8 +18,9 @@ def cli(dry_run: bool) -> int:
     with Cache() as cache:
         report = collect(cache, dry_run=dry_run)
     verb = "would free" if dry_run else "freed"
+    specs = f"{report.specs} spec" + ("" if report.specs == 1 else "s")
     echo_err(
         f"gc: {report.results} results, {report.blobs} blobs; {verb} {report.bytes / 1e6:.1f} MB"
-        f" ({report.kept_blobs} blobs kept for {report.specs} specs)"
+        f" ({report.kept_blobs} blobs kept for {specs})"
     )
     return 0

@@ -67,7 +67,8 @@ class Cache:
             import diskcache
 
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._index = diskcache.Cache(str(self.directory / "index"))
+            # never evict: job records are what make a killed build safe to re-run
+            self._index = diskcache.Cache(str(self.directory / "index"), eviction_policy="none")
         return self._index
 
     def close(self) -> None:
