@@ -584,10 +584,18 @@ def print_table(figures: list[Figure]) -> None:
             print(f"  - {f.name}: {note}")
 
 
-def run_soak(trials: str) -> str:
+SOAK_LONG = {  # the long version, by hand
+    "SHOTBUILD_SOAK_CRASH_TRIALS": "30",
+    "SHOTBUILD_SOAK_FAULT_TRIALS": "3",
+    "SHOTBUILD_SOAK_CONCURRENCY_TRIALS": "10",
+    "SHOTBUILD_SOAK_EXAMPLES": "5000",
+}
+
+
+def run_soak() -> str:
     """The slow soak tests, their one-line summaries collected through a file."""
     report = Path(tempfile.mkstemp(prefix="shotbuild-soak-", suffix=".jsonl")[1])
-    env = {**os.environ, "SHOTBUILD_SOAK_TRIALS": trials, "SHOTBUILD_SOAK_REPORT": str(report)}
+    env = {**os.environ, **SOAK_LONG, "SHOTBUILD_SOAK_REPORT": str(report)}
     cmd = [PY, "-m", "pytest", "-q", "-m", "slow", "-p", "no:cacheprovider", "tests/soak"]
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
@@ -596,7 +604,9 @@ def run_soak(trials: str) -> str:
     report.unlink()
     tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
     out = [
-        f"Command: `SHOTBUILD_SOAK_TRIALS={trials} python -m pytest -m slow tests/soak` "
+        "Command: `"
+        + " ".join(f"{k}={v}" for k, v in SOAK_LONG.items())
+        + f" python -m pytest -m slow tests/soak` "
         f"({elapsed:.0f} s): {tail}",
         "",
     ]
@@ -608,11 +618,14 @@ def write_markdown(
     path: Path, figures: list[Figure], info: dict[str, str], soak: str | None, argv: str
 ) -> None:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
     lines = [
         "# shotbuild benchmarks",
         "",
-        f"Measured {when} with `{argv}` (medians of several runs after a warm-up; each figure is"
-        " a ratio against a baseline measured in the same run).",
+        f"Measured {when} at commit {commit or '?'} with `{argv}` (medians of several runs"
+        " after a warm-up; each figure is a ratio against a baseline measured in the same run).",
         "",
         "Machine: "
         + ", ".join(f"{k} {v}" for k, v in info.items() if k != "load average")
@@ -647,12 +660,7 @@ def main() -> int:
     parser.add_argument("--only", action="append", choices=sorted(FIGURES), default=[])
     parser.add_argument("--quick", action="store_true", help="fewer runs, smaller sizes")
     parser.add_argument(
-        "--soak",
-        metavar="TRIALS",
-        nargs="?",
-        const="30",
-        default=None,
-        help="also run the slow soak tests with this many trials (default 30)",
+        "--soak", action="store_true", help="also run the long version of the soak tests"
     )
     parser.add_argument(
         "--out",
@@ -674,7 +682,7 @@ def main() -> int:
             print_table(got)
             print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)
             figures += got
-    soak = run_soak(s.soak) if s.soak else None
+    soak = run_soak() if s.soak else None
     if soak:
         print(soak)
     print()

@@ -24,9 +24,13 @@ KEY = "sk-soak-emulated-5e1f"
 HEYGEN_FAILURE = "The video could not be rendered; try again"  # the emulator's message
 
 
-def trials(default: int) -> int:
-    """$SHOTBUILD_SOAK_TRIALS (CI runs the default, a person 30 or more)."""
-    return int(os.environ.get("SHOTBUILD_SOAK_TRIALS", "") or default)
+def trials(name: str, default: int) -> int:
+    """Trials of one soak: $SHOTBUILD_SOAK_<NAME>_TRIALS, else $SHOTBUILD_SOAK_TRIALS,
+    else `default` (the short version CI runs; a person runs 30 or more)."""
+    value = os.environ.get(f"SHOTBUILD_SOAK_{name}_TRIALS") or os.environ.get(
+        "SHOTBUILD_SOAK_TRIALS"
+    )
+    return int(value or default)
 
 
 def report(test: str, summary: str) -> None:

@@ -41,7 +41,7 @@ def _together(*runs: tuple[Path, dict[str, str]]) -> list[subprocess.CompletedPr
 
 
 def test_two_builds_of_one_spec_at_once(tmp_path: Path) -> None:
-    trials = soak.trials(2)
+    trials = soak.trials("CONCURRENCY", 2)
     refused = waited = 0
     for trial in range(trials):
         # a build of 12 shots takes about 3 s; the build lock waits 5 s, so the
@@ -73,7 +73,7 @@ def test_two_builds_of_one_spec_at_once(tmp_path: Path) -> None:
 
 
 def test_two_machines_write_one_remote_cache_at_once(tmp_path: Path) -> None:
-    trials = soak.trials(2)
+    trials = soak.trials("CONCURRENCY", 2)
     blobs_checked = 0
     for trial in range(trials):
         remote = tmp_path / f"remote-{trial}"

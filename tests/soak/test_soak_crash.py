@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 def test_kill_9_at_random_moments_never_pays_twice_or_corrupts(tmp_path: Path) -> None:
     rng = random.Random(20261123)
-    trials = soak.trials(3)
+    trials = soak.trials("CRASH", 3)
     names = [f"shot-{i:03d}" for i in range(SHOTS)]
     killed_running = 0
     reruns = 0

@@ -61,7 +61,7 @@ class Chaos:
 
 
 def test_faults_every_good_shot_completes_once(tmp_path: Path) -> None:
-    trials = soak.trials(1)
+    trials = soak.trials("FAULT", 1)
     names = [f"shot-{i:03d}" for i in range(SHOTS)]
     good = [n for i, n in enumerate(names) if i not in FAILING]
     bad = {names[i] for i in FAILING}
