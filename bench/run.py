@@ -649,6 +649,17 @@ def run_soak() -> str:
     return "\n".join(out)
 
 
+def previous_soak(path: Path) -> str | None:
+    """The soak section of an earlier BENCHMARKS.md, kept when only the benches ran."""
+    text = path.read_text(encoding="utf-8")
+    if "## Reliability soak" not in text or "(not run with this command" in text:
+        return None
+    section = text.split("## Reliability soak", 1)[1].strip()
+    first = text.splitlines()[2] if len(text.splitlines()) > 2 else ""
+    when = first.split(" with ")[0].replace("Measured", "measured")
+    return f"(Kept from the earlier run, {when}.)\n\n{section}"
+
+
 def write_markdown(
     path: Path, figures: list[Figure], info: dict[str, str], soak: str | None, argv: str
 ) -> None:
@@ -677,9 +688,13 @@ def write_markdown(
         lines += [f"  - {note}" for note in f.notes]
     missed = [f for f in figures if f.met is False]
     lines += ["", "## Targets not met", ""]
-    lines += [f"- {f.name}: {f.value} vs {f.baseline} (target {f.target})" for f in missed] or [
-        "- none"
-    ]
+    for f in missed:
+        lines.append(
+            f"- **{f.name}**: {f.value} vs {f.baseline} (target {f.target}). What limits it:"
+        )
+        lines += [f"  - {note}" for note in f.notes]
+    if not missed:
+        lines.append("- none")
     lines += [
         "",
         "## Reliability soak",
@@ -718,11 +733,13 @@ def main() -> int:
             print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)
             figures += got
     soak = run_soak() if s.soak else None
+    out = s.out or (REPO / "BENCHMARKS.md" if not s.only and not s.quick else None)
+    if soak is None and out is not None and out.exists():
+        soak = previous_soak(out)
     if soak:
         print(soak)
     print()
     print_table(figures)
-    out = s.out or (REPO / "BENCHMARKS.md" if not s.only and not s.quick else None)
     if out is not None:
         write_markdown(out, figures, info, soak, "python bench/run.py " + " ".join(sys.argv[1:]))
         print(f"wrote {out}")
