@@ -102,8 +102,9 @@ def test_faults_every_good_shot_completes_once(tmp_path: Path) -> None:
         f" bursts {dict(sorted(bursts.items()))}; `build -k` runs to finish (the first"
         f" {STORM} under bursts): {runs_needed};"
         f" every good shot completed and matches its lock entry, every failed shot reported"
-        f" HeyGen's message, paid twice = 0. Seen on the way: a download that breaks off, or"
-        " a status poll that meets a 429 burst six times, fails that shot for the run (the job"
+        f" HeyGen's message, paid twice = 0. A download that breaks off, or (with bursts every"
+        " 0.5 s, in development runs) a status poll that meets 429 six times, fails that shot"
+        " for the run (the job"
         " stays recorded; the next `-k` run finishes it without paying again; see"
         " tests/test_proof_findings.py)",
     )
