@@ -10,12 +10,14 @@ import random
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import soak_support as soak
 
 SHOTS = 20
+POINTS = ("before-create", "after-create", "mid-download")  # the engine's crash points
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
@@ -25,21 +27,27 @@ def test_kill_9_at_random_moments_never_pays_twice_or_corrupts(tmp_path: Path) -
     names = [f"shot-{i:03d}" for i in range(SHOTS)]
     killed_running = 0
     reruns = 0
+    points: Counter[str] = Counter()
     for trial in range(trials):
         with soak.emulator(latency=0.5, concurrency=10, seed=trial) as emu:
             folder = tmp_path / f"trial-{trial}"
             spec = soak.write_spec(folder, SHOTS)
             env = soak.build_env(emu, folder / "cache")
+            first_env = dict(env)
+            if trial % 3 == 2:  # every third trial: kill -9 at one of the engine's crash points
+                point = rng.choice(POINTS)
+                points[point] += 1
+                first_env["SHOTBUILD_TEST_CRASH_AT"] = point
             proc = subprocess.Popen(
                 soak.build_cmd(spec, "-j", "8"),
-                env=env,
+                env=first_env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             time.sleep(rng.uniform(0.05, 4.5))  # a full build takes about 4-5 s here
             if proc.poll() is None:
                 killed_running += 1
-            proc.send_signal(signal.SIGKILL)
+                proc.send_signal(signal.SIGKILL)
             proc.wait()
             soak.lock_is_valid(spec)  # whatever the moment: a valid lock, or none yet
             for _ in range(3):  # run again to completion
@@ -56,7 +64,9 @@ def test_kill_9_at_random_moments_never_pays_twice_or_corrupts(tmp_path: Path) -
     soak.report(
         "crash soak",
         f"{trials} trials of a {SHOTS}-shot build killed with SIGKILL at a random moment"
-        f" ({killed_running} while running, the rest after they had finished), {reruns} re-runs:"
+        f" between 0.05 and 4.5 s ({killed_running} still running when the timer fired; every"
+        f" third trial also armed an engine crash point, kill -9 from inside: {dict(points)}),"
+        f" {reruns} re-runs:"
         " duplicate jobs = 0, corrupt or partial files = 0, lock valid after every kill and"
         " complete after every re-run",
     )
