@@ -81,7 +81,7 @@ def fig_validate(s: Settings) -> list[Figure]:
             a / b,
             "<= 0.5",
             a / b <= 0.5,
-            "python bench/bench_validate.py --shots 1000",
+            "python bench/run.py --only validate; or python bench/bench_validate.py",
         )
     ]
 
@@ -163,7 +163,7 @@ def fig_noop(s: Settings) -> list[Figure]:
             times[1000] / base,
             "<= 3",
             times[1000] / base <= 3,
-            "python bench/bench_noop.py 1000",
+            "python bench/run.py --only noop; or python bench/bench_noop.py 1000",
         ),
         Figure(
             f"no-op growth: per-shot step {mid}->{big} vs {small}->{mid}",
@@ -342,7 +342,8 @@ def fig_schedule(s: Settings) -> list[Figure]:
         per_job = statistics.median(g[1] for g in got)
         notes = [
             f"{per_job:.2f} status requests per job; overhead over ideal {wall - ideal:.2f} s;"
-            f" median of {runs} after a warm-up"
+            f" median of {runs} after a warm-up; the constant {SCHEDULE_CONSTANT:g} s covers"
+            " process start, planning and the last wave's downloads"
         ]
         if latency > 2.0:
             notes.append(
@@ -497,7 +498,7 @@ def fig_preview(s: Settings) -> list[Figure]:
             rendered / bench_preview.TARGET_SECONDS,
             "<= 1 (under 2 s)",
             rendered <= bench_preview.TARGET_SECONDS,
-            "python bench/bench_preview.py",
+            "python bench/run.py --only preview; or python bench/bench_preview.py",
             [f"drawing the card costs {rendered - blank:+.2f} s over encoding blank frames"],
         )
     ]
