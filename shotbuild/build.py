@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 from shotbuild.backends.base import (
     Backend,
     CreateRejected,
+    DownloadBrokeOff,
     JobGone,
     LinkExpiredError,
     LocalBackend,
@@ -82,6 +83,7 @@ POLL_MAX = 30.0
 CREATE_ATTEMPTS = 8
 RETRY_AFTER_MAX = 120.0  # a longer Retry-After on a create is cut to this
 DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_RETRY_PAUSE = 1.0  # seconds before a broken-off download starts again
 CRASH_ENV = "SHOTBUILD_TEST_CRASH_AT"  # tests only: kill -9 this process at a named point
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -802,6 +804,7 @@ class _Executor:
         """Download a render into the blob cache, verified; return (sha256, size)."""
         remote = cast(Any, self.backend)
         url = first_url
+        broke: DownloadBrokeOff | None = None
         for _ in range(DOWNLOAD_ATTEMPTS):
             if url is None:
                 url = (await remote.status(video_id)).video_url
@@ -824,9 +827,17 @@ class _Executor:
                 return sha, writer.size
             except LinkExpiredError:
                 url = None  # fetch the status again for a fresh link
+            except DownloadBrokeOff as e:
+                broke = e  # start again in a new file (the link may still be good)
+                await self.sleep(DOWNLOAD_RETRY_PAUSE)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
+        if broke is not None:
+            raise ShotFailed(
+                f"the download of {video_id} kept breaking off ({broke}); the job stays"
+                " recorded: run the build again"
+            )
         raise ShotFailed(f"the video_url of {video_id} kept expiring; run the build again")
 
     def _downloading(self, name: str, size: int) -> None:

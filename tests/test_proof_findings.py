@@ -9,8 +9,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 KEY = "sk-proof-findings-1a2b"
 
 
@@ -20,12 +18,6 @@ def _build(spec: Path, url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="build._fetch retries only an expired link: a download that breaks off"
-    " mid-body (NetworkError 'the download broke off') fails the shot for this run,"
-    " though _HashingWriter.seekable says such a download is started again in a new file",
-)
 def test_a_download_that_breaks_off_once_is_fetched_again(
     tmp_path: Path, emulator: Callable[..., object]
 ) -> None:

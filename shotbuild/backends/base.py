@@ -70,6 +70,10 @@ class LinkExpiredError(ShotbuildError):
     """A video_url no longer works: fetch the status again for a fresh one."""
 
 
+class DownloadBrokeOff(ShotbuildError):
+    """A download failed on the way (connection dropped, timed out): start it again."""
+
+
 class RateLimitedError(ShotbuildError):
     """The API refused a create for now (too many jobs in flight)."""
 

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from shotbuild.backends.base import (
     CreateRejected,
+    DownloadBrokeOff,
     JobGone,
     JobStatus,
     LinkExpiredError,
@@ -166,3 +167,5 @@ class HeyGenBackend:
             return int(await api.download(url, out, on_progress=on_progress))
         except errors.LinkExpired as e:
             raise LinkExpiredError(str(e)) from e
+        except errors.NetworkError as e:
+            raise DownloadBrokeOff(str(e)) from e
