@@ -35,6 +35,19 @@ class LockEntry:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, raw: Any) -> LockEntry:
+        """The entry `to_json` made; KeyError, TypeError or ValueError when damaged."""
+        return cls(
+            key=_str(raw["key"]),
+            video_id=_str(raw["video_id"]),
+            sha256=_str(raw["sha256"]),
+            size=int(raw["size"]),
+            duration=float(raw["duration"]),
+            origin=_str(raw["origin"]),
+            built_at=_str(raw["built_at"]),
+        )
+
 
 def dumps_lock(entries: Mapping[str, LockEntry]) -> str:
     doc = {
@@ -77,15 +90,7 @@ def _entries(doc: Any, where: str) -> dict[str, LockEntry]:
     entries: dict[str, LockEntry] = {}
     for name, raw in doc["shots"].items():
         try:
-            entries[name] = LockEntry(
-                key=_str(raw["key"]),
-                video_id=_str(raw["video_id"]),
-                sha256=_str(raw["sha256"]),
-                size=int(raw["size"]),
-                duration=float(raw["duration"]),
-                origin=_str(raw["origin"]),
-                built_at=_str(raw["built_at"]),
-            )
+            entries[name] = LockEntry.from_json(raw)
         except (KeyError, TypeError, ValueError) as e:
             raise LockError(f"{where}: entry for shot {name!r} is damaged ({e!r}){hint}") from None
     return entries

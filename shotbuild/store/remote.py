@@ -52,7 +52,7 @@ from typing import IO, Any, Literal
 
 from shotbuild.errors import MissingExtra, ShotbuildError
 from shotbuild.fs import atomic_writer
-from shotbuild.store.lock import LOCK_FORMAT_VERSION, LockEntry, LockError, _entries
+from shotbuild.store.lock import LockEntry
 
 log = logging.getLogger(__name__)
 
@@ -259,13 +259,11 @@ class RemoteCache:
 
     def _parse_result(self, key: str, data: bytes, path: str) -> LockEntry | None:
         try:
-            raw = json.loads(data)
-            doc = {"format_version": LOCK_FORMAT_VERSION, "shots": {key: raw}}
-            entry = _entries(doc, path)[key]
+            entry = LockEntry.from_json(json.loads(data))
             if entry.key != key:
                 raise ValueError(f"it records key {entry.key[:12]}")
-        except (ValueError, LockError) as e:
-            self._discard(path, str(e).split(";")[0])  # (the rest is advice for a lock file)
+        except (KeyError, TypeError, ValueError) as e:
+            self._discard(path, f"damaged result ({e!r})")
             return None
         return entry
 
