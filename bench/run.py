@@ -584,8 +584,9 @@ FIGURES: dict[str, Callable[[Settings], list[Figure]]] = {
 # -- output -------------------------------------------------------------------------------------
 
 
-def table(figures: list[Figure]) -> list[str]:
-    rows = [("figure", "value", "baseline", "ratio", "target", "met?")]
+def _rows(figures: list[Figure]) -> list[tuple[str, ...]]:
+    """The header and one row per figure, shared by the terminal and markdown tables."""
+    rows: list[tuple[str, ...]] = [("figure", "value", "baseline", "ratio", "target", "met?")]
     rows += [
         (
             f.name,
@@ -597,6 +598,11 @@ def table(figures: list[Figure]) -> list[str]:
         )
         for f in figures
     ]
+    return rows
+
+
+def table(figures: list[Figure]) -> list[str]:
+    rows = _rows(figures)
     return ["| " + " | ".join(row) + " |" for row in rows[:1]] + [
         "|" + "---|" * 6,
         *("| " + " | ".join(row) + " |" for row in rows[1:]),
@@ -604,18 +610,7 @@ def table(figures: list[Figure]) -> list[str]:
 
 
 def print_table(figures: list[Figure]) -> None:
-    rows = [("figure", "value", "baseline", "ratio", "target", "met?")]
-    rows += [
-        (
-            f.name,
-            f.value,
-            f.baseline,
-            f"{f.ratio:.2f}" if f.ratio is not None else "-",
-            f.target,
-            f.verdict,
-        )
-        for f in figures
-    ]
+    rows = _rows(figures)
     widths = [max(len(r[i]) for r in rows) for i in range(6)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
