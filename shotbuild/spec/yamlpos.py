@@ -125,6 +125,8 @@ def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlSyntaxError:
     if "\t" in line[: len(line) - len(line.lstrip())] or "\t" in line[position.col - 1 :][:1]:
         tab = Position(position.line, line.index("\t") + 1)
         return YamlSyntaxError(tab, "a tab character in the YAML; indent with spaces, not tabs")
+    if "maximum nesting depth" in problem:  # libyaml >= 0.2.5 (PyYAML 6.0.2+) stops at 1,000
+        return YamlSyntaxError(position, f"nested more than {MAX_DEPTH} levels deep")
     if "expected a single document" in str(e.context) or "but found another document" in problem:
         return YamlSyntaxError(position, "more than one YAML document; a spec is one document")
     context = f" ({_one_line(e.context)})" if e.context and e.problem else ""
