@@ -1,0 +1,167 @@
+"""Reading what comes from outside: bounded JSON and field checks.
+
+The lock, the build folder's files, the remote cache, the config and every API
+answer may come from someone else (a pull request, a shared bucket, a proxy).
+Each reader parses with `load_json` (size and depth bounded, duplicate keys
+refused, no NaN or Infinity) and then takes each field through one of the
+checks below, which return the typed value or raise `BadValue` saying what is
+wrong. A reader turns a BadValue into its own one-line error naming the file."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from shotbuild.errors import ShotbuildError
+
+MAX_JSON_BYTES = 64 << 20  # a lock of 100,000 shots is ~40 MiB
+MAX_JSON_DEPTH = 32  # no format of ours nests deeper than 8
+MAX_SIZE = 1 << 40  # bytes of one video: 1 TiB is beyond any render
+MAX_DURATION = 24 * 3600.0  # seconds of one video
+MAX_TEXT = 10_000  # characters of a free text kept from outside (a message, a prompt)
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")  # video_id, asset_id
+_SHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]{1,300}")
+
+
+class BadValue(ShotbuildError):
+    """A value from outside is not of the shape it must have."""
+
+
+def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Parse JSON from outside: at most `max_bytes`, `MAX_JSON_DEPTH` levels, no
+    duplicate keys, no NaN/Infinity, numbers of sane length. Raises BadValue."""
+    if len(text) > max_bytes:
+        raise BadValue(f"larger than {max_bytes:,} bytes")
+    raw = text.decode("utf-8", errors="strict") if isinstance(text, bytes) else text
+    _check_depth(raw)
+    try:
+        return json.loads(
+            raw,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constant,
+            parse_int=_int,
+            parse_float=_float,
+        )
+    except json.JSONDecodeError as e:
+        raise BadValue(f"not valid JSON at line {e.lineno} column {e.colno} ({e.msg})") from None
+    except RecursionError:  # unreachable after _check_depth; kept as a last guard
+        raise BadValue(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+
+
+def _check_depth(raw: str) -> None:
+    """Bracket depth outside strings, without recursion."""
+    depth = 0
+    in_string = escaped = False
+    for ch in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise BadValue(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        elif ch in "]}":
+            depth -= 1
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise BadValue(f"the key {show(key)} appears twice")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise BadValue(f"{name} is not a number JSON allows")
+
+
+def _int(text: str) -> int:
+    if len(text) > 20:
+        raise BadValue(f"a number of {len(text)} digits")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > 40:
+        raise BadValue(f"a number of {len(text)} characters")
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadValue(f"{text[:20]} is out of range")
+    return value
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """A short, printable rendering of a bad value for a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def obj(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadValue(f"{what} must be an object, not {type(value).__name__}")
+    return value
+
+
+def text(value: Any, what: str, *, limit: int = MAX_TEXT) -> str:
+    if not isinstance(value, str):
+        raise BadValue(f"{what} must be a string, not {type(value).__name__}")
+    if len(value) > limit:
+        raise BadValue(f"{what} is longer than {limit:,} characters")
+    return value
+
+
+def _match(pattern: re.Pattern[str], value: Any, what: str, shape: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise BadValue(f"{what} must be {shape}, not {show(value)}")
+    return value
+
+
+def sha256(value: Any, what: str = "sha256") -> str:
+    return _match(_SHA256, value, what, "64 lowercase hex digits")
+
+
+def token(value: Any, what: str = "video_id") -> str:
+    return _match(_TOKEN, value, what, "a token of 1-128 letters, digits and _.:-")
+
+
+def shot_name(value: Any, what: str = "shot name") -> str:
+    return _match(_SHOT_NAME, value, what, "a shot name (letters, digits, ._-; 1-100)")
+
+
+def timestamp(value: Any, what: str = "built_at") -> str:
+    return _match(_TIMESTAMP, value, what, "a UTC time like 2026-12-01T09:30:00Z")
+
+
+def origin(value: Any, what: str = "origin") -> str:
+    return _match(_ORIGIN, value, what, "an http(s) origin")
+
+
+def count(value: Any, what: str, *, limit: int = MAX_SIZE) -> int:
+    """A non-negative integer up to `limit` (bools are not integers here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        raise BadValue(f"{what} must be a whole number from 0 to {limit:,}, not {show(value)}")
+    return value
+
+
+def seconds(value: Any, what: str = "duration", *, limit: float = MAX_DURATION) -> float:
+    """A finite, non-negative number of seconds up to `limit`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadValue(f"{what} must be a number of seconds, not {show(value)}")
+    number = float(value)
+    if not math.isfinite(number) or not 0 <= number <= limit:
+        raise BadValue(f"{what} must be from 0 to {limit:g} seconds, not {show(value)}")
+    return number
