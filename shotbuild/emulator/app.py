@@ -189,12 +189,23 @@ class Api:
 
     async def _create(self, request: Request) -> dict[str, Any] | Response:
         world = self.world
+        raw = await _json_body(request)
+        if isinstance(raw, dict):
+            world.stats.create_types[str(raw.get("type"))] += 1
+        _drift(raw, world.config)
         body = check_create(
-            await _json_body(request),
+            raw,
             asset_kind=self._asset_kind,
             known_look=lambda i: not world.config.strict_ids or world.look(i) is not None,
             known_asset=lambda i: not world.config.strict_ids or i in world.assets,
         )
+        if not world.can_pay():
+            return error(
+                402,
+                "insufficient_credit",
+                f"Insufficient credit: {world.left():.2f} USD left, a video costs "
+                f"{world.config.price_per_video:.2f} USD",
+            )
         if len(world.in_progress()) >= world.faults.concurrency:
             world.stats.injected["429"] += 1
             return self._limited(world.retry_after_full())
@@ -202,7 +213,8 @@ class Api:
             await anyio.sleep(world.faults.create_latency)
         job = world.start_job(body)
         self.webhooks.schedule(job, str(request.base_url))
-        return {"data": {"video_id": job.id, "status": "pending", "output_format": "mp4"}}
+        status = world.config.create_status
+        return {"data": {"video_id": job.id, "status": status, "output_format": "mp4"}}
 
     def _asset_kind(self, asset_id: str) -> str | None:
         asset = self.world.assets.get(asset_id)
@@ -261,6 +273,11 @@ class Api:
                 self.videos[job.id] = await anyio.to_thread.run_sync(factory, card)
                 self.world.stats.renders += 1
         return self.videos[job.id]
+
+    # -- the account -----------------------------------------------------------------
+
+    async def get_account(self, request: Request) -> Response:
+        return JSONResponse({"data": self.world.account_json()})
 
     # -- looks -------------------------------------------------------------------------
 
@@ -408,6 +425,23 @@ class Api:
         return JSONResponse({"data": self.world.stats.as_json()})
 
 
+def _drift(body: Any, config: EmulatorConfig) -> None:
+    """HeyGen's drift, as configured: a refused type name, a refused callback_url."""
+    if not isinstance(body, dict):
+        return
+    if isinstance(body.get("type"), str) and body["type"] in config.refuse_types:
+        accepted = [
+            t
+            for t in ("avatar", "image", "cinematic_avatar", "studio", "avatar_shots")
+            if t not in config.refuse_types
+        ]
+        raise Rejection(
+            f"type {body['type']!r} is not supported; use one of {', '.join(accepted)}", "type"
+        )
+    if config.refuse_callback_url and "callback_url" in body:
+        raise Rejection("callback_url is not a field of this video type", "callback_url")
+
+
 def _card(job: Job) -> Card:
     from shotbuild.preview import Card
 
@@ -479,6 +513,7 @@ def create_app(
         Route("/v3/videos", w(api.create_video), methods=["POST"]),
         Route("/v3/videos", w(api.list_videos), methods=["GET"]),
         Route("/v3/videos/{video_id}", w(api.get_video), methods=["GET"]),
+        Route("/v3/users/me", w(api.get_account), methods=["GET"]),
         Route("/v3/avatars/looks", w(api.list_looks), methods=["GET"]),
         Route("/v3/avatars/looks/{look_id}", w(api.get_look), methods=["GET"]),
         Route("/v3/assets", w(api.upload_asset), methods=["POST"]),
