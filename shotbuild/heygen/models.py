@@ -8,10 +8,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shotbuild import untrusted
 from shotbuild.heygen.errors import bad_answer
+
+if TYPE_CHECKING:
+    from shotbuild.heygen.drift import Phase
 
 TERMINAL_STATUSES = frozenset({"completed", "failed"})
 
@@ -94,6 +97,13 @@ class VideoStatus:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    @property
+    def phase(self) -> Phase:
+        """In progress (any word not documented as terminal), completed, failed or gone."""
+        from shotbuild.heygen.drift import phase_of
+
+        return phase_of(self.status)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> VideoStatus:
