@@ -126,7 +126,7 @@ class PriceTable:
     """Prices by API type. `source` says where they came from (for `doctor`)."""
 
     prices: Mapping[str, Price] = field(default_factory=dict)
-    source: str = "shotbuild's defaults (HeyGen's pricing page, 2026)"
+    source: str = "shotbuild's defaults, from HeyGen's pricing page in 2026"
 
     def price_of(self, api_type: str) -> Price | None:
         """The price of one render of `api_type`, or None when the table has none."""
