@@ -202,6 +202,38 @@ def over_limit(cost: Money, limit: Money | None, renders: int) -> str | None:
     )
 
 
+class CannotAfford(ShotbuildError):
+    """A build would spend more than its limit or the account can pay: nothing was created."""
+
+
+def refuse_over_limit(cost: Money, limit: Money | None, renders: int) -> None:
+    """Raise CannotAfford when `cost` exceeds `limit` (the build's --max-cost/max_cost)."""
+    line = over_limit(cost, limit, renders)
+    if line is not None:
+        raise CannotAfford(line)
+
+
+def renders_and_money(renders: int, cost: Money) -> str:
+    """ "3 renders, $21.00" """
+    return f"{renders} render{'s' if renders != 1 else ''}, {cost}"
+
+
+def confirmation_question(renders: int, cost: Money) -> str:
+    """What a build asks on a terminal before paying: "3 renders, $21.00. Render?" """
+    return f"{renders_and_money(renders, cost)}. Render?"
+
+
+def should_confirm(*, renders: int, yes: bool, interactive: bool, confirm: bool | None) -> bool:
+    """Ask only on a terminal (`interactive`), only before paying, never with -y/--yes
+    or `confirm = false` in the config: CI and scripts are never asked."""
+    return renders > 0 and interactive and not yes and confirm is not False
+
+
+def paid_line(renders: int, cost: Money) -> str:
+    """The summary's line of what this run paid (resumed jobs are not counted again)."""
+    return f"paid this run: {renders_and_money(renders, cost)}"
+
+
 # -- can the account pay? ----------------------------------------------------------
 
 
@@ -255,6 +287,13 @@ def check_affordable(account: Account | None, cost: Money) -> Verdict:
         return _unknown("the wallet's remaining balance could not be read")
     left = Money(wallet.remaining_balance)
     return _judge(left, cost, f"the HeyGen wallet has {left} left")
+
+
+def refuse_unaffordable(verdict: Verdict) -> str | None:
+    """Raise CannotAfford when the verdict refuses; else the line to say once (or None)."""
+    if verdict.refuse:
+        raise CannotAfford(verdict.line or "the account cannot pay for this build")
+    return verdict.line
 
 
 def _judge(left: Money, cost: Money, has: str) -> Verdict:

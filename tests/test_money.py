@@ -246,3 +246,35 @@ def test_bad_money_settings_are_one_line(tmp_path: Any, text: str, message: str)
     assert message in str(e.value)
     assert str(e.value).startswith(str(tmp_path / "shotbuild.toml"))
     assert "\n" not in str(e.value)
+
+
+# -- what the engine will call around a paying build ----------------------------------
+
+
+def test_refusals_and_lines_for_the_build() -> None:
+    from shotbuild.money import (
+        CannotAfford,
+        confirmation_question,
+        paid_line,
+        refuse_over_limit,
+        refuse_unaffordable,
+        should_confirm,
+    )
+
+    with pytest.raises(CannotAfford, match=r"spend \$21\.00 on 3 renders"):
+        refuse_over_limit(usd("21"), usd("10"), 3)
+    refuse_over_limit(usd("21"), usd("21"), 3)  # exactly the limit is allowed
+    with pytest.raises(CannotAfford, match=r"\$10\.00 left"):
+        refuse_unaffordable(check_affordable(wallet(10), usd("21")))
+    assert refuse_unaffordable(check_affordable(wallet(100), usd("21"))) is None
+    said = refuse_unaffordable(check_affordable(wallet(None), usd("21")))
+    assert said is not None and "not checked" in said
+    assert confirmation_question(3, usd("21")) == "3 renders, $21.00. Render?"
+    assert paid_line(0, usd("0")) == "paid this run: 0 renders, $0.00"
+    assert paid_line(1, usd("7")) == "paid this run: 1 render, $7.00"
+    ask = {"renders": 3, "yes": False, "interactive": True, "confirm": None}
+    assert should_confirm(**ask)  # type: ignore[arg-type]
+    assert not should_confirm(**{**ask, "yes": True})  # type: ignore[arg-type]
+    assert not should_confirm(**{**ask, "interactive": False})  # type: ignore[arg-type]
+    assert not should_confirm(**{**ask, "confirm": False})  # type: ignore[arg-type]
+    assert not should_confirm(**{**ask, "renders": 0})  # type: ignore[arg-type]

@@ -210,3 +210,43 @@ def test_emulate_has_the_money_flags() -> None:
     text = CliRunner().invoke(cli, ["--help"]).output
     for flag in ("--billing", "--balance", "--refuse-type", "--refuse-callback-url"):
         assert flag in text
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [(404, {"error": {"code": "not_found"}}), (403, {}), (500, b"<html>")],
+)
+async def test_read_account_gives_none_when_it_cannot_be_read(status: int, answer: Any) -> None:
+    from shotbuild.heygen.account import read_account
+    from shotbuild.heygen.retry import RetryPolicy
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, bytes):
+            return httpx.Response(status, content=answer)
+        return httpx.Response(status, json=answer)
+
+    async def no_sleep(_s: float) -> None:
+        return None
+
+    transport = httpx.MockTransport(handler)
+    async with HeyGenClient(
+        KEY,
+        "https://api.heygen.com",
+        transport=transport,
+        sleep=no_sleep,
+        retry=RetryPolicy(attempts=2),
+    ) as client:
+        assert await read_account(client) is None
+
+
+async def test_read_account_raises_a_rejected_key(emulator: Callable[..., Any]) -> None:
+    from shotbuild.heygen import AuthError
+    from shotbuild.heygen.account import read_account
+
+    emu = emulator(api_key=KEY)
+    async with HeyGenClient("sk-wrong", emu.url) as client:
+        with pytest.raises(AuthError):
+            await read_account(client)
+    async with HeyGenClient(KEY, emu.url) as client:
+        account = await read_account(client)
+    assert account is not None and account.billing == "wallet"
