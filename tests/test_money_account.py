@@ -250,3 +250,28 @@ async def test_read_account_raises_a_rejected_key(emulator: Callable[..., Any]) 
     async with HeyGenClient(KEY, emu.url) as client:
         account = await read_account(client)
     assert account is not None and account.billing == "wallet"
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"seed": 4}, "seed"),
+        (
+            {"references": [{"type": "url", "url": "https://x.test/a.png", "media": "image"}]},
+            "references[0].media",
+        ),
+    ],
+)
+async def test_emulator_strict_fields_refuse_what_the_schema_lacks(
+    emulator: Callable[..., Any], extra: dict[str, Any], param: str
+) -> None:
+    emu = emulator(strict_fields=True, latency=0.0)
+    ok = {**BODY, "title": "t", "references": [{"type": "asset_id", "asset_id": "ast_1"}]}
+    async with HeyGenClient(KEY, emu.url) as client:
+        await client.create_video(ok, idempotency_key="k0")
+        with pytest.raises(InvalidRequest) as e:
+            await client.create_video({**BODY, **extra}, idempotency_key="k1")
+    assert e.value.param == param
+    lenient = emulator(latency=0.0)  # without the option, unknown fields are ignored
+    async with HeyGenClient(KEY, lenient.url) as client:
+        await client.create_video({**BODY, **extra}, idempotency_key="k1")

@@ -106,6 +106,11 @@ seconds = click.FloatRange(min=0.0)
     help="Answer a create carrying callback_url 400 (param callback_url).",
 )
 @click.option(
+    "--strict-fields",
+    is_flag=True,
+    help="Answer 400 to any field beyond the cinematic_avatar schema (e.g. a reference's media).",
+)
+@click.option(
     "--create-status",
     type=click.Choice(["pending", "waiting"]),
     default="pending",
@@ -130,6 +135,7 @@ def cli(
     price_per_video: float,
     refuse_types: tuple[str, ...],
     refuse_callback_url: bool,
+    strict_fields: bool,
     create_status: str,
     seed: int | None,
     verbose: bool,
@@ -155,6 +161,7 @@ def cli(
         price_per_video=price_per_video,
         refuse_types=refuse_types,
         refuse_callback_url=refuse_callback_url,
+        strict_fields=strict_fields,
         create_status=create_status,
     )
     config.faults.drop_rate = drop_rate

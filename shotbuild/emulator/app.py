@@ -41,6 +41,27 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 MULTIPART_LIMIT = 32 * 1024 * 1024
 PAGE_DEFAULT, PAGE_MAX = 20, 50
+# The cinematic_avatar schema (heygen-api.md): nothing else may be sent under strict_fields.
+BODY_FIELDS = frozenset(
+    {
+        "type",
+        "prompt",
+        "avatar_id",
+        "references",
+        "aspect_ratio",
+        "resolution",
+        "duration",
+        "auto_duration",
+        "enhance_prompt",
+        "title",
+        "callback_url",
+    }
+)
+REFERENCE_KEYS = {
+    "url": frozenset({"type", "url"}),
+    "asset_id": frozenset({"type", "asset_id"}),
+    "base64": frozenset({"type", "media_type", "data"}),
+}
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-:.]{1,255}")
 GATEWAY_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
@@ -440,6 +461,26 @@ def _drift(body: Any, config: EmulatorConfig) -> None:
         )
     if config.refuse_callback_url and "callback_url" in body:
         raise Rejection("callback_url is not a field of this video type", "callback_url")
+    if config.strict_fields:
+        _schema_fields(body)
+
+
+def _schema_fields(body: dict[str, Any]) -> None:
+    """Refuse any field the cinematic_avatar schema does not have (callback_url is
+    refused separately), in the body and in each reference."""
+    for name in body:
+        if name not in BODY_FIELDS:
+            raise Rejection(f"{name} is not a field of this video type", name)
+    refs = body.get("references")
+    for i, ref in enumerate(refs if isinstance(refs, list) else []):
+        if not isinstance(ref, dict):
+            continue  # check_create answers a malformed reference
+        allowed = REFERENCE_KEYS.get(str(ref.get("type")), frozenset(ref))
+        extra = sorted(set(ref) - allowed)
+        if extra:
+            raise Rejection(
+                f"{extra[0]} is not a field of a reference", f"references[{i}].{extra[0]}"
+            )
 
 
 def _card(job: Job) -> Card:

@@ -101,6 +101,7 @@ class EmulatorConfig:
     refuse_types: tuple[str, ...] = ()
     refuse_callback_url: bool = False
     create_status: str = "pending"
+    strict_fields: bool = False  # refuse fields beyond the cinematic_avatar schema (400)
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     faults: Faults = field(default_factory=Faults)
