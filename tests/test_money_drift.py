@@ -23,6 +23,7 @@ from shotbuild.heygen.drift import (
     Phase,
     idempotency_key_for,
     key_type_name,
+    legacy_key_type_names,
     other_name,
     phase_of,
     remember_type_name,
@@ -65,6 +66,9 @@ def test_key_type_name_keeps_mains_key() -> None:
         return key_of("https://api.heygen.com", request)
 
     assert wired_key("avatar_shots") == wired_key("cinematic_avatar") == MAIN_KEY
+    # main keyed an explicit `type: cinematic_avatar` under that name: the alias finds it
+    assert legacy_key_type_names("cinematic_avatar") == ("cinematic_avatar",)
+    assert legacy_key_type_names("avatar_shots") == legacy_key_type_names("studio") == ()
 
 
 @pytest.mark.xfail(

@@ -39,6 +39,14 @@ def key_type_name(api_type: str) -> str:
     return KEY_SPELLING if api_type in TYPE_NAMES else api_type
 
 
+def legacy_key_type_names(api_type: str) -> tuple[str, ...]:
+    """Other spellings an earlier version put in this shot's key: a spec that said
+    `type: cinematic_avatar` was keyed with that name until both names shared one
+    key. A shot whose key misses in the lock and the cache can be looked up again
+    under these (its request's type replaced) and its entry adopted, not re-paid."""
+    return (api_type,) if api_type in TYPE_NAMES and api_type != KEY_SPELLING else ()
+
+
 def other_name(name: str) -> str | None:
     """The other Avatar Shots name, or None for a type that is not one of them."""
     if name not in TYPE_NAMES:
