@@ -9,7 +9,7 @@ from engine_fakes import make_shot, make_spec
 
 from shotbuild.build import BuildResult
 from shotbuild.plan import Plan
-from shotbuild.progress import LineReporter, LiveReporter, summary_lines
+from shotbuild.progress import LineReporter, summary_lines
 from shotbuild.store.outputs import Manifest
 
 
@@ -46,19 +46,6 @@ def test_quiet_shows_only_failures(tmp_path: Path) -> None:
     reporter.shot("a", "done")
     reporter.shot("b", "failed", "why")
     assert out.getvalue() == "b: failed (why)\n"
-
-
-def test_live_view_redraws_shots_in_progress_and_scrolls_finished_ones() -> None:
-    out = io.StringIO()
-    now = [100.0]
-    reporter = LiveReporter(out, clock=lambda: now[0])
-    reporter.shot("intro", "rendering", "vid_1")
-    reporter.shot("walk", "queued")
-    now[0] = 142.0
-    reporter.shot("intro", "rendering", "vid_1")
-    assert out.getvalue().split("\x1b[2F\x1b[J")[-1] == "intro  rendering vid_1 42s\n(1 queued)\n"
-    reporter.shot("intro", "done")
-    assert out.getvalue().split("\x1b[2F\x1b[J")[-1] == "intro: done\n(1 queued)\n"
 
 
 def test_summary_for_previews_says_rendered_not_paid(tmp_path: Path) -> None:
