@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "lock": "lock",
     "merge-lock": "merge_lock",
     "emulate": "emulate",
+    "init": "init",
+    "schema": "schema",
 }
 
 
