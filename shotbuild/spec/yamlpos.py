@@ -76,7 +76,8 @@ def parse(text: str) -> Parsed:
         if node is None:
             raise YamlSyntaxError(
                 Position(1, 1),
-                "the file is empty; a spec needs at least `shots:` (`shotbuild init` writes a starter)",
+                "the file is empty; a spec needs at least `shots:`"
+                " (`shotbuild init` writes a starter)",
             )
         walker = _Walker(loader)
         parsed = Parsed(None)
