@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, TextIO
+
+from shotbuild.untrusted import printable
 
 if TYPE_CHECKING:
     from shotbuild.build import BuildResult
@@ -80,20 +83,28 @@ class LineReporter:
 
 
 def summary_lines(result: BuildResult) -> list[str]:
-    lines = [f"{name}: failed: {message}" for name, message in result.failed]
+    """The closing line. Each failure was shown with its message as it happened;
+    here only their names, so no message is printed twice."""
     parts = [
         f"{len(result.built)} built",
         f"{len(result.restored)} restored",
         f"{len(result.up_to_date)} up to date",
-        f"{len(result.failed)} failed",
+        f"{len(result.failed)} failed" + _names(name for name, _ in result.failed),
     ]
     if result.removed:
         parts.append(f"{len(result.removed)} removed")
     if result.skipped:
         parts.append(f"{len(result.skipped)} not started (after a failure; -k goes on)")
     paid = "seconds of video paid for" if result.paid else "seconds of preview rendered"
-    lines.append(f"shotbuild: {', '.join(parts)}; {result.seconds:g} {paid}")
-    return lines
+    return [f"shotbuild: {', '.join(parts)}; {result.seconds:g} {paid}"]
+
+
+def _names(names: Iterable[str], most: int = 5) -> str:
+    shown = list(names)
+    if not shown:
+        return ""
+    more = f", {len(shown) - most} more" if len(shown) > most else ""
+    return f" ({', '.join(printable(n) for n in shown[:most])}{more})"
 
 
 def reporter_for(

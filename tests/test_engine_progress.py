@@ -35,8 +35,7 @@ def test_plain_lines_once_per_state_and_a_summary(tmp_path: Path) -> None:
     assert out.getvalue().splitlines() == [
         "a: downloading (10 bytes)",
         "a: done",
-        "b: failed: render vid_2 failed: moderation_failed",
-        "shotbuild: 1 built, 0 restored, 0 up to date, 1 failed; 10 seconds of video paid for",
+        "shotbuild: 1 built, 0 restored, 0 up to date, 1 failed (b); 10 seconds of video paid for",
     ]
 
 
@@ -52,3 +51,11 @@ def test_summary_for_previews_says_rendered_not_paid(tmp_path: Path) -> None:
     r = result(tmp_path)
     r.paid = False
     assert summary_lines(r)[-1].endswith("10 seconds of preview rendered")
+
+
+def test_a_failure_message_is_printed_once(tmp_path: Path) -> None:
+    out = io.StringIO()
+    reporter = LineReporter(out)
+    reporter.shot("b", "failed", "render vid_2 failed: moderation_failed")
+    reporter.summary(result(tmp_path))
+    assert out.getvalue().count("moderation_failed") == 1
