@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("shotbuild: interrupted", err=True)
         return EXIT_INTERRUPTED
     except ShotbuildError as e:
-        click.echo(f"shotbuild: error: {e}", err=True)
+        for line in str(e).splitlines() or [""]:  # every line says where it comes from
+            click.echo(f"shotbuild: error: {line}", err=True)
         return e.exit_code
     except BrokenPipeError:
         return EXIT_OK
