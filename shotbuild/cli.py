@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "merge-lock": "merge_lock",
     "emulate": "emulate",
     "doctor": "doctor",
+    "init": "init",
+    "schema": "schema",
 }
 
 
@@ -72,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("shotbuild: interrupted", err=True)
         return EXIT_INTERRUPTED
     except ShotbuildError as e:
-        click.echo(f"shotbuild: error: {e}", err=True)
+        for line in str(e).splitlines() or [""]:  # every line says where it comes from
+            click.echo(f"shotbuild: error: {line}", err=True)
         return e.exit_code
     except BrokenPipeError:
         return EXIT_OK

@@ -165,3 +165,14 @@ def seconds(value: Any, what: str = "duration", *, limit: float = MAX_DURATION) 
     if not math.isfinite(number) or not 0 <= number <= limit:
         raise BadValue(f"{what} must be from 0 to {limit:g} seconds, not {show(value)}")
     return number
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.pop(0x09)  # a tab is harmless
+
+
+def printable(value: str) -> str:
+    """Text from outside made safe for a terminal: control characters (ESC, CR,
+    BEL, C1 codes...) shown as \\xNN, so no answer can move the cursor, set the
+    title or fake a line."""
+    return value.translate(_CONTROL)
