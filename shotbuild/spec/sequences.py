@@ -129,8 +129,7 @@ def _bounds(at: JsonPath, entry: Mapping[str, Any], shot: MergedShot) -> Found:
     if start is not None and start >= length:
         yield (
             (*at, "in"),
-            f"in: {start:g} is at or past the end of {shot.name} ({length:g} s); "
-            "make it smaller",
+            f"in: {start:g} is at or past the end of {shot.name} ({length:g} s); make it smaller",
             False,
         )
     if end is not None and end > length:
