@@ -135,6 +135,7 @@ class _Runner:
         )
         exports = self._exports(plan, probes, segments)
         detail = f"{plan.reason}; {method}, {length:g} s"
+        self.tell.message(f"{plan.name}: assembled {plan.path.name} ({detail})")
         return SequenceResult(plan.name, ASSEMBLED, detail, plan.path, method, length, exports)
 
     def _exports(
