@@ -294,12 +294,37 @@ def test_without_the_edit_extra_the_mp4_is_still_assembled(
     assert not (tmp_path / "build" / "film.otio").exists()
 
 
-def test_a_broken_record_only_costs_a_reassembly(tmp_path: Path, members: dict[str, Path]) -> None:
+def test_a_broken_record_is_ignored_and_files_it_no_longer_vouches_for_are_kept(
+    tmp_path: Path, members: dict[str, Path]
+) -> None:
     spec = write_spec(tmp_path)
     assemble_all(spec, tmp_path / "build", members)
     (tmp_path / "build" / RECORD_NAME).write_text('{"format": 1, "sequences": {"film": 3}}')
     (result,) = assemble_all(spec, tmp_path / "build", members)
+    assert result.status == FAILED and "was not written by shotbuild" in result.detail
+    for name in ("film.mp4", "film.otio", "film.xml", "film.edl"):
+        (tmp_path / "build" / name).unlink()
+    (result,) = assemble_all(spec, tmp_path / "build", members)
     assert (result.status, result.detail.split(";")[0]) == (ASSEMBLED, "not assembled yet")
+
+
+def test_a_cut_killed_while_written_is_still_shotbuilds_to_replace(
+    tmp_path: Path, members: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = write_spec(tmp_path)
+    from shotbuild.sequences import media
+
+    def killed(*args: Any) -> str:
+        (tmp_path / "build" / "film.mp4").write_bytes(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(media, "assemble", killed)
+    with pytest.raises(KeyboardInterrupt):
+        assemble_all(spec, tmp_path / "build", members)
+    monkeypatch.undo()
+    (result,) = assemble_all(spec, tmp_path / "build", members)
+    assert result.status == ASSEMBLED, result.detail
+    assert abs(probe(result.path)[0] - 7.0) < FRAME
 
 
 def test_a_preview_build_assembles_the_cut_end_to_end(chdir_tmp: Path) -> None:
@@ -312,3 +337,32 @@ def test_a_preview_build_assembles_the_cut_end_to_end(chdir_tmp: Path) -> None:
     before = os.stat(out)
     assert cli.main(["build", "--backend", "preview", "-q", str(path)]) == 0
     assert os.stat(out).st_mtime_ns == before.st_mtime_ns
+
+
+def test_a_file_shotbuild_did_not_write_is_never_replaced(
+    tmp_path: Path, members: dict[str, Path]
+) -> None:
+    spec = write_spec(tmp_path)
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "film.xml").write_text("an editor's own timeline")
+    lines = Lines()
+    (result,) = assemble_all(spec, tmp_path / "build", members, "", lines)
+    assert result.status == FAILED
+    assert result.detail.endswith(
+        "film.xml exists and was not written by shotbuild; move it away and build again"
+    )
+    assert (tmp_path / "build" / "film.xml").read_text() == "an editor's own timeline"
+    assert not (tmp_path / "build" / "film.mp4").exists()
+
+
+def test_clean_removes_the_cuts_and_their_record_only(chdir_tmp: Path) -> None:
+    path = chdir_tmp / "shots.yaml"
+    path.write_text(SPEC.replace("duration: 5", "duration: 4").replace("OUT", "3"))
+    assert cli.main(["build", "--backend", "preview", "-q", str(path)]) == 0
+    preview = chdir_tmp / "build" / "preview"
+    (preview / "notes.txt").write_text("mine")
+    assert {p.name for p in preview.iterdir()} >= {"film.mp4", "film.otio", "film.xml", RECORD_NAME}
+    assert cli.main(["clean", "--dry-run", str(path)]) == 0
+    assert (preview / "film.mp4").exists()
+    assert cli.main(["clean", str(path)]) == 0
+    assert sorted(p.name for p in preview.iterdir()) == ["notes.txt"]

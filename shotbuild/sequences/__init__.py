@@ -17,7 +17,7 @@ from shotbuild.sequences.assemble import (
     UP_TO_DATE,
     SequenceResult,
     assemble_all,
-    outputs,
+    remove_outputs,
 )
 from shotbuild.sequences.plan import (
     ASSEMBLER_VERSION,
@@ -36,6 +36,6 @@ __all__ = [
     "SequenceResult",
     "SequenceStatus",
     "assemble_all",
-    "outputs",
     "plan_sequences",
+    "remove_outputs",
 ]

@@ -72,7 +72,7 @@ def assemble_all(
     done = record.read(out_dir)
     before = _snapshot(done)
     plans = plan_sequences(spec, build_dir, member_files, subdir, done=done)
-    runner = _Runner(done, out_dir, tell)
+    runner = _Runner(done, out_dir, tell, str(spec.path))
     results = tuple(runner.run(p, _sequence(spec, p.name)) for p in plans)
     if _snapshot(done) != before:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -81,7 +81,7 @@ def assemble_all(
 
 
 def _snapshot(done: record.Record) -> tuple[object, ...]:
-    return (dict(done.cuts), dict(done.hashes))
+    return (dict(done.cuts), dict(done.hashes), set(done.pending))
 
 
 def _sequence(spec: Spec, name: str) -> Sequence:
@@ -89,8 +89,8 @@ def _sequence(spec: Spec, name: str) -> Sequence:
 
 
 class _Runner:
-    def __init__(self, done: record.Record, out_dir: Path, tell: Messages) -> None:
-        self.done, self.out_dir, self.tell = done, out_dir, tell
+    def __init__(self, done: record.Record, out_dir: Path, tell: Messages, spec: str) -> None:
+        self.done, self.out_dir, self.tell, self.spec = done, out_dir, tell, spec
         self.exports_skipped = False
 
     def run(self, plan: SequencePlan, seq: Sequence) -> SequenceResult:
@@ -115,6 +115,7 @@ class _Runner:
         )
 
     def _assemble(self, plan: SequencePlan, seq: Sequence) -> SequenceResult:
+        self._check_ours(plan)
         media = _media()
         probes = [_probe(f) for f in plan.files]
         segments = [
@@ -131,12 +132,27 @@ class _Runner:
         assert stat is not None  # just written
         length = float(sum(s.length for s in segments))
         self.done.cuts[plan.name] = record.Assembled(
-            ASSEMBLER_VERSION, seq.size, plan.inputs, stat, method, length
+            ASSEMBLER_VERSION, seq.size, plan.inputs, stat, method, length, self.spec
         )
+        self.done.pending.discard(plan.name)
+        self.done.save()
         exports = self._exports(plan, probes, segments)
         detail = f"{plan.reason}; {method}, {length:g} s"
         self.tell.message(f"{plan.name}: assembled {plan.path.name} ({detail})")
         return SequenceResult(plan.name, ASSEMBLED, detail, plan.path, method, length, exports)
+
+    def _check_ours(self, plan: SequencePlan) -> None:
+        """A cut's files are replaced only once shotbuild has written them."""
+        if not self.done.owns(plan.name):
+            for path in [plan.path, *export.paths(plan.name, self.out_dir)]:
+                if path.exists():
+                    raise ShotbuildError(
+                        f"{path} exists and was not written by shotbuild; move it away and "
+                        "build again"
+                    )
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.done.pending.add(plan.name)
+        self.done.save()  # before the first byte: a crash leaves the names shotbuild's
 
     def _exports(
         self, plan: SequencePlan, probes: list[Probe], segments: list[Segment] | None = None
@@ -175,10 +191,26 @@ def _probe(path: Path) -> Probe:
     return probe
 
 
-def outputs(spec: Spec, build_dir: Path, subdir: str = "") -> list[Path]:
-    """Every file the cuts of `spec` may have written (for `clean`)."""
+def remove_outputs(
+    spec: Spec, build_dir: Path, subdir: str = "", *, dry_run: bool = False
+) -> list[Path]:
+    """Remove the files the cuts of `spec` wrote in `<build_dir>/<subdir>/` (as the
+    record says: nothing else), and forget them; the files, removed or not (dry run)."""
     out_dir = out_dir_of(build_dir, subdir)
-    found = [out_dir / f"{s.name}.mp4" for s in spec.sequences]
-    for seq in spec.sequences:
-        found += export.paths(seq.name, out_dir)
+    done = record.read(out_dir)
+    ours = sorted(n for n, c in done.cuts.items() if c.spec in (None, str(spec.path)))
+    found = []
+    for name in ours:
+        candidates = [out_dir / f"{name}.mp4", *export.paths(name, out_dir)]
+        found += [p for p in candidates if p.is_file()]
+    if dry_run or not ours:
+        return found
+    for path in found:
+        path.unlink(missing_ok=True)
+    for name in ours:
+        del done.cuts[name]
+    if done.cuts or done.pending:
+        done.save()
+    else:
+        done.path.unlink(missing_ok=True)
     return found

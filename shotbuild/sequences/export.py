@@ -1,5 +1,5 @@
 """A cut for editors, through OpenTimelineIO (the `edit` extra): `<seq>.otio`,
-an FCP 7 XML `<seq>.xml` (Resolve, Premiere, Final Cut import it) and, when its
+an FCP 7 XML `<seq>.xml` (Resolve and Premiere import it) and, when its
 adapter is installed, a CMX 3600 `<seq>.edl`. One video track, one clip per
 member with its source range; media by path relative to the export's folder."""
 

@@ -49,6 +49,7 @@ class Assembled:
     stat: Stat
     method: str  # remux or re-encode
     seconds: float
+    spec: str | None = None  # the spec that wrote it: specs may share a build folder
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class Assembled:
             "stat": list(self.stat),
             "method": self.method,
             "seconds": self.seconds,
+            "spec": self.spec,
         }
 
 
@@ -66,11 +68,18 @@ class Record:
     path: Path
     cuts: dict[str, Assembled] = field(default_factory=dict)
     hashes: dict[str, tuple[int, int, int, str]] = field(default_factory=dict)
+    # cuts being written: their files are shotbuild's even if a crash came before
+    # the cut was recorded
+    pending: set[str] = field(default_factory=set)
+
+    def owns(self, name: str) -> bool:
+        return name in self.cuts or name in self.pending
 
     def save(self) -> None:
         doc = {
             "format": RECORD_FORMAT,
             "sequences": {name: cut.to_json() for name, cut in sorted(self.cuts.items())},
+            "pending": sorted(self.pending),
             "hashes": {path: list(v) for path, v in sorted(self.hashes.items())},
         }
         atomic_write_text(self.path, json.dumps(doc, indent=1) + "\n")
@@ -105,6 +114,7 @@ def _parse(path: Path, doc: Any) -> Record:
         path,
         {untrusted.shot_name(name): _assembled(value) for name, value in cuts.items()},
         {untrusted.text(p, "path", limit=4096): _hash(v) for p, v in hashes.items()},
+        {untrusted.shot_name(name) for name in _list(doc.get("pending", []), 10_000)},
     )
 
 
@@ -118,6 +128,9 @@ def _assembled(value: Any) -> Assembled:
         stat=_stat(value["stat"]),
         method=untrusted.text(value["method"], "method", limit=20),
         seconds=untrusted.seconds(value["seconds"]),
+        spec=None
+        if value.get("spec") is None
+        else untrusted.text(value["spec"], "spec", limit=4096),
     )
 
 
