@@ -28,7 +28,7 @@ import av
 import av.filter
 from av.video.frame import PictureType
 
-from shotbuild.sequences import assemble_all, media
+from shotbuild.sequences import assemble_all, media, remove_outputs
 from shotbuild.spec import load_spec
 
 WIDTH, HEIGHT, FPS, AUDIO_RATE = 1280, 720, 25, 48000
@@ -127,10 +127,9 @@ def measure(folder: Path, shots: int, seconds: int, runs: int) -> Result:
     spec_path = folder / "shots.yaml"
     spec_path.write_text(spec_text(shots, seconds))
     spec = load_spec(spec_path)
-    record = spec.build_dir / ".shotbuild-sequences.json"
 
     def end_to_end() -> None:
-        record.unlink(missing_ok=True)  # forget the cut: assembled again every run
+        remove_outputs(spec, spec.build_dir)  # as `clean` does: assembled again every run
         (result,) = assemble_all(spec, spec.build_dir, files)
         assert result.method == media.REMUX, result
 

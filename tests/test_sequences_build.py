@@ -120,6 +120,8 @@ def test_a_trimmed_cut_is_seven_seconds_and_exports_read_back(
     xml = ET.parse(out.with_suffix(".xml")).getroot()
     items = xml.findall(".//clipitem")
     assert [i.findtext("name") for i in items] == ["a", "b"]
+    urls = [i.findtext("file/pathurl") for i in items]
+    assert urls == [files["a"].resolve().as_uri(), files["b"].resolve().as_uri()]
     assert [(i.findtext("in"), i.findtext("out")) for i in items] == [("0", "120"), ("24", "72")]
     edl = out.with_suffix(".edl").read_text()
     assert "00:00:01:00 00:00:03:00" in edl

@@ -1,7 +1,9 @@
 """A cut for editors, through OpenTimelineIO (the `edit` extra): `<seq>.otio`,
 an FCP 7 XML `<seq>.xml` (Resolve and Premiere import it) and, when its
 adapter is installed, a CMX 3600 `<seq>.edl`. One video track, one clip per
-member with its source range; media by path relative to the export's folder."""
+member with its source range. The .otio and .edl name media by path relative
+to the export's folder (the folder can move); the XML by absolute file:// URL,
+as Resolve and Premiere link it without asking."""
 
 from __future__ import annotations
 
@@ -47,7 +49,9 @@ def _otio() -> Any:
     return opentimelineio
 
 
-def timeline(name: str, clips: Sequence[Clip], folder: Path) -> Any:
+def timeline(name: str, clips: Sequence[Clip], folder: Path, *, absolute: bool = False) -> Any:
+    """The cut as an OTIO timeline; media by path relative to `folder`, or as
+    absolute file:// URLs (what FCP 7 XML importers link without asking)."""
     otio = _otio()
     rate = timeline_rate(clips[0].rate) if clips else DEFAULT_RATE
 
@@ -57,7 +61,11 @@ def timeline(name: str, clips: Sequence[Clip], folder: Path) -> Any:
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     for clip in clips:
         media = otio.schema.ExternalReference(
-            target_url=Path(os.path.relpath(clip.path, folder)).as_posix(),
+            target_url=(
+                clip.path.resolve().as_uri()
+                if absolute
+                else Path(os.path.relpath(clip.path, folder)).as_posix()
+            ),
             available_range=otio.opentime.TimeRange(at(0), at(clip.available)),
         )
         source = otio.opentime.TimeRange(at(clip.start), at(clip.end) - at(clip.start))
@@ -74,13 +82,16 @@ def write(name: str, clips: Sequence[Clip], folder: Path) -> list[Path]:
     available = set(otio.adapters.available_adapter_names())
     if not set(REQUIRED) <= available:
         raise MissingExtra("exporting FCP XML", "edit")
-    tl = timeline(name, clips, folder)
+    relative = timeline(name, clips, folder)
+    absolute = timeline(name, clips, folder, absolute=True)
     written = []
     for adapter, suffix in FORMATS:
         if adapter not in available:
             continue
         try:
-            text = otio.adapters.write_to_string(tl, adapter)
+            text = otio.adapters.write_to_string(
+                absolute if adapter == "fcp_xml" else relative, adapter
+            )
         except otio.exceptions.OTIOError:
             if adapter in REQUIRED:
                 raise

@@ -24,6 +24,7 @@ REENCODE = "re-encode"
 X264_OPTIONS = {"preset": "veryfast", "crf": "18"}
 AUDIO_RATE = 48000
 FALLBACK_RATE = Fraction(25)
+MAX_IDLE_PULLS = 1000
 
 
 class AssemblyError(ShotbuildError):
@@ -339,6 +340,7 @@ def _drain(
             if not pull_all():
                 return samples
         graph.push(None)
-    while pull_all():
-        pass
-    return samples
+    for _ in range(MAX_IDLE_PULLS):  # the graph has all its input: it must end
+        if not pull_all():
+            return samples
+    raise AssemblyError("the audio filter did not finish")
