@@ -504,6 +504,43 @@ def fig_preview(s: Settings) -> list[Figure]:
     ]
 
 
+def fig_sequences(s: Settings) -> list[Figure]:
+    import bench_sequences
+
+    shots, seconds = (8, 4) if s.quick else (20, 4)
+    folder = s.tmp / "sequences"
+    folder.mkdir()
+    r = bench_sequences.measure(folder, shots, seconds, 2 if s.quick else 3)
+    command = "python bench/run.py --only sequences; or python bench/bench_sequences.py"
+    members = f"{shots} members, {r.seconds:g} s of 720p25 H.264 + AAC"
+    return [
+        Figure(
+            f"assemble a {shots}-shot cut by stream copy (remux)",
+            f"{r.remux:.2f} s",
+            f"playback {r.seconds:g} s",
+            r.ratio(r.remux),
+            "<= 0.05",
+            r.ratio(r.remux) <= 0.05,
+            command,
+            [
+                members,
+                f"end to end (plan, hash, probe, remux, atomic copy, OTIO/FCP XML/EDL):"
+                f" {r.end_to_end:.2f} s, real-time ratio {r.ratio(r.end_to_end):.3f}",
+            ],
+        ),
+        Figure(
+            f"assemble a {shots}-shot cut by re-encode (x264 veryfast)",
+            f"{r.reencode:.2f} s",
+            f"playback {r.seconds:g} s",
+            r.ratio(r.reencode),
+            "< 1 (faster than real time)",
+            r.ratio(r.reencode) < 1,
+            command,
+            [members, f"re-encode vs remux: {r.reencode / r.remux:.0f}x the wall time"],
+        ),
+    ]
+
+
 def fig_remote(s: Settings) -> list[Figure]:
     shots = 30 if s.quick else 100
     runs = 1 if s.quick else 3
@@ -578,6 +615,7 @@ FIGURES: dict[str, Callable[[Settings], list[Figure]]] = {
     "memory": fig_memory,
     "preview": fig_preview,
     "remote": fig_remote,
+    "sequences": fig_sequences,
 }
 
 

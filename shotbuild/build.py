@@ -195,7 +195,23 @@ def build(
                 asyncio.run(runner.run(work, orphans))
         finally:
             plan.manifest.flush()
+        _assemble_sequences(spec, backend, plan, result, reporter)
         return result
+
+
+def _assemble_sequences(
+    spec: Spec, backend: Backend, plan: Plan, result: BuildResult, reporter: Reporter
+) -> None:
+    """The hook into shotbuild.sequences: cuts from the shots this build left done."""
+    from shotbuild.sequences import FAILED as CUT_FAILED
+    from shotbuild.sequences import assemble_all
+
+    build_dir = plan.manifest.build_dir
+    done = [*result.built, *result.restored, *result.up_to_date]
+    files = {name: build_dir / output_rel(backend, name) for name in done}
+    for cut in assemble_all(spec, build_dir, files, backend.subdir, reporter):
+        if cut.status == CUT_FAILED:
+            result.failed.append((cut.name, cut.detail))
 
 
 def _check_names(spec: Spec, options: BuildOptions) -> None:

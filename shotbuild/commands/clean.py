@@ -30,6 +30,11 @@ def cli(spec: Path | None, out: Path | None, dry_run: bool) -> int:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             manifest.forget(rel)
+    from shotbuild.sequences import remove_outputs
+
+    for subdir in ("", "preview"):  # the cuts, as their own record lists them
+        for cut in remove_outputs(loaded, manifest.build_dir, subdir, dry_run=dry_run):
+            echo_err(f"{'would remove' if dry_run else 'removed'} {cut}")
     if not dry_run:
         with contextlib.suppress(FileNotFoundError):
             if not manifest.entries:

@@ -59,6 +59,9 @@ def _default(sub: Mapping[str, Any]) -> str:
     return f"`{str(value).lower() if isinstance(value, bool) else value}`"
 
 
+_TOP_KINDS = {"shots": "mapping: shot name -> shot", "sequences": "mapping: name -> sequence"}
+
+
 def _top_level(doc: Mapping[str, Any]) -> Iterator[str]:
     yield "### Top level"
     yield ""
@@ -67,7 +70,7 @@ def _top_level(doc: Mapping[str, Any]) -> Iterator[str]:
     required = set(doc.get("required", []))
     for key, sub in doc["properties"].items():
         need = " **Required.**" if key in required else ""
-        kind = "mapping: shot name -> shot" if key == "shots" else describe_type(sub)
+        kind = _TOP_KINDS.get(key) or describe_type(sub)
         kind = "shot fields" if key == "defaults" else kind
         yield _row(f"`{key}`", kind, _default(sub), _cell(sub["description"]) + need)
     for pattern, sub in doc.get("patternProperties", {}).items():
@@ -118,6 +121,24 @@ def _references(doc: Mapping[str, Any]) -> Iterator[str]:
     yield f"`media`: {media}"
 
 
+def _sequences(doc: Mapping[str, Any]) -> Iterator[str]:
+    defs = doc["$defs"]
+    yield "### Sequences"
+    yield ""
+    yield defs["sequence"]["description"]
+    yield ""
+    yield _row("key", "type", "default", "description")
+    yield _row("---", "---", "---", "---")
+    for key, sub in defs["sequence"]["properties"].items():
+        need = " **Required.**" if key in defs["sequence"].get("required", []) else ""
+        kind = "list of members, at least 1" if key == "shots" else describe_type(sub)
+        yield _row(f"`{key}`", kind, _default(sub), _cell(sub["description"]) + need)
+    member = defs["sequenceMember"]
+    for key, sub in member["properties"].items():
+        kind = "number, seconds" if sub.get("type") == "number" else describe_type(sub)
+        yield _row(f"`shots[].{key}`", kind, "", _cell(sub["description"]))
+
+
 def reference() -> str:
     """The generated Markdown, markers included."""
     doc = schema.schema()
@@ -131,6 +152,8 @@ def reference() -> str:
         *_shot_fields(doc),
         "",
         *_references(doc),
+        "",
+        *_sequences(doc),
         "",
         END,
     ]

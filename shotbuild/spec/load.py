@@ -14,7 +14,7 @@ from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from pathlib import Path
 from typing import Any
 
-from shotbuild.spec import rules, schema
+from shotbuild.spec import rules, schema, sequences
 from shotbuild.spec.merge import MergedShot, merge, subpaths
 from shotbuild.spec.model import (
     DEFAULT_API_TYPE,
@@ -134,6 +134,10 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
         for where, message in rules.check(shot, resolved_root):
             if not _overlaps(where, reported):
                 problems.append(problem(parsed.position(where), message))
+    by_name = {shot.name: shot for shot in shots}
+    for where, message, at_key in sequences.check(doc, by_name):
+        if not _overlaps(where, reported):
+            problems.append(problem(parsed.position(where, key=at_key), message))
     if problems:
         return None, unique(problems)
     return _spec(Path(os.path.abspath(path)), doc, shots, parsed), []
@@ -165,6 +169,7 @@ def _spec(path: Path, doc: dict[str, Any], shots: list[MergedShot], parsed: Pars
         path=path,
         build_dir=Path(build_dir),
         shots=tuple(_shot(s) for s in shots),
+        sequences=sequences.build(doc),
         positions=_Positions(lambda: _positions(shots, parsed)),
     )
 

@@ -59,12 +59,32 @@ class Shot:
 
 
 @dataclass(frozen=True)
+class Member:
+    """One shot in a sequence: the part from `start` to `end` (seconds into the
+    shot; None: its start, its end)."""
+
+    shot: str
+    start: float | None = None  # `in` in YAML
+    end: float | None = None  # `out` in YAML
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A cut assembled from shots, in order (`sequences:` in the spec)."""
+
+    name: str
+    members: tuple[Member, ...]
+    size: tuple[int, int] | None = None  # (width, height) to fit members into
+
+
+@dataclass(frozen=True)
 class Spec:
     """A loaded, valid spec file."""
 
     path: Path  # absolute path of the spec file
     build_dir: Path  # absolute; from build_dir (relative to the spec) or the default build/
     shots: tuple[Shot, ...]  # in file order
+    sequences: tuple[Sequence, ...] = ()  # in file order
     # "shots/<name>/<field>[/<index>...]" -> where that value is written (for later errors)
     positions: dict[str, Position] = field(default_factory=dict, compare=False, repr=False)
 

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 SCHEMA_NAME = "shots.schema.json"
 SHOT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$(?!\\n)"
+SIZE_PATTERN = "^[1-9][0-9]{1,3}x[1-9][0-9]{1,3}$(?!\\n)"  # a sequence's size
 
 _PATTERN_MESSAGES = {
     SHOT_NAME_PATTERN: "invalid shot name; use at most 100 letters, digits, '.', '_' or '-', "
     "starting with a letter or digit",
+    SIZE_PATTERN: "must be WIDTHxHEIGHT in pixels, e.g. 1280x720",
     "\\S": "must not be blank",
     "^\\S+$(?!\\n)": "must not be empty or contain spaces",
 }

@@ -1,0 +1,41 @@
+"""Sequences: cuts assembled from finished shots (`build/<seq>.mp4`) and handed
+to editors as OpenTimelineIO, FCP 7 XML and (when its adapter is installed)
+CMX 3600 EDL. Importing this package is cheap: PyAV (the `preview` extra) is
+imported when a cut is assembled, OpenTimelineIO (the `edit` extra) when one
+is exported.
+
+The engine calls two functions: `plan_sequences` (pure: assemble / up to date /
+waiting for shots, each with a reason) and `assemble_all` (does it, returns a
+result per sequence)."""
+
+from __future__ import annotations
+
+from shotbuild.sequences.assemble import (
+    ASSEMBLED,
+    FAILED,
+    SKIPPED,
+    UP_TO_DATE,
+    SequenceResult,
+    assemble_all,
+    remove_outputs,
+)
+from shotbuild.sequences.plan import (
+    ASSEMBLER_VERSION,
+    SequencePlan,
+    SequenceStatus,
+    plan_sequences,
+)
+
+__all__ = [
+    "ASSEMBLED",
+    "ASSEMBLER_VERSION",
+    "FAILED",
+    "SKIPPED",
+    "UP_TO_DATE",
+    "SequencePlan",
+    "SequenceResult",
+    "SequenceStatus",
+    "assemble_all",
+    "plan_sequences",
+    "remove_outputs",
+]
