@@ -7,11 +7,12 @@ answer; the reason becomes words only where it is shown."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from shotbuild.backends.base import Backend, is_remote
 from shotbuild.keys import Request, StatCachedHasher, diff_requests, shot_keys
@@ -35,26 +36,39 @@ IN_FLIGHT = ShotStatus.IN_FLIGHT
 FAILED = ShotStatus.FAILED
 REMOVED = ShotStatus.REMOVED
 ORPHAN = ShotStatus.ORPHAN
-__all__ = ["PENDING", "RENDERS", "Plan", "PlanItem", "ShotStatus", "make_plan"]
+__all__ = [
+    "PENDING",
+    "RENDERS",
+    "Orphan",
+    "Plan",
+    "PlanItem",
+    "Removed",
+    "Render",
+    "Restore",
+    "Resume",
+    "Settled",
+    "ShotItem",
+    "ShotStatus",
+    "Work",
+    "make_plan",
+]
 
 AUTO_DURATION_MAX = 15  # auto_duration is counted at its most: plans never under-promise
 Stat = tuple[int, int, int, str]
+T = TypeVar("T", bound="PlanItem")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlanItem:
+    """What the plan says of one shot; each status has its own type, with only the
+    fields that status has (Settled, Render, Resume, Restore, Removed, Orphan)."""
+
     name: str
     status: ShotStatus
     why: Reason
     output: Path
-    key: str | None = None
-    request: Request | None = None
     seconds: float = 0.0  # seconds of video a build would pay for
-    result: LockEntry | None = None  # the render to restore (RESTORE)
-    source: str | None = None  # RESTORE: "cache" (a local blob) or "lock" (download again)
-    job: JobRecord | None = None
-    shot: Shot | None = field(default=None, repr=False)
-    forced: bool = False  # --force: render again whatever the records say
+    key: str | None = None  # None only for a removed shot
 
     @property
     def reason(self) -> str:
@@ -75,11 +89,73 @@ class PlanItem:
         }
         if self.fields:
             doc["fields"] = list(self.fields)
-        if self.job and self.job.video_id:
-            doc["video_id"] = self.job.video_id
-        if self.source:
-            doc["source"] = self.source
         return doc
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShotItem(PlanItem):
+    """An item of a shot in the spec: its key and the request the key is made of."""
+
+    shot: Shot = field(repr=False)
+    key: str
+    request: Request = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settled(ShotItem):
+    """UP_TO_DATE, or COSMETIC (only title/callback_url to record)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Render(ShotItem):
+    """NEW, CHANGED or FAILED: a render to pay for (or, locally, to make)."""
+
+    forced: bool = False  # --force: render again whatever the records say
+    previous: JobRecord | None = None  # FAILED: the job that failed (attempts count on)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume(ShotItem):
+    """IN_FLIGHT: a job already submitted (or its create unanswered), to see through."""
+
+    job: JobRecord
+    forced: bool = False  # a forced render killed after its intent or create
+
+    def to_json(self) -> dict[str, Any]:
+        doc = super().to_json()
+        if self.job.video_id:
+            doc["video_id"] = self.job.video_id
+        return doc
+
+
+@dataclass(frozen=True, kw_only=True)
+class Restore(ShotItem):
+    """RESTORE: a render already paid for, from the cache or the lock (no render)."""
+
+    result: LockEntry  # its key is the shot's key
+    source: str  # "cache" (a local blob), "lock" (download again) or "output" (record only)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "source": self.source}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Removed(PlanItem):
+    """REMOVED: a shot that left the spec (its lock entry, its output)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Orphan(PlanItem):
+    """ORPHAN: a job of an earlier version of a shot, finished into the cache."""
+
+    key: str
+    job: JobRecord
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "video_id": self.job.video_id}
+
+
+Work = Render | Resume | Restore  # what a build has to do something for
 
 
 @dataclass(frozen=True)
@@ -92,7 +168,7 @@ class Plan:
     outputs: Mapping[str, Owned] = field(repr=False)  # the build folder's manifest, as read
     # jobs this spec submitted for keys no shot has now: not work to pay for, but a
     # build finishes them into the cache (not build/, not the lock)
-    orphans: tuple[PlanItem, ...] = ()
+    orphans: tuple[Orphan, ...] = ()
     settled: tuple[str, ...] = ()  # keys listed in flight that need nothing more
     hashed: Mapping[str, Stat] = field(default_factory=dict, repr=False)  # new stat-cache rows
 
@@ -194,7 +270,7 @@ def make_plan(
     planner = _Planner(backend, remote, view, lock, manifest, spec.path, live)
     items = [planner.item(shot, *keys[shot.name], forced=shot.name in force) for shot in spec.shots]
     items += planner.removed({shot.name for shot in spec.shots})
-    orphans: tuple[PlanItem, ...] = ()
+    orphans: tuple[Orphan, ...] = ()
     settled: tuple[str, ...] = ()
     if remote:
         current = {key for key, _ in keys.values()}
@@ -205,10 +281,10 @@ def make_plan(
     )
 
 
-def _item(status: ShotStatus, code: Code, base: dict[str, Any], **kw: Any) -> PlanItem:
+def _item(cls: type[T], status: ShotStatus, code: Code, base: dict[str, Any], **kw: Any) -> T:
     facts = kw.pop("facts", None)
     why = Reason(code, kw.pop("changes", ()), facts)
-    return PlanItem(status=status, why=why, **base, **kw)
+    return cls(status=status, why=why, **base, **kw)
 
 
 @dataclass
@@ -240,7 +316,7 @@ class _Planner:
             return self._resume_forced(interrupted, base)
         if forced:
             seconds = self.seconds(shot)
-            return _item(CHANGED, Code.FORCED, base, seconds=seconds, forced=True)
+            return _item(Render, CHANGED, Code.FORCED, base, seconds=seconds, forced=True)
         return self._by_records(shot, key, request, entry, base)
 
     def _by_records(
@@ -280,18 +356,22 @@ class _Planner:
 
     def _resume_forced(self, job: JobRecord, base: dict[str, Any]) -> PlanItem:
         facts = {"video_id": job.video_id or ""}
-        return _item(IN_FLIGHT, Code.FORCED_RESUMED, base, job=job, facts=facts, forced=True)
+        return _item(
+            Resume, IN_FLIGHT, Code.FORCED_RESUMED, base, job=job, facts=facts, forced=True
+        )
 
     def _from_job(self, shot: Shot, job: JobRecord, base: dict[str, Any]) -> PlanItem:
         if job.state != JOB_FAILED:
             if job.video_id:
                 facts = {"video_id": job.video_id}
-                return _item(IN_FLIGHT, Code.SUBMITTED, base, job=job, facts=facts)
-            return _item(IN_FLIGHT, Code.CREATE_UNANSWERED, base, job=job)
+                return _item(Resume, IN_FLIGHT, Code.SUBMITTED, base, job=job, facts=facts)
+            return _item(Resume, IN_FLIGHT, Code.CREATE_UNANSWERED, base, job=job)
         why = ": ".join(x for x in (job.failure_code, job.failure_message) if x)
         seconds = self.seconds(shot)
         facts = {"failure": why}
-        return _item(FAILED, Code.RENDER_FAILED, base, seconds=seconds, job=job, facts=facts)
+        return _item(
+            Render, FAILED, Code.RENDER_FAILED, base, seconds=seconds, previous=job, facts=facts
+        )
 
     def _new_or_changed(
         self,
@@ -304,15 +384,17 @@ class _Planner:
         previous = entry.key if entry is not None else (owned.key if owned else None)
         seconds = self.seconds(shot)
         if previous is None:
-            return _item(NEW, Code.NEVER_BUILT, base, seconds=seconds)
+            return _item(Render, NEW, Code.NEVER_BUILT, base, seconds=seconds)
         old = self.cache.request(previous)
         changes = _changes(old, request) if old is not None else ()
         if changes:
-            return _item(CHANGED, Code.FIELDS_CHANGED, base, seconds=seconds, changes=changes)
+            return _item(
+                Render, CHANGED, Code.FIELDS_CHANGED, base, seconds=seconds, changes=changes
+            )
         if entry is not None and entry.origin != self.backend.identity:
             facts = {"old_origin": entry.origin, "new_origin": self.backend.identity}
-            return _item(CHANGED, Code.ORIGIN_CHANGED, base, seconds=seconds, facts=facts)
-        return _item(CHANGED, Code.INPUTS_CHANGED, base, seconds=seconds)
+            return _item(Render, CHANGED, Code.ORIGIN_CHANGED, base, seconds=seconds, facts=facts)
+        return _item(Render, CHANGED, Code.INPUTS_CHANGED, base, seconds=seconds)
 
     def _current(self, shot: Shot, owned: Owned, base: dict[str, Any]) -> PlanItem:
         cosmetic = cosmetic_of(shot)
@@ -323,14 +405,17 @@ class _Planner:
             if cosmetic[k] != recorded[k]
         )
         if changes:
-            return _item(COSMETIC, Code.COSMETIC_CHANGED, base, changes=changes)
-        return _item(UP_TO_DATE, Code.MATCHES, base)
+            return _item(Settled, COSMETIC, Code.COSMETIC_CHANGED, base, changes=changes)
+        return _item(Settled, UP_TO_DATE, Code.MATCHES, base)
 
     def _restore(
         self, result: LockEntry, owned: Owned | None, base: dict[str, Any], *, in_place: bool
     ) -> PlanItem:
+        result = dataclasses.replace(result, key=base["key"])  # the executor never re-keys
         if in_place and owned is not None and owned.sha256 == result.sha256:
-            return _item(RESTORE, Code.LOCK_ENTRY_MISSING, base, result=result, source="output")
+            return _item(
+                Restore, RESTORE, Code.LOCK_ENTRY_MISSING, base, result=result, source="output"
+            )
         path: Path = base["output"]
         if not path.exists():
             problem = Problem.MISSING
@@ -345,17 +430,19 @@ class _Planner:
         else:
             seconds = self.seconds(base["shot"])
             facts = {"problem": str(problem)}
-            return _item(NEW, Code.RENDER_LEFT_CACHE, base, seconds=seconds, facts=facts)
+            return _item(Render, NEW, Code.RENDER_LEFT_CACHE, base, seconds=seconds, facts=facts)
         facts = {"problem": str(problem), "source": source, "video_id": result.video_id}
-        return _item(RESTORE, Code.RESTORE, base, result=result, source=source, facts=facts)
+        return _item(
+            Restore, RESTORE, Code.RESTORE, base, result=result, source=source, facts=facts
+        )
 
     def orphans(
         self, tracked: Mapping[str, str], current: set[str]
-    ) -> tuple[tuple[PlanItem, ...], tuple[str, ...]]:
+    ) -> tuple[tuple[Orphan, ...], tuple[str, ...]]:
         """Jobs the spec submitted whose key no shot has now (edited while they
         rendered), and the listed keys that need nothing more (finished, failed, or a
         create with no video_id: sending it again could start a job nobody wants)."""
-        found: list[PlanItem] = []
+        found: list[Orphan] = []
         settled: list[str] = []
         for key, name in sorted(tracked.items(), key=lambda kv: (kv[1], kv[0])):
             if key in current:
@@ -366,22 +453,23 @@ class _Planner:
             elif job.origin == self.backend.identity:  # another API's jobs wait for it
                 path = self.manifest.build_dir / output_rel(self.backend, name)
                 why = Reason(Code.SUBMITTED, facts={"video_id": job.video_id})
-                found.append(PlanItem(name, ORPHAN, why, path, key=key, job=job))
+                item = Orphan(name=name, status=ORPHAN, why=why, output=path, key=key, job=job)
+                found.append(item)
         return tuple(found), tuple(settled)
 
-    def removed(self, names: set[str]) -> list[PlanItem]:
-        gone: dict[str, PlanItem] = {}
+    def removed(self, names: set[str]) -> list[Removed]:
+        gone: dict[str, Removed] = {}
         for name in sorted(self.lock):
             if name not in names:
                 path = self.manifest.build_dir / output_rel(self.backend, name)
-                gone[name] = PlanItem(name, REMOVED, Reason(Code.LEFT_SPEC_LOCK), path)
+                why = Reason(Code.LEFT_SPEC_LOCK)
+                gone[name] = Removed(name=name, status=REMOVED, why=why, output=path)
         for rel, owned in sorted(self.manifest.entries.items()):
             mine = owned.backend == self.backend.name and owned.belongs_to(self.spec_path)
             if mine and owned.shot not in names:
                 path = self.manifest.build_dir / rel
-                gone[owned.shot] = PlanItem(
-                    owned.shot, REMOVED, Reason(Code.LEFT_SPEC_OUTPUT), path
-                )
+                why = Reason(Code.LEFT_SPEC_OUTPUT)
+                gone[owned.shot] = Removed(name=owned.shot, status=REMOVED, why=why, output=path)
         return [gone[name] for name in sorted(gone)]
 
 

@@ -16,9 +16,22 @@ from shotbuild.backends.preview import PreviewBackend
 from shotbuild.build.record import Recorder, Target, entry_of
 from shotbuild.build.shared import Shared
 from shotbuild.keys import key_of, request_of, sha256_file
-from shotbuild.plan import CHANGED, COSMETIC, NEW, RESTORE, UP_TO_DATE, make_plan
+from shotbuild.plan import (
+    CHANGED,
+    COSMETIC,
+    NEW,
+    REMOVED,
+    RESTORE,
+    UP_TO_DATE,
+    Removed,
+    Render,
+    Restore,
+    Settled,
+    ShotItem,
+    make_plan,
+)
 from shotbuild.progress import NullReporter
-from shotbuild.reasons import Change, Code, words
+from shotbuild.reasons import Change, Code, Reason, words
 from shotbuild.request import (
     COSMETIC_FIELDS,
     KEYED_FIELDS,
@@ -130,18 +143,20 @@ def test_plan_reasons_are_data_turned_into_words_at_the_edge(tmp_path: Path) -> 
     assert build(spec, backend, cache=cache).built == ["s"]
     edited = make_spec(tmp_path, make_shot("s", prompt="Two.", title="New title"))
     [item] = make_plan(edited, backend, cache).items
-    assert item.status == CHANGED and item.why.code == Code.FIELDS_CHANGED
+    assert isinstance(item, Render) and item.status == CHANGED and not item.forced
+    assert item.why.code == Code.FIELDS_CHANGED
     assert item.why.changes == (Change("prompt", "One.", "Two."),)
     assert item.reason == words(item.why) == "prompt changed"
     retitled = make_spec(tmp_path, make_shot("s", prompt="One.", title="New title"))
     [cosmetic] = make_plan(retitled, backend, cache).items
-    assert cosmetic.status == COSMETIC
+    assert isinstance(cosmetic, Settled) and cosmetic.status == COSMETIC
     assert cosmetic.why.changes == (Change("title", None, "New title"),)
     assert cosmetic.reason == "title changed: no render"
     [same] = make_plan(spec, backend, cache).items
     assert same.status == UP_TO_DATE and same.why.code == Code.MATCHES
     (tmp_path / "build" / "preview" / "s.mp4").unlink()
     [gone] = make_plan(spec, backend, cache).items
+    assert isinstance(gone, Restore) and gone.source == "cache" and gone.result.key == gone.key
     assert gone.status == RESTORE and gone.reason == "output missing: copy from the local cache"
     cache.close()
 
@@ -159,7 +174,8 @@ def test_the_recorder_makes_a_render_permanent_in_every_store(tmp_path: Path) ->
     target = Target("heygen", "https://api.heygen.com", "", locked=True)
     recorder = Recorder(spec, target, {}, manifest, cache, Shared(None, cache, NullReporter()))
     item = make_plan(spec, _Heygenish(), cache).items[0]
-    entry = entry_of(item.key or "", "vid_1", sha, len(data), 4.0, target.identity)
+    assert isinstance(item, Render) and isinstance(item, ShotItem)
+    entry = entry_of(item.key, "vid_1", sha, len(data), 4.0, target.identity)
     asyncio.run(recorder.record(item, entry))
     manifest.flush()
     assert (tmp_path / "build" / "s.mp4").read_bytes() == data
@@ -167,7 +183,8 @@ def test_the_recorder_makes_a_render_permanent_in_every_store(tmp_path: Path) ->
     assert cache.result(entry.key) == entry and cache.request(entry.key) == item.request
     owned = Manifest(tmp_path / "build").get("s.mp4")
     assert owned is not None and owned.key == entry.key and owned.title == "T"
-    recorder.remove(dataclasses.replace(item, name="s"))
+    removed = Removed(name="s", status=REMOVED, why=Reason(Code.LEFT_SPEC_LOCK), output=item.output)
+    recorder.remove(removed)
     assert not (tmp_path / "build" / "s.mp4").exists() and read_lock(spec.lock_path) == {}
     cache.close()
 

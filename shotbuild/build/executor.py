@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -16,15 +17,15 @@ from shotbuild.build.record import Recorder
 from shotbuild.build.restore import Restorer
 from shotbuild.build.slots import Slots
 from shotbuild.errors import ShotbuildError
-from shotbuild.plan import COSMETIC, IN_FLIGHT, REMOVED, RESTORE, UP_TO_DATE, PlanItem
-from shotbuild.status import Progress
+from shotbuild.plan import Orphan, PlanItem, Removed, Render, Restore, Resume, Settled, Work
+from shotbuild.status import Progress, ShotStatus
 from shotbuild.store.cache import JOB_FAILED, JobRecord
 
 
 class Renders(Protocol):
     """How the chosen backend realises a shot (remote jobs, or local renders)."""
 
-    async def render(self, item: PlanItem) -> None: ...
+    async def render(self, item: Render | Resume) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -48,26 +49,28 @@ class Executor:
         self.restorer = restorer
         self.jobs = jobs  # remote backends: the jobs of earlier versions are finished
 
-    def settle(self, items: list[PlanItem], folder: Path) -> list[PlanItem]:
+    def settle(self, items: Sequence[PlanItem], folder: Path) -> list[Work]:
         """Do what needs no backend (record, remove); return the shots left to build."""
         result = self.ctx.result
         remove_stale_temps(folder, items)
+        work: list[Work] = []
         for item in items:
-            if item.status == UP_TO_DATE:
-                result.up_to_date.append(item.name)
-            elif item.status == COSMETIC:
-                self.recorder.cosmetic(item)
-                result.up_to_date.append(item.name)
-            elif item.status == REMOVED and not self.ctx.options.only:
-                self.recorder.remove(item)
-                result.removed.append(item.name)
-                self.ctx.reporter.shot(item.name, Progress.REMOVED, item.reason)
-        work = [i for i in items if i.status not in (UP_TO_DATE, COSMETIC, REMOVED)]
-        for item in work:
-            self.ctx.reporter.shot(item.name, Progress.QUEUED, item.reason)
+            match item:
+                case Settled():
+                    if item.status == ShotStatus.COSMETIC:
+                        self.recorder.cosmetic(item)
+                    result.up_to_date.append(item.name)
+                case Removed():
+                    if not self.ctx.options.only:
+                        self.recorder.remove(item)
+                        result.removed.append(item.name)
+                        self.ctx.reporter.shot(item.name, Progress.REMOVED, item.reason)
+                case Render() | Resume() | Restore():
+                    work.append(item)
+                    self.ctx.reporter.shot(item.name, Progress.QUEUED, item.reason)
         return work
 
-    async def run(self, work: list[PlanItem], orphans: list[PlanItem], slots: int) -> None:
+    async def run(self, work: list[Work], orphans: list[Orphan], slots: int) -> None:
         import asyncio
 
         self.ctx.slots = Slots(slots)
@@ -79,12 +82,12 @@ class Executor:
         finally:
             await self.renders.close()
 
-    async def _one(self, item: PlanItem) -> None:
+    async def _one(self, item: Work) -> None:
         slots = self.ctx.slot()
         await slots.acquire()
         ok = False
         try:
-            if self.ctx.stopping and item.status != IN_FLIGHT:
+            if self.ctx.stopping and not isinstance(item, Resume):
                 self.ctx.result.skipped.append(item.name)
                 return
             await self._realise(item)
@@ -98,17 +101,21 @@ class Executor:
         finally:
             await slots.release(grow=ok)
 
-    async def _realise(self, item: PlanItem) -> None:
-        if item.status == RESTORE:
-            await self.restorer.restore(item)
-        elif item.status == IN_FLIGHT or not await self.restorer.from_remote(item):
-            await self.renders.render(item)
+    async def _realise(self, item: Work) -> None:
+        match item:
+            case Restore():
+                await self.restorer.restore(item)
+            case Resume():
+                await self.renders.render(item)
+            case Render():
+                if not await self.restorer.from_remote(item):
+                    await self.renders.render(item)
 
-    async def _orphan(self, item: PlanItem) -> None:
+    async def _orphan(self, item: Orphan) -> None:
         """Finish a job of an earlier version of a shot into the cache (result and
         blob, never build/ or the lock), so changing the shot back costs nothing. Its
         failures are recorded and reported, and fail nothing of this build."""
-        assert self.jobs is not None and item.job is not None
+        assert self.jobs is not None, "orphans are planned for remote backends only"
         slots, label, job = self.ctx.slot(), earlier(item), item.job
         await slots.acquire()
         ok = False
@@ -132,7 +139,7 @@ class Executor:
             self.ctx.reporter.message(f"{label}: {e}")
 
 
-def remove_stale_temps(folder: Path, items: list[PlanItem]) -> None:
+def remove_stale_temps(folder: Path, items: Sequence[PlanItem]) -> None:
     """Remove what a killed build left half-copied: `.<output>.<random>.tmp` files of
     this spec's outputs (the build lock says no other build is writing them)."""
     prefixes = tuple(f".{item.output.name}." for item in items)

@@ -6,7 +6,6 @@ so a killed build resumes its jobs and never pays twice for a key."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 import time
@@ -28,7 +27,7 @@ from shotbuild.build.context import Context
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.record import Recorder, entry_of
 from shotbuild.errors import ShotbuildError
-from shotbuild.plan import IN_FLIGHT, PlanItem, seconds_of
+from shotbuild.plan import Orphan, Render, Resume, ShotItem, seconds_of
 from shotbuild.request import Body
 from shotbuild.status import Progress
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, JobRecord
@@ -84,12 +83,21 @@ class RemoteJobs:
     async def close(self) -> None:
         await self.runner.close()
 
-    async def render(self, item: PlanItem) -> None:
+    async def render(self, item: Render | Resume) -> None:
         """Submit (or resume) a shot's job and see it through to its recorded output."""
-        assert item.key is not None
-        job = self._job_for(item, item.key)
+        match item:
+            case Resume(job=job):
+                await self.run(item, job, replay=True)
+            case Render(previous=previous, forced=forced):
+                await self.run(item, self.new_job(item, previous, forced=forced))
+
+    async def render_again(self, item: ShotItem) -> None:
+        """A new, forced job for a shot whose locked render the API lost."""
+        await self.run(item, self.new_job(item, self.ctx.cache.job(item.key), forced=True))
+
+    async def run(self, item: ShotItem, job: JobRecord, *, replay: bool = False) -> None:
         if job.video_id is None:
-            if job.state == JOB_INTENT and item.status == IN_FLIGHT:
+            if job.state == JOB_INTENT and replay:
                 self._say_replay(item, job)
             job = await self._create(item, job)
         try:
@@ -114,29 +122,26 @@ class RemoteJobs:
         self.ctx.result.built.append(item.name)
         self.ctx.reporter.shot(item.name, Progress.DONE)
 
-    def _job_for(self, item: PlanItem, key: str) -> JobRecord:
-        if item.status == IN_FLIGHT and item.job is not None:
-            return item.job
-        prior = item.job or self.ctx.cache.job(key)
+    def new_job(self, item: ShotItem, prior: JobRecord | None, *, forced: bool) -> JobRecord:
+        prior = prior or self.ctx.cache.job(item.key)
         attempt = prior.attempt + 1 if prior is not None else 1
         return JobRecord(
-            key=key,
+            key=item.key,
             shot=item.name,
             origin=self.identity,
-            idempotency_key=idempotency_key(key, attempt, forced=item.forced),
+            idempotency_key=idempotency_key(item.key, attempt, forced=forced),
             attempt=attempt,
             state=JOB_INTENT,
         )
 
-    def _say_replay(self, item: PlanItem, job: JobRecord) -> None:
+    def _say_replay(self, item: ShotItem, job: JobRecord) -> None:
         self.ctx.reporter.message(
             f"{item.name}: an earlier create may have been sent without its answer"
             f" being recorded; sending it again with the same Idempotency-Key"
             f" ({job.idempotency_key}), so HeyGen replays it rather than starting a job"
         )
 
-    async def _create(self, item: PlanItem, job: JobRecord) -> JobRecord:
-        assert item.shot is not None and item.request is not None
+    async def _create(self, item: ShotItem, job: JobRecord) -> JobRecord:
 
         def uploading() -> None:
             self.ctx.reporter.shot(item.name, Progress.UPLOADING)
@@ -152,7 +157,7 @@ class RemoteJobs:
         self.ctx.reporter.shot(item.name, Progress.SUBMITTED, video_id)
         return job
 
-    async def _send(self, item: PlanItem, job: JobRecord, body: Body) -> str:
+    async def _send(self, item: ShotItem, job: JobRecord, body: Body) -> str:
         """The create itself; on a 429, wait for a slot and try again."""
         seen = idle = 0  # 429s for this create; those with no other job of ours in flight
         while True:
@@ -180,7 +185,7 @@ class RemoteJobs:
                     f" retries it with the same Idempotency-Key"
                 ) from e
 
-    async def _wait_turn(self, item: PlanItem, retry_after: float | None, seen: int) -> None:
+    async def _wait_turn(self, item: ShotItem, retry_after: float | None, seen: int) -> None:
         """After a 429 on a create: step back from the slots, wait what Retry-After
         says (capped; backoff without it), then wait for a slot to try again."""
         slots = self.ctx.slot()
@@ -197,31 +202,30 @@ class RemoteJobs:
         finally:
             await slots.acquire()
 
-    async def _poll_and_fetch(self, item: PlanItem, job: JobRecord) -> float:
+    async def _poll_and_fetch(self, item: ShotItem, job: JobRecord) -> float:
         """Finish a shot's job: its render downloaded, put in place and recorded."""
-        entry = await self.finish(item, job)
+        entry = await self.finish(item.name, job, seconds_of(item.shot))
         await self.recorder.record(item, entry)
         self.recorder.journal(job.replace(state=JOB_DONE))
         await self.recorder.shared.push(entry)
         return entry.duration
 
-    async def finish_earlier(self, item: PlanItem, label: str) -> None:
+    async def finish_earlier(self, item: Orphan, label: str) -> None:
         """Finish a job of an earlier version of a shot into the caches."""
-        assert item.job is not None and item.key is not None
-        entry = await self.finish(dataclasses.replace(item, name=label), item.job)
+        entry = await self.finish(label, item.job, 0.0)
         await self.recorder.keep_earlier(item.key, entry)
         self.recorder.journal(item.job.replace(state=JOB_DONE))
 
-    async def finish(self, item: PlanItem, job: JobRecord) -> LockEntry:
-        """Poll a job to its end and download its render into the blob cache, verified."""
-        assert item.key is not None and job.video_id is not None
-        status = await self._poll(item, job, job.video_id)
-        sha, size = await self.fetch(item, job.video_id, first_url=status.video_url)
-        guess = seconds_of(item.shot) if item.shot is not None else 0.0
+    async def finish(self, name: str, job: JobRecord, guess: float) -> LockEntry:
+        """Poll a job to its end and download its render into the blob cache, verified;
+        `guess` is its length when the API does not say."""
+        assert job.video_id is not None
+        status = await self._poll(name, job, job.video_id)
+        sha, size = await self.fetch(name, job.video_id, first_url=status.video_url)
         seconds = float(status.duration or guess)
-        return entry_of(item.key, job.video_id, sha, size, seconds, self.identity)
+        return entry_of(job.key, job.video_id, sha, size, seconds, self.identity)
 
-    async def _poll(self, item: PlanItem, job: JobRecord, video_id: str) -> JobStatus:
+    async def _poll(self, name: str, job: JobRecord, video_id: str) -> JobStatus:
         """Ask until the job ends (backing off with its age, up to --timeout)."""
         started = self.ctx.clock()
         while True:
@@ -236,7 +240,7 @@ class RemoteJobs:
                     f"job {video_id} still rendering after {age:.0f} s; it stays recorded:"
                     " run the build again to resume it"
                 )
-            self.ctx.reporter.shot(item.name, Progress.RENDERING, video_id)
+            self.ctx.reporter.shot(name, Progress.RENDERING, video_id)
             await self.ctx.sleep(min(POLL_MAX, POLL_FIRST + age / 10))
 
     def _failed(self, job: JobRecord, status: JobStatus) -> None:
@@ -251,7 +255,7 @@ class RemoteJobs:
         raise ShotFailed(f"render {job.video_id} failed: {why or 'no reason given'}")
 
     async def fetch(
-        self, item: PlanItem, video_id: str, *, first_url: str | None = None, expect: str = ""
+        self, name: str, video_id: str, *, first_url: str | None = None, expect: str = ""
     ) -> tuple[str, int]:
         """Download a render into the blob cache, verified; return (sha256, size)."""
         url = first_url
@@ -262,7 +266,7 @@ class RemoteJobs:
                 if url is None:
                     raise ShotFailed(f"job {video_id} has no video_url; try again later")
             try:
-                return await self._download(item.name, video_id, url, expect)
+                return await self._download(name, video_id, url, expect)
             except LinkExpiredError:
                 url = None  # fetch the status again for a fresh link
             except DownloadBrokeOff as e:

@@ -10,7 +10,7 @@ from shotbuild.backends.base import LocalRenderer
 from shotbuild.build.context import Context
 from shotbuild.build.record import Recorder, entry_of
 from shotbuild.keys import sha256_file
-from shotbuild.plan import PlanItem, seconds_of
+from shotbuild.plan import ShotItem, seconds_of
 from shotbuild.spec.model import DEFAULT_DURATION
 from shotbuild.status import Progress
 
@@ -31,8 +31,7 @@ class LocalRenders:
         self.name = name  # the backend's name, the "video_id" of a local render
         self.pool: Executor | None = None
 
-    async def render(self, item: PlanItem) -> None:
-        assert item.shot is not None and item.key is not None and item.request is not None
+    async def render(self, item: ShotItem) -> None:
         tmp = self.ctx.cache.temp_file(".mp4")
         try:
             fn, args = self.renderer.render_call(item.shot, item.request, self.ctx.spec.root, tmp)
@@ -47,7 +46,9 @@ class LocalRenders:
                 tmp.unlink()
         seconds = seconds_of(item.shot, DEFAULT_DURATION)  # auto_duration previews are 10 s
         identity = self.recorder.target.identity
-        await self.recorder.record(item, entry_of(item.key, self.name, sha, size, seconds, identity))
+        await self.recorder.record(
+            item, entry_of(item.key, self.name, sha, size, seconds, identity)
+        )
         self.ctx.result.built.append(item.name)
         self.ctx.result.seconds += seconds
         self.ctx.reporter.shot(item.name, Progress.DONE)

@@ -10,7 +10,6 @@ from typing import Any
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Plan
 
-
 # How messages name the options a caller can change: the Python API's keywords by
 # default; the CLI passes its flags (shotbuild.commands.build.FLAGS).
 PYTHON_NAMES: Mapping[str, str] = {

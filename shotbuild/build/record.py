@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.shared import Shared
 from shotbuild.keys import sha256_file
-from shotbuild.plan import PlanItem
+from shotbuild.plan import Removed, Settled, ShotItem
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord, copy_atomic
 from shotbuild.store.lock import LockEntry, write_lock
@@ -36,7 +36,9 @@ class Target:
         return f"{self.subdir}/{shot}.mp4" if self.subdir else f"{shot}.mp4"
 
 
-def entry_of(key: str, video_id: str, sha: str, size: int, seconds: float, origin: str) -> LockEntry:
+def entry_of(
+    key: str, video_id: str, sha: str, size: int, seconds: float, origin: str
+) -> LockEntry:
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return LockEntry(key, video_id, sha, size, seconds, origin, built_at)
 
@@ -58,14 +60,13 @@ class Recorder:
         self.cache = cache
         self.shared = shared
 
-    async def record(self, item: PlanItem, entry: LockEntry, *, share: bool = False) -> None:
+    async def record(self, item: ShotItem, entry: LockEntry, *, share: bool = False) -> None:
         """Put a verified blob in place as the shot's output and record it everywhere;
         `share` also gives it to the shared remote cache."""
         self._put_in_place(item, entry)
         self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
         self.cache.put_result(entry.key, entry)
-        if item.request is not None:
-            self.cache.put_request(entry.key, item.request)
+        self.cache.put_request(entry.key, item.request)
         if self.target.locked:
             self.lock[item.name] = entry
             write_lock(self.spec.lock_path, self.lock)
@@ -83,16 +84,16 @@ class Recorder:
         live = job.state in (JOB_INTENT, JOB_SUBMITTED)
         self.cache.track_job(self.spec.path, job.key, job.shot, live=live)
 
-    def cosmetic(self, item: PlanItem) -> None:
+    def cosmetic(self, item: Settled) -> None:
         """Only the cosmetic fields changed: record them, render nothing."""
         rel = self.target.rel(item.name)
         owned = self.manifest.get(rel)
-        if owned is not None and item.shot is not None:
+        if owned is not None:
             shot = item.shot
             changed = dataclasses.replace(owned, title=shot.title, callback_url=shot.callback_url)
             self.manifest.put(rel, changed)
 
-    def remove(self, item: PlanItem) -> None:
+    def remove(self, item: Removed) -> None:
         """A shot left the spec: its output (if ours) and its lock entry go."""
         rel = self.target.rel(item.name)
         owned = self.manifest.get(rel)
@@ -103,7 +104,7 @@ class Recorder:
         if self.target.locked and self.lock.pop(item.name, None) is not None:
             write_lock(self.spec.lock_path, self.lock)
 
-    def _put_in_place(self, item: PlanItem, entry: LockEntry) -> None:
+    def _put_in_place(self, item: ShotItem, entry: LockEntry) -> None:
         path = item.output
         owned = self.manifest.get(self.target.rel(item.name))
         if owned is None and path.exists():
@@ -115,15 +116,15 @@ class Recorder:
         elif owned is None or owned.sha256 != entry.sha256 or not owned.matches(path):
             copy_atomic(self.cache.blob_path(entry.sha256), path)
 
-    def _owned(self, item: PlanItem, entry: LockEntry) -> dict[str, object]:
+    def _owned(self, item: ShotItem, entry: LockEntry) -> dict[str, object]:
         shot = item.shot
         return {
             "shot": item.name,
             "backend": self.target.name,
             "key": entry.key,
             "sha256": entry.sha256,
-            "title": shot.title if shot else None,
-            "callback_url": shot.callback_url if shot else None,
+            "title": shot.title,
+            "callback_url": shot.callback_url,
             "video_id": entry.video_id,
             "duration": entry.duration,
             "origin": entry.origin,

@@ -5,14 +5,12 @@ rendered again only with `rerender_missing` (the new video is not the approved o
 
 from __future__ import annotations
 
-import dataclasses
-
 from shotbuild.backends.base import JobGone
 from shotbuild.build.context import Context
 from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.record import Recorder
-from shotbuild.plan import CHANGED, PlanItem, seconds_of
+from shotbuild.plan import Render, Restore, ShotItem, seconds_of
 from shotbuild.status import Progress
 from shotbuild.store.lock import LockEntry
 
@@ -24,10 +22,9 @@ class Restorer:
         self.shared = recorder.shared
         self.jobs = jobs  # None: a local backend (its restores never download)
 
-    async def restore(self, item: PlanItem) -> None:
-        assert item.result is not None and item.key is not None
-        entry = LockEntry(**{**item.result.to_json(), "key": item.key})
-        source = item.source or ""  # "cache", "lock" or "output"
+    async def restore(self, item: Restore) -> None:
+        entry = item.result  # keyed by the planner with the shot's key
+        source = item.source  # "cache", "lock" or "output"
         fetched = False
         if source == "lock":
             if await self.shared.blob(entry.sha256):
@@ -41,20 +38,20 @@ class Restorer:
         self.ctx.result.restored.append(item.name)
         self.ctx.reporter.shot(item.name, Progress.RESTORED, source)
 
-    async def _download(self, item: PlanItem, entry: LockEntry) -> bool:
+    async def _download(self, item: Restore, entry: LockEntry) -> bool:
         """The locked render downloaded again; False when it was rendered anew instead."""
         if self.jobs is None:
             raise ShotFailed(f"{item.name}: a local render cannot be downloaded")
         try:
-            await self.jobs.fetch(item, entry.video_id, expect=entry.sha256)
+            await self.jobs.fetch(item.name, entry.video_id, expect=entry.sha256)
         except JobGone:
             await self._render_missing(item, entry, self.jobs)
             return False
         return True
 
-    async def from_remote(self, item: PlanItem) -> bool:
+    async def from_remote(self, item: Render) -> bool:
         """Restore a shot another machine already paid for, instead of rendering it."""
-        if item.key is None or item.forced:
+        if item.forced:
             return False
         entry = await self.shared.pull(item.key)
         if entry is None:
@@ -64,11 +61,10 @@ class Restorer:
         self.ctx.reporter.shot(item.name, Progress.RESTORED, "remote cache")
         return True
 
-    async def _render_missing(self, item: PlanItem, entry: LockEntry, jobs: RemoteJobs) -> None:
+    async def _render_missing(self, item: ShotItem, entry: LockEntry, jobs: RemoteJobs) -> None:
         """The locked render is gone from the API (404) and from the remote cache:
         render it again only when the user allows it, since the new video is not the
         one the team approved."""
-        assert item.shot is not None and item.key is not None
         where = "nor in the remote cache" if self.shared.remote else "and no remote cache is set"
         gone = f"HeyGen no longer has the locked render {entry.video_id} (404) {where}"
         if not self.ctx.options.rerender_missing:
@@ -85,5 +81,4 @@ class Restorer:
             self.ctx.budget -= seconds
         allowed = self.ctx.named("rerender_missing")
         self.ctx.reporter.message(f"{item.name}: {gone}: rendering it again ({allowed})")
-        job = self.ctx.cache.job(item.key)
-        await jobs.render(dataclasses.replace(item, status=CHANGED, job=job, forced=True))
+        await jobs.render_again(item)

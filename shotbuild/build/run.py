@@ -7,10 +7,10 @@ Recorder, and the plan stays as planned."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from shotbuild.backends.base import Backend, Local, Remote
+from shotbuild.backends.base import Backend, Local, Remote, Worker
 from shotbuild.build.context import Context, Sleep, real_sleep
 from shotbuild.build.executor import Executor, Renders, earlier
 from shotbuild.build.jobs import RemoteJobs
@@ -20,7 +20,17 @@ from shotbuild.build.record import Recorder, Target
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
-from shotbuild.plan import COSMETIC, IN_FLIGHT, REMOVED, RESTORE, Plan, PlanItem, make_plan
+from shotbuild.plan import (
+    COSMETIC,
+    REMOVED,
+    Orphan,
+    Plan,
+    PlanItem,
+    Render,
+    Restore,
+    Resume,
+    make_plan,
+)
 from shotbuild.progress import NullReporter, Reporter
 from shotbuild.spec.model import Spec
 from shotbuild.status import RENDERS, SETTLED
@@ -34,7 +44,7 @@ if TYPE_CHECKING:
 def build(
     spec: Spec,
     backend: Backend,
-    options: BuildOptions = BuildOptions(),
+    options: BuildOptions | None = None,
     *,
     cache: Cache | None = None,
     reporter: Reporter | None = None,
@@ -47,6 +57,7 @@ def build(
     `remote` (a shared RemoteCache) is asked before anything is paid for, and
     given every paid render. `names` says how messages name the options (the CLI
     passes its flags)."""
+    options = options if options is not None else BuildOptions()
     cache = cache if cache is not None else Cache()
     reporter = reporter or NullReporter()
     _check_names(spec, options, names)
@@ -60,14 +71,19 @@ def build(
         ctx = Context(spec, options, cache, reporter, result, sleep or real_sleep, clock)
         ctx.names = names
         try:
-            _execute(ctx, plan, backend, manifest, remote)
+            _execute(ctx, plan, backend, worker, manifest, remote)
         finally:
             manifest.flush()
         return result
 
 
 def _execute(
-    ctx: Context, plan: Plan, backend: Backend, manifest: Manifest, remote: RemoteCache | None
+    ctx: Context,
+    plan: Plan,
+    backend: Backend,
+    worker: Worker,
+    manifest: Manifest,
+    remote: RemoteCache | None,
 ) -> None:
     options, cache = ctx.options, ctx.cache
     items = _selected(plan, options)
@@ -86,7 +102,7 @@ def _execute(
     if any(i.status not in SETTLED for i in items):
         cache.remember_spec(plan.spec.path, manifest.build_dir)
     manifest.save_every = 1.0
-    executor, slots = _executor(ctx, plan, backend, manifest, remote)
+    executor, slots = _executor(ctx, plan, backend, worker, manifest, remote)
     work = executor.settle(items, manifest.build_dir / backend.subdir)
     if work or orphans:  # asyncio only when there is work: a no-op build stays light
         import asyncio
@@ -95,10 +111,14 @@ def _execute(
 
 
 def _executor(
-    ctx: Context, plan: Plan, backend: Backend, manifest: Manifest, remote: RemoteCache | None
+    ctx: Context,
+    plan: Plan,
+    backend: Backend,
+    worker: Worker,
+    manifest: Manifest,
+    remote: RemoteCache | None,
 ) -> tuple[Executor, int]:
-    """The executor for the backend's worker, chosen once; and its number of slots."""
-    worker = backend.worker()
+    """The executor for the backend's worker (chosen once); and its number of slots."""
     locked = isinstance(worker, Remote)
     target = Target(backend.name, backend.identity, backend.subdir, locked)
     shared = Shared(remote if locked else None, ctx.cache, ctx.reporter)  # previews stay local
@@ -125,7 +145,7 @@ def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) ->
             )
 
 
-def _check_budget(ctx: Context, items: list[PlanItem]) -> None:
+def _check_budget(ctx: Context, items: Sequence[PlanItem]) -> None:
     limit = ctx.options.max_seconds
     seconds = sum(i.seconds for i in items if i.status in RENDERS)
     if limit is None:
@@ -147,12 +167,15 @@ def _selected(plan: Plan, options: BuildOptions) -> list[PlanItem]:
 def _needs_backend(item: PlanItem, remote: bool) -> bool:
     """Whether the shot surely needs the API. A locked render may come from the
     remote cache: without an API key only the shots it misses fail."""
-    if item.status == RESTORE:
-        return item.source == "lock" and not remote
-    return item.status in (*RENDERS, IN_FLIGHT)
+    match item:
+        case Restore(source=source):
+            return source == "lock" and not remote
+        case Render() | Resume():
+            return True
+    return False
 
 
-def _ready(backend: Backend, orphans: list[PlanItem], reporter: Reporter) -> list[PlanItem]:
+def _ready(backend: Backend, orphans: list[Orphan], reporter: Reporter) -> list[Orphan]:
     """Earlier versions are finished only when the API can be asked: a build that
     needs nothing else never fails for want of a key; they wait for the next one."""
     if not orphans:
@@ -167,7 +190,7 @@ def _ready(backend: Backend, orphans: list[PlanItem], reporter: Reporter) -> lis
 
 
 def _dry_run(
-    items: list[PlanItem], orphans: list[PlanItem], *, paid: bool
+    items: Sequence[PlanItem], orphans: Sequence[Orphan], *, paid: bool
 ) -> list[tuple[str, str]]:
     verb = "submit" if paid else "render"
     said = [(i.name, _would(i, verb)) for i in items if _would(i, verb)]
@@ -177,9 +200,9 @@ def _dry_run(
 def _would(item: PlanItem, verb: str) -> str:
     if item.status in RENDERS:
         return f"{verb} ({item.seconds:g} s of video): {item.reason}"
-    if item.status == RESTORE:
+    if isinstance(item, Restore):
         return f"restore: {item.reason}"
-    if item.status == IN_FLIGHT:
+    if isinstance(item, Resume):
         return f"resume: {item.reason}"
     if item.status == REMOVED:
         return f"remove: {item.reason}"

@@ -68,6 +68,4 @@ class Shared:
 
     async def push(self, entry: LockEntry) -> None:
         if self.remote is not None and self.remote.writable:
-            await self._call(
-                self.remote.push, entry.key, entry, self.cache.blob_path(entry.sha256)
-            )
+            await self._call(self.remote.push, entry.key, entry, self.cache.blob_path(entry.sha256))

@@ -11,7 +11,7 @@ import click
 from shotbuild.backends.base import Backend, Remote
 from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
 from shotbuild.errors import ShotbuildError
-from shotbuild.plan import IN_FLIGHT, Plan
+from shotbuild.plan import Plan, Resume
 
 
 @click.command("status")
@@ -49,9 +49,7 @@ def cli(spec: Path | None, backend: str | None, out: Path | None, as_json: bool)
 
 def _in_flight(plan: Plan) -> list[tuple[str, str]]:
     return [
-        (i.name, i.job.video_id)
-        for i in plan.items
-        if i.status == IN_FLIGHT and i.job is not None and i.job.video_id
+        (i.name, i.job.video_id) for i in plan.items if isinstance(i, Resume) and i.job.video_id
     ]
 
 
