@@ -41,3 +41,11 @@ class Progress(StrEnum):
 
 
 FINAL = (Progress.DONE, Progress.RESTORED, Progress.FAILED, Progress.REMOVED)
+
+
+class RemoteState(StrEnum):
+    """A remote job's state as a backend reports it (any non-terminal one is PENDING)."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"

@@ -14,13 +14,14 @@ from typing import IO, Any, Protocol
 from shotbuild.errors import ShotbuildError
 from shotbuild.request import Body, Request
 from shotbuild.spec.model import Shot
+from shotbuild.status import RemoteState
 
 
 @dataclass(frozen=True)
 class JobStatus:
-    """A remote job's state: "pending" (any non-terminal), "completed" or "failed"."""
+    """A remote job's state, and what came with it."""
 
-    state: str
+    state: RemoteState
     video_url: str | None = None
     duration: float | None = None
     failure_code: str | None = None

@@ -29,6 +29,7 @@ from shotbuild.heygen.origin import DEFAULT_BASE_URL, origin_of
 from shotbuild.keys import StatCachedHasher
 from shotbuild.request import Body, body_of
 from shotbuild.spec.model import Reference, Shot
+from shotbuild.status import RemoteState
 from shotbuild.store.cache import Cache
 
 
@@ -157,7 +158,8 @@ class HeyGenBackend:
             v = await api.get_video(video_id)
         except errors.NotFound as e:
             raise JobGone(str(e)) from e
-        state = v.status if v.status in ("completed", "failed") else "pending"
+        terminal = (RemoteState.COMPLETED, RemoteState.FAILED)
+        state = RemoteState(v.status) if v.status in terminal else RemoteState.PENDING
         return JobStatus(
             state=state,
             video_url=v.video_url,

@@ -29,7 +29,7 @@ from shotbuild.build.record import Recorder, entry_of
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Orphan, Render, Resume, ShotItem, seconds_of
 from shotbuild.request import Body
-from shotbuild.status import Progress
+from shotbuild.status import Progress, RemoteState
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, JobRecord
 from shotbuild.store.lock import LockEntry
 
@@ -230,9 +230,9 @@ class RemoteJobs:
         started = self.ctx.clock()
         while True:
             status = await self.runner.status(video_id)
-            if status.state == "completed":
+            if status.state == RemoteState.COMPLETED:
                 return status
-            if status.state == "failed":
+            if status.state == RemoteState.FAILED:
                 self._failed(job, status)
             age = self.ctx.clock() - started
             if age > self.ctx.options.timeout:
