@@ -203,3 +203,50 @@ class _Heygenish:
         from shotbuild.backends.heygen import HeyGenBackend
 
         return HeyGenBackend(self.identity).worker()
+
+
+# -- the planner and a forced render ------------------------------------------------
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_a_forced_render_killed_after_its_create_is_planned_as_resume_then_settles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine_fakes import FakeHeyGen, heygen_backend
+
+    from shotbuild.build import BuildOptions, build, crash
+    from shotbuild.plan import IN_FLIGHT, Resume
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    fake, cache = FakeHeyGen(), Cache(tmp_path / "cache")
+    spec = make_spec(tmp_path, make_shot("one"), make_shot("two", "Second."))
+
+    def run(**options: Any) -> Any:
+        backend = heygen_backend(fake, cache)
+        return build(spec, backend, BuildOptions(**options), cache=cache, sleep=no_sleep)
+
+    assert run().exit_code == 0 and fake.creates == 2
+
+    def crash_after_create(name: str) -> None:
+        if name == "after-create":
+            raise _Crash(name)
+
+    monkeypatch.setattr(crash, "crash_point", crash_after_create)
+    with pytest.raises(_Crash):
+        run(force=("one",))
+    monkeypatch.undo()
+    [one, two] = make_plan(spec, heygen_backend(fake, cache), cache).items
+    assert isinstance(one, Resume) and one.status == IN_FLIGHT and one.forced
+    assert one.why.code == Code.FORCED_RESUMED and two.status == UP_TO_DATE
+    assert run(force=("one",)).built == ["one"] and fake.creates == 3  # resumed, not paid again
+    assert [i.status for i in make_plan(spec, heygen_backend(fake, cache), cache).items] == [
+        UP_TO_DATE,
+        UP_TO_DATE,
+    ]
+    assert run(force=("one",)).built == ["one"] and fake.creates == 4  # a new force is a new job
+    cache.close()
