@@ -95,7 +95,7 @@ def _populated(s: Settings, shots: int) -> tuple[Path, dict[str, str]]:
     rewrites the whole lock per finished shot: quadratic, see fig_first_build)."""
     import bench_noop
 
-    import shotbuild.build as engine
+    import shotbuild.build.record as engine  # the Recorder writes the lock
     from shotbuild.store.lock import write_lock
 
     folder = s.tmp / f"noop-{shots}"

@@ -23,9 +23,15 @@ __all__ = ["BuildOptions", "BuildResult", "Plan", "Spec", "build", "load", "plan
 
 def load(path: str | Path = "shots.yaml") -> Spec:
     """Load and validate a spec (raises SpecInvalid listing every problem)."""
+    import gc
+
     from shotbuild.spec import load_spec
 
-    return load_spec(Path(path))
+    spec = load_spec(Path(path))
+    # as the CLI does: the spec lives as long as the caller's work, so the cyclic
+    # collector need not walk its (acyclic) objects again and again while planning
+    gc.freeze()
+    return spec
 
 
 def _spec(spec: Spec | str | Path) -> Spec:

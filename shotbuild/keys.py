@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from shotbuild.errors import ShotbuildError
-from shotbuild.spec.model import DEFAULT_DURATION, Reference, Shot, Spec
+from shotbuild.request import Request, body_of, cosmetic_of, keyed_request
+from shotbuild.spec.model import Reference, Shot, Spec
 
 KEY_FORMAT = 1
 
-Request = dict[str, Any]
+__all__ = ["Request", "cosmetic_of", "key_of", "request_of", "shot_keys"]
+
 FileHasher = Callable[[Path], str]
 
 
@@ -41,20 +43,10 @@ def canonical_json(value: Any) -> str:
 
 
 def request_of(shot: Shot, root: Path, hash_file: FileHasher) -> Request:
-    """The request body that decides the pixels, with every reference by identity."""
-    request: Request = {
-        "type": shot.api_type,
-        "prompt": shot.prompt.strip(),
-        "avatar_id": list(shot.avatar_id),
-        "references": [reference_identity(ref, root, hash_file) for ref in shot.references],
-        "aspect_ratio": shot.aspect_ratio,
-        "resolution": shot.resolution,
-        "auto_duration": shot.auto_duration,
-        "enhance_prompt": shot.enhance_prompt,
-    }
-    if not shot.auto_duration:
-        request["duration"] = shot.duration if shot.duration is not None else DEFAULT_DURATION
-    return request
+    """The request that decides the pixels: the create body of `request.body_of`,
+    every reference by identity and the cosmetic fields left out."""
+    identities = [reference_identity(ref, root, hash_file) for ref in shot.references]
+    return keyed_request(body_of(shot, identities))
 
 
 def reference_identity(ref: Reference, root: Path, hash_file: FileHasher) -> dict[str, str]:
@@ -79,11 +71,6 @@ def decode_base64(data: str) -> bytes:
 def key_of(backend_identity: str, request: Request) -> str:
     doc = {"v": KEY_FORMAT, "backend": backend_identity, "request": request}
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
-
-
-def cosmetic_of(shot: Shot) -> dict[str, str | None]:
-    """The fields that reach the API but change no pixel."""
-    return {"title": shot.title, "callback_url": shot.callback_url}
 
 
 def diff_requests(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

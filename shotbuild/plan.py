@@ -1,62 +1,87 @@
 """The planner: spec + cache + lock + build folder -> what a build would do, and why.
 
-Pure and offline: no network, no writes (except the stat cache of local files).
-Each shot gets one status and a reason, so "why does this rebuild?" always has
-an answer."""
+Pure and offline: no network, no writes (the stats of the local files it hashed
+are in `Plan.hashed`, for a build to save). Each shot gets one status and a
+structured reason (shotbuild.reasons), so "why does this rebuild?" always has an
+answer; the reason becomes words only where it is shown."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from shotbuild.backends.base import Backend
-from shotbuild.keys import Request, StatCachedHasher, cosmetic_of, diff_requests, shot_keys
+from shotbuild.backends.base import Backend, is_remote
+from shotbuild.keys import Request, StatCachedHasher, diff_requests, shot_keys
+from shotbuild.reasons import Change, Code, Problem, Reason, words
+from shotbuild.request import cosmetic_of
 from shotbuild.spec.model import DEFAULT_DURATION, Shot, Spec
-from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_SUBMITTED, Cache, JobRecord
+from shotbuild.status import PENDING, RENDERS, ShotStatus
+from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, read_lock
 from shotbuild.store.outputs import Manifest, Owned
 
 PLAN_FORMAT_VERSION = 1
 
-NEW = "new"
-CHANGED = "changed"
-UP_TO_DATE = "up to date"
-COSMETIC = "cosmetic change"
-RESTORE = "restore"
-IN_FLIGHT = "in flight"
-FAILED = "failed last time"
-REMOVED = "removed"
-ORPHAN = "in flight (earlier version)"  # a job of a shot edited since: finished into the cache
-
-RENDERS = (NEW, CHANGED, FAILED)  # statuses that pay for a render
-PENDING = (*RENDERS, RESTORE, IN_FLIGHT, REMOVED)
+# the statuses, defined once in shotbuild.status
+NEW = ShotStatus.NEW
+CHANGED = ShotStatus.CHANGED
+UP_TO_DATE = ShotStatus.UP_TO_DATE
+COSMETIC = ShotStatus.COSMETIC
+RESTORE = ShotStatus.RESTORE
+IN_FLIGHT = ShotStatus.IN_FLIGHT
+FAILED = ShotStatus.FAILED
+REMOVED = ShotStatus.REMOVED
+ORPHAN = ShotStatus.ORPHAN
+__all__ = [
+    "PENDING",
+    "RENDERS",
+    "Orphan",
+    "Plan",
+    "PlanItem",
+    "Removed",
+    "Render",
+    "Restore",
+    "Resume",
+    "Settled",
+    "ShotItem",
+    "ShotStatus",
+    "Work",
+    "make_plan",
+]
 
 AUTO_DURATION_MAX = 15  # auto_duration is counted at its most: plans never under-promise
+Stat = tuple[int, int, int, str]
+T = TypeVar("T", bound="PlanItem")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlanItem:
+    """What the plan says of one shot; each status has its own type, with only the
+    fields that status has (Settled, Render, Resume, Restore, Removed, Orphan)."""
+
     name: str
-    status: str
-    reason: str
+    status: ShotStatus
+    why: Reason
     output: Path
-    key: str | None = None
-    request: Request | None = None
-    fields: tuple[str, ...] = ()
     seconds: float = 0.0  # seconds of video a build would pay for
-    result: LockEntry | None = None  # the render to restore (RESTORE)
-    source: str | None = None  # RESTORE: "cache" (a local blob) or "lock" (download again)
-    job: JobRecord | None = None
-    shot: Shot | None = field(default=None, repr=False)
-    forced: bool = False  # --force: render again whatever the records say
+    key: str | None = None  # None only for a removed shot
+
+    @property
+    def reason(self) -> str:
+        return words(self.why)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.why.fields
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "name": self.name,
-            "status": self.status,
+            "status": self.status.value,
             "reason": self.reason,
             "output": str(self.output),
             "key": self.key,
@@ -64,11 +89,73 @@ class PlanItem:
         }
         if self.fields:
             doc["fields"] = list(self.fields)
-        if self.job and self.job.video_id:
-            doc["video_id"] = self.job.video_id
-        if self.source:
-            doc["source"] = self.source
         return doc
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShotItem(PlanItem):
+    """An item of a shot in the spec: its key and the request the key is made of."""
+
+    shot: Shot = field(repr=False)
+    key: str
+    request: Request = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settled(ShotItem):
+    """UP_TO_DATE, or COSMETIC (only title/callback_url to record)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Render(ShotItem):
+    """NEW, CHANGED or FAILED: a render to pay for (or, locally, to make)."""
+
+    forced: bool = False  # --force: render again whatever the records say
+    previous: JobRecord | None = None  # FAILED: the job that failed (attempts count on)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume(ShotItem):
+    """IN_FLIGHT: a job already submitted (or its create unanswered), to see through."""
+
+    job: JobRecord
+    forced: bool = False  # a forced render killed after its intent or create
+
+    def to_json(self) -> dict[str, Any]:
+        doc = super().to_json()
+        if self.job.video_id:
+            doc["video_id"] = self.job.video_id
+        return doc
+
+
+@dataclass(frozen=True, kw_only=True)
+class Restore(ShotItem):
+    """RESTORE: a render already paid for, from the cache or the lock (no render)."""
+
+    result: LockEntry  # its key is the shot's key
+    source: str  # "cache" (a local blob), "lock" (download again) or "output" (record only)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "source": self.source}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Removed(PlanItem):
+    """REMOVED: a shot that left the spec (its lock entry, its output)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Orphan(PlanItem):
+    """ORPHAN: a job of an earlier version of a shot, finished into the cache."""
+
+    key: str
+    job: JobRecord
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "video_id": self.job.video_id}
+
+
+Work = Render | Resume | Restore  # what a build has to do something for
 
 
 @dataclass(frozen=True)
@@ -77,11 +164,13 @@ class Plan:
     backend: str
     items: tuple[PlanItem, ...]
     lock: Mapping[str, LockEntry]
-    manifest: Manifest = field(repr=False)
+    build_dir: Path
+    outputs: Mapping[str, Owned] = field(repr=False)  # the build folder's manifest, as read
     # jobs this spec submitted for keys no shot has now: not work to pay for, but a
     # build finishes them into the cache (not build/, not the lock)
-    orphans: tuple[PlanItem, ...] = ()
+    orphans: tuple[Orphan, ...] = ()
     settled: tuple[str, ...] = ()  # keys listed in flight that need nothing more
+    hashed: Mapping[str, Stat] = field(default_factory=dict, repr=False)  # new stat-cache rows
 
     @property
     def seconds(self) -> float:
@@ -94,7 +183,7 @@ class Plan:
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for item in self.items:
-            out[item.status] = out.get(item.status, 0) + 1
+            out[item.status.value] = out.get(item.status.value, 0) + 1
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -126,6 +215,40 @@ def seconds_of(shot: Shot, auto: float = AUTO_DURATION_MAX) -> float:
     return float(shot.duration)
 
 
+class CacheView:
+    """What the planner reads from the cache, never creating it: a cache folder
+    that holds no index yet reads as empty."""
+
+    def __init__(self, cache: Cache) -> None:
+        self._cache = cache if (cache.directory / "index").is_dir() else None
+        self._blobs = cache
+        self.hashed: dict[str, Stat] = {}  # stats the planner computed: saved by a build
+
+    def job(self, key: str) -> JobRecord | None:
+        return self._cache.job(key) if self._cache else None
+
+    def result(self, key: str) -> LockEntry | None:
+        return self._cache.result(key) if self._cache else None
+
+    def request(self, key: str) -> dict[str, Any] | None:
+        return self._cache.request(key) if self._cache else None
+
+    def in_flight(self, spec_path: Path) -> dict[str, str]:
+        return self._blobs.in_flight(spec_path)
+
+    def has_blob(self, sha256: str, size: int) -> bool:
+        return self._blobs.has_blob(sha256, size)
+
+    def stat_load(self, path: str) -> Stat | None:
+        known = self.hashed.get(path)
+        if known is None and self._cache is not None:
+            known = self._cache.stat_load(path)
+        return known
+
+    def stat_save(self, path: str, value: Stat) -> None:
+        self.hashed[path] = value
+
+
 def make_plan(
     spec: Spec,
     backend: Backend,
@@ -133,84 +256,121 @@ def make_plan(
     *,
     out: Path | None = None,
     force: Collection[str] = (),
+    manifest: Manifest | None = None,
 ) -> Plan:
+    """What a build would do. Reads the lock, the build folder's manifest and the
+    cache; writes nothing (the stats of files it hashed are in `Plan.hashed`)."""
     build_dir = build_dir_of(spec, out)
-    lock = read_lock(spec.lock_path) if backend.uses_lock else {}
-    manifest = Manifest(build_dir)
-    hasher = StatCachedHasher(cache.stat_load, cache.stat_save)
-    keys = shot_keys(spec, backend.identity, hasher)
-    planner = _Planner(backend, cache, lock, manifest, spec.path)
+    remote = is_remote(backend)
+    lock = read_lock(spec.lock_path) if remote else {}
+    manifest = manifest if manifest is not None else Manifest(build_dir)
+    view = CacheView(cache)
+    keys = shot_keys(spec, backend.identity, StatCachedHasher(view.stat_load, view.stat_save))
+    live = view.in_flight(spec.path) if remote else {}
+    planner = _Planner(backend, remote, view, lock, manifest, spec.path, live)
     items = [planner.item(shot, *keys[shot.name], forced=shot.name in force) for shot in spec.shots]
     items += planner.removed({shot.name for shot in spec.shots})
-    if not backend.uses_lock:
-        return Plan(spec, backend.name, tuple(items), lock, manifest)
-    current = {key for key, _ in keys.values()}
-    orphans, settled = planner.orphans(cache.in_flight(spec.path), current)
-    return Plan(spec, backend.name, tuple(items), lock, manifest, orphans, settled)
+    orphans: tuple[Orphan, ...] = ()
+    settled: tuple[str, ...] = ()
+    if remote:
+        current = {key for key, _ in keys.values()}
+        orphans, settled = planner.orphans(live, current)
+    outputs = dict(manifest.entries)
+    return Plan(
+        spec, backend.name, tuple(items), lock, build_dir, outputs, orphans, settled, view.hashed
+    )
+
+
+def _item(cls: type[T], status: ShotStatus, code: Code, base: dict[str, Any], **kw: Any) -> T:
+    facts = kw.pop("facts", None)
+    why = Reason(code, kw.pop("changes", ()), facts)
+    return cls(status=status, why=why, **base, **kw)
 
 
 @dataclass
 class _Planner:
     backend: Backend
-    cache: Cache
+    remote: bool  # results are paid jobs kept in shots.lock
+    cache: CacheView
     lock: Mapping[str, LockEntry]
     manifest: Manifest
     spec_path: Path
+    live: Mapping[str, str]  # keys of the spec's jobs in flight -> their shot
 
     def seconds(self, shot: Shot) -> float:
-        return seconds_of(shot, AUTO_DURATION_MAX if self.backend.uses_lock else DEFAULT_DURATION)
+        return seconds_of(shot, AUTO_DURATION_MAX if self.remote else DEFAULT_DURATION)
 
     def item(self, shot: Shot, key: str, request: Request, *, forced: bool) -> PlanItem:
         rel = output_rel(self.backend, shot.name)
         where = f"{self.manifest.build_dir}{os.sep}{rel}"  # one stat, no path parsing
-        path = Path(where)
         base: dict[str, Any] = {
             "name": shot.name,
-            "output": path,
+            "output": Path(where),
             "key": key,
             "request": request,
             "shot": shot,
         }
-        owned = self.manifest.get(rel)
+        entry = self.lock.get(shot.name)
+        interrupted = self._interrupted_force(key, entry)
+        if interrupted is not None:
+            return self._resume_forced(interrupted, base)
         if forced:
             seconds = self.seconds(shot)
-            return PlanItem(status=CHANGED, reason="forced", seconds=seconds, forced=True, **base)
-        entry = self.lock.get(shot.name)
+            return _item(Render, CHANGED, Code.FORCED, base, seconds=seconds, forced=True)
+        return self._by_records(shot, key, request, entry, base)
+
+    def _by_records(
+        self,
+        shot: Shot,
+        key: str,
+        request: Request,
+        entry: LockEntry | None,
+        base: dict[str, Any],
+    ) -> PlanItem:
+        where = str(base["output"])
+        owned = self.manifest.get(output_rel(self.backend, shot.name))
         result = entry if entry is not None and entry.key == key else None
         in_place = owned is not None and owned.key == key and owned.matches(where)
-        if (
-            owned is not None
-            and in_place
-            and (not self.backend.uses_lock or (result and result.sha256 == owned.sha256))
-        ):
+        if owned is not None and in_place and (not self.remote or _same(result, owned)):
             return self._current(shot, owned, base)
         if result is None and in_place and owned is not None:
             result = owned.lock_entry()  # the lock lost it, the output still says what it is
         if result is None:
             result = self.cache.result(key)
         if result is not None:
-            return self._restore(result, owned, path, base, in_place=in_place)
-        job = self.cache.job(key) if self.backend.uses_lock else None
+            return self._restore(result, owned, base, in_place=in_place)
+        job = self.cache.job(key) if self.remote else None
         if job is not None and job.state != JOB_DONE:
             return self._from_job(shot, job, base)
         return self._new_or_changed(shot, entry, owned, request, base)
 
+    def _interrupted_force(self, key: str, entry: LockEntry | None) -> JobRecord | None:
+        """A forced render of this very key killed after its intent or create: its
+        job is unfinished and is not the one the lock (or the output) holds."""
+        if key not in self.live or entry is None or entry.key != key:
+            return None  # the list of jobs in flight is a small file: no index lookup
+        job = self.cache.job(key)
+        if job is None or job.state not in (JOB_INTENT, JOB_SUBMITTED):
+            return None
+        return job if job.video_id != entry.video_id else None
+
+    def _resume_forced(self, job: JobRecord, base: dict[str, Any]) -> PlanItem:
+        facts = {"video_id": job.video_id or ""}
+        return _item(
+            Resume, IN_FLIGHT, Code.FORCED_RESUMED, base, job=job, facts=facts, forced=True
+        )
+
     def _from_job(self, shot: Shot, job: JobRecord, base: dict[str, Any]) -> PlanItem:
         if job.state != JOB_FAILED:
-            reason = (
-                f"submitted as {job.video_id}"
-                if job.video_id
-                else "a create may have been sent, no answer recorded: sent again with the"
-                " same Idempotency-Key (no second job)"
-            )
-            return PlanItem(status=IN_FLIGHT, reason=reason, job=job, **base)
+            if job.video_id:
+                facts = {"video_id": job.video_id}
+                return _item(Resume, IN_FLIGHT, Code.SUBMITTED, base, job=job, facts=facts)
+            return _item(Resume, IN_FLIGHT, Code.CREATE_UNANSWERED, base, job=job)
         why = ": ".join(x for x in (job.failure_code, job.failure_message) if x)
-        return PlanItem(
-            status=FAILED,
-            reason=f"render failed ({why or 'no reason given'}): submit again",
-            seconds=self.seconds(shot),
-            job=job,
-            **base,
+        seconds = self.seconds(shot)
+        facts = {"failure": why}
+        return _item(
+            Render, FAILED, Code.RENDER_FAILED, base, seconds=seconds, previous=job, facts=facts
         )
 
     def _new_or_changed(
@@ -222,74 +382,67 @@ class _Planner:
         base: dict[str, Any],
     ) -> PlanItem:
         previous = entry.key if entry is not None else (owned.key if owned else None)
+        seconds = self.seconds(shot)
         if previous is None:
-            return PlanItem(status=NEW, reason="never built", seconds=self.seconds(shot), **base)
+            return _item(Render, NEW, Code.NEVER_BUILT, base, seconds=seconds)
         old = self.cache.request(previous)
-        fields = tuple(diff_requests(old, request)) if old is not None else ()
-        if fields:
-            reason = f"{', '.join(fields)} changed"
-        elif entry is not None and entry.origin != self.backend.identity:
-            reason = f"rendered by {entry.origin}, building for {self.backend.identity}"
-        else:
-            reason = "inputs changed"
-        return PlanItem(
-            status=CHANGED, reason=reason, fields=fields, seconds=self.seconds(shot), **base
-        )
+        changes = _changes(old, request) if old is not None else ()
+        if changes:
+            return _item(
+                Render, CHANGED, Code.FIELDS_CHANGED, base, seconds=seconds, changes=changes
+            )
+        if entry is not None and entry.origin != self.backend.identity:
+            facts = {"old_origin": entry.origin, "new_origin": self.backend.identity}
+            return _item(Render, CHANGED, Code.ORIGIN_CHANGED, base, seconds=seconds, facts=facts)
+        return _item(Render, CHANGED, Code.INPUTS_CHANGED, base, seconds=seconds)
 
     def _current(self, shot: Shot, owned: Owned, base: dict[str, Any]) -> PlanItem:
         cosmetic = cosmetic_of(shot)
         recorded = {"title": owned.title, "callback_url": owned.callback_url}
-        changed = tuple(k for k in sorted(cosmetic) if cosmetic[k] != recorded[k])
-        if changed:
-            reason = f"{', '.join(changed)} changed: no render"
-            return PlanItem(status=COSMETIC, reason=reason, fields=changed, **base)
-        return PlanItem(status=UP_TO_DATE, reason="output matches its key", **base)
+        changes = tuple(
+            Change(k, recorded[k], cosmetic[k])
+            for k in sorted(cosmetic)
+            if cosmetic[k] != recorded[k]
+        )
+        if changes:
+            return _item(Settled, COSMETIC, Code.COSMETIC_CHANGED, base, changes=changes)
+        return _item(Settled, UP_TO_DATE, Code.MATCHES, base)
 
     def _restore(
-        self,
-        result: LockEntry,
-        owned: Owned | None,
-        path: Path,
-        base: dict[str, Any],
-        *,
-        in_place: bool,
+        self, result: LockEntry, owned: Owned | None, base: dict[str, Any], *, in_place: bool
     ) -> PlanItem:
+        result = dataclasses.replace(result, key=base["key"])  # the executor never re-keys
         if in_place and owned is not None and owned.sha256 == result.sha256:
-            return PlanItem(
-                status=RESTORE,
-                reason="lock entry missing: recorded again",
-                result=result,
-                source="output",
-                **base,
+            return _item(
+                Restore, RESTORE, Code.LOCK_ENTRY_MISSING, base, result=result, source="output"
             )
+        path: Path = base["output"]
         if not path.exists():
-            why = "output missing"
+            problem = Problem.MISSING
         elif owned is None:
-            why = "output not written by shotbuild"
+            problem = Problem.NOT_OURS
         else:
-            why = "output differs from its render"
+            problem = Problem.DIFFERS
         if self.cache.has_blob(result.sha256, result.size):
-            source, how = "cache", "copy from the local cache"
-        elif self.backend.uses_lock:
-            source, how = "lock", f"download {result.video_id} again (no render)"
+            source = "cache"
+        elif self.remote:
+            source = "lock"
         else:
-            return PlanItem(
-                status=NEW,
-                reason=f"{why}; its render left the cache",
-                seconds=self.seconds(base["shot"]),
-                **base,
-            )
-        return PlanItem(
-            status=RESTORE, reason=f"{why}: {how}", result=result, source=source, **base
+            seconds = self.seconds(base["shot"])
+            facts = {"problem": str(problem)}
+            return _item(Render, NEW, Code.RENDER_LEFT_CACHE, base, seconds=seconds, facts=facts)
+        facts = {"problem": str(problem), "source": source, "video_id": result.video_id}
+        return _item(
+            Restore, RESTORE, Code.RESTORE, base, result=result, source=source, facts=facts
         )
 
     def orphans(
         self, tracked: Mapping[str, str], current: set[str]
-    ) -> tuple[tuple[PlanItem, ...], tuple[str, ...]]:
+    ) -> tuple[tuple[Orphan, ...], tuple[str, ...]]:
         """Jobs the spec submitted whose key no shot has now (edited while they
         rendered), and the listed keys that need nothing more (finished, failed, or a
         create with no video_id: sending it again could start a job nobody wants)."""
-        found: list[PlanItem] = []
+        found: list[Orphan] = []
         settled: list[str] = []
         for key, name in sorted(tracked.items(), key=lambda kv: (kv[1], kv[0])):
             if key in current:
@@ -299,20 +452,40 @@ class _Planner:
                 settled.append(key)
             elif job.origin == self.backend.identity:  # another API's jobs wait for it
                 path = self.manifest.build_dir / output_rel(self.backend, name)
-                why = f"submitted as {job.video_id}"
-                found.append(PlanItem(name, ORPHAN, why, path, key=key, job=job))
+                why = Reason(Code.SUBMITTED, facts={"video_id": job.video_id})
+                item = Orphan(name=name, status=ORPHAN, why=why, output=path, key=key, job=job)
+                found.append(item)
         return tuple(found), tuple(settled)
 
-    def removed(self, names: set[str]) -> list[PlanItem]:
-        gone: dict[str, PlanItem] = {}
+    def removed(self, names: set[str]) -> list[Removed]:
+        gone: dict[str, Removed] = {}
         for name in sorted(self.lock):
             if name not in names:
                 path = self.manifest.build_dir / output_rel(self.backend, name)
-                gone[name] = PlanItem(name, REMOVED, "left the spec: lock entry dropped", path)
+                why = Reason(Code.LEFT_SPEC_LOCK)
+                gone[name] = Removed(name=name, status=REMOVED, why=why, output=path)
         for rel, owned in sorted(self.manifest.entries.items()):
             mine = owned.backend == self.backend.name and owned.belongs_to(self.spec_path)
             if mine and owned.shot not in names:
                 path = self.manifest.build_dir / rel
-                why = "left the spec: output removed"
-                gone[owned.shot] = PlanItem(owned.shot, REMOVED, why, path)
+                why = Reason(Code.LEFT_SPEC_OUTPUT)
+                gone[owned.shot] = Removed(name=owned.shot, status=REMOVED, why=why, output=path)
         return [gone[name] for name in sorted(gone)]
+
+
+def _same(result: LockEntry | None, owned: Owned) -> bool:
+    return result is not None and result.sha256 == owned.sha256
+
+
+def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[Change, ...]:
+    """The changed fields of a request, with their old and new values."""
+    return tuple(Change(path, _at(old, path), _at(new, path)) for path in diff_requests(old, new))
+
+
+def _at(request: Mapping[str, Any], path: str) -> Any:
+    name, _, index = path.partition("[")
+    value = request.get(name)
+    if not index:
+        return value
+    i = int(index.rstrip("]"))
+    return value[i] if isinstance(value, list) and i < len(value) else None

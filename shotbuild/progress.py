@@ -13,17 +13,19 @@ from shotbuild.untrusted import printable
 if TYPE_CHECKING:
     from shotbuild.build import BuildResult
 
-# The states a shot goes through, in order.
-QUEUED = "queued"
-UPLOADING = "uploading"
-SUBMITTED = "submitted"
-RENDERING = "rendering"
-DOWNLOADING = "downloading"
-DONE = "done"
-RESTORED = "restored"
-FAILED = "failed"
-REMOVED = "removed"
-FINAL = (DONE, RESTORED, FAILED, REMOVED)
+from shotbuild.status import FINAL, Progress
+
+# The states a shot goes through, in order (defined once, in shotbuild.status).
+QUEUED = Progress.QUEUED
+UPLOADING = Progress.UPLOADING
+SUBMITTED = Progress.SUBMITTED
+RENDERING = Progress.RENDERING
+DOWNLOADING = Progress.DOWNLOADING
+DONE = Progress.DONE
+RESTORED = Progress.RESTORED
+FAILED = Progress.FAILED
+REMOVED = Progress.REMOVED
+__all__ = ["FINAL", "Progress", "Reporter"]
 
 
 class Reporter(Protocol):

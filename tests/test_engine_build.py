@@ -18,8 +18,8 @@ from engine_fakes import (
     video_bytes,
 )
 
-from shotbuild import build as build_module
 from shotbuild.build import BuildOptions, BuildResult, build
+from shotbuild.build import crash as build_module
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import CHANGED, COSMETIC, IN_FLIGHT, NEW, RESTORE, UP_TO_DATE, make_plan
 from shotbuild.spec.model import Reference, Spec
@@ -236,9 +236,10 @@ def test_lost_create_answer_is_retried_with_the_same_idempotency_key(
 
 
 def test_max_seconds_refuses_before_submitting(world: World, tmp_path: Path) -> None:
-    with pytest.raises(ShotbuildError, match="max-seconds 10"):
+    with pytest.raises(ShotbuildError, match="over `max_seconds` 10") as refused:
         world.build(four(tmp_path), max_seconds=10)
     assert world.fake.create_requests == 0
+    assert "--" not in str(refused.value)  # the Python API names its keywords, not CLI flags
 
 
 def test_dry_run_says_what_it_would_do_and_does_nothing(world: World, tmp_path: Path) -> None:
@@ -466,7 +467,8 @@ def test_a_video_the_api_forgot_is_reported_and_can_be_forced_again(
     shutil.rmtree(tmp_path / "cache")
     world.cache = Cache(tmp_path / "cache")
     result = world.build(spec)
-    assert "--rerender-missing" in result.failed[0][1]
+    assert "`rerender_missing=True` renders it again" in result.failed[0][1]
+    assert "--" not in result.failed[0][1]  # no CLI flag to a Python API user
     assert world.build(spec, force=("one",), only=("one",)).built == ["one"]
     # a job in flight that the API no longer knows is submitted again next time
     shots = (make_shot("one", "Changed."), spec.shots[1])

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec, video_bytes
 
-from shotbuild import build as build_module
 from shotbuild.build import BuildOptions, BuildResult, build
+from shotbuild.build import crash as build_module
 from shotbuild.plan import NEW, ORPHAN, Plan, make_plan
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, Cache

@@ -10,12 +10,11 @@ from engine_fakes import make_shot, make_spec
 from shotbuild.build import BuildResult
 from shotbuild.plan import Plan
 from shotbuild.progress import LineReporter, summary_lines
-from shotbuild.store.outputs import Manifest
 
 
 def result(tmp_path: Path) -> BuildResult:
     spec = make_spec(tmp_path, make_shot("a"))
-    plan = Plan(spec, "heygen", (), {}, Manifest(tmp_path / "build"))
+    plan = Plan(spec, "heygen", (), {}, tmp_path / "build", {})
     return BuildResult(
         plan,
         paid=True,

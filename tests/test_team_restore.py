@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec
 
-from shotbuild import build as build_module
 from shotbuild.build import BuildOptions, BuildResult, build
+from shotbuild.build import crash as build_module
 from shotbuild.errors import ShotbuildError
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import Cache
@@ -108,7 +108,8 @@ def test_a_render_heygen_forgot_fails_naming_the_flag_and_the_rest_go_on(
     [(name, message)] = result.failed
     assert name == "s1" and "\n" not in message
     assert f"HeyGen no longer has the locked render {locked['s1'].video_id} (404)" in message
-    assert "`shotbuild build --rerender-missing`" in message
+    assert "`rerender_missing=True` renders it again" in message
+    assert "--" not in message  # the Python API names its keyword, not the CLI flag
     assert not (bob.folder / "build" / "s1.mp4").exists()
     assert read_lock(bob.spec.lock_path)["s1"] == locked["s1"]  # the approved entry stays
     # allowed: one new render, said so, and the lock records the new video
@@ -158,7 +159,7 @@ def test_rerender_missing_respects_max_seconds(alice: Machine, tmp_path: Path) -
     # s0 (4 s) and s1 (5 s) fit in 9 s; s2 (6 s) would go over
     assert sorted(result.built) == ["s0", "s1"] and started(alice.fake) == 5
     assert [name for name, _ in result.failed] == ["s2"]
-    assert "over --max-seconds" in result.failed[0][1]
+    assert "over `max_seconds`" in result.failed[0][1]
 
 
 def test_a_killed_rerender_is_resumed_not_paid_twice(

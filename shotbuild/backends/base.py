@@ -1,49 +1,40 @@
 """What the build engine needs from a backend.
 
 A backend has an identity (it enters every key, so one backend's results never
-pass for another's), says whether its results enter shots.lock, and realises a
-shot either as a remote job (submit, poll, download) or as a local render."""
+pass for another's) and one worker, asked once: a remote job runner (prepare,
+create, status, download, close; results enter shots.lock) or a local renderer."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, Any, Protocol
 
 from shotbuild.errors import ShotbuildError
+from shotbuild.request import Body, Request
 from shotbuild.spec.model import Shot
+from shotbuild.status import RemoteState
 
 
 @dataclass(frozen=True)
 class JobStatus:
-    """A remote job's state: "pending" (any non-terminal), "completed" or "failed"."""
+    """A remote job's state, and what came with it."""
 
-    state: str
+    state: RemoteState
     video_url: str | None = None
     duration: float | None = None
     failure_code: str | None = None
     failure_message: str | None = None
 
 
-class Backend(Protocol):
-    name: str  # "heygen" | "preview"
-    identity: str  # enters every key: the API origin, or "preview:<version>"
-    uses_lock: bool  # results recorded in shots.lock
-    subdir: str  # outputs go to <build_dir>/<subdir>/<shot>.mp4 ("" for the build dir)
-
-    def check_ready(self) -> None:
-        """Raise a ShotbuildError saying what is missing (a key, an extra) before any work."""
-
-
-@runtime_checkable
-class RemoteBackend(Backend, Protocol):
+class JobRunner(Protocol):
     """A paid, slow remote job. Every call may raise ShotbuildError subclasses."""
 
-    async def prepare(self, shot: Shot, root: Path, on_upload: Callable[[], None]) -> Any:
+    async def prepare(self, shot: Shot, root: Path, on_upload: Callable[[], None]) -> Body:
         """The create body for a shot (uploads local files first, once per content)."""
 
-    async def create(self, body: Any, idempotency_key: str) -> str:
+    async def create(self, body: Body, idempotency_key: str) -> str:
         """Send the create request; return the video_id. A 429 raises RateLimitedError
         at once (not retried here): the build lowers its concurrency and waits."""
 
@@ -53,17 +44,51 @@ class RemoteBackend(Backend, Protocol):
         self, url: str, out: IO[bytes], on_progress: Callable[[int], None] | None
     ) -> int: ...
 
-    async def aclose(self) -> None: ...
+    async def close(self) -> None: ...
 
 
-@runtime_checkable
-class LocalBackend(Backend, Protocol):
+RenderCall = tuple[Callable[..., None], tuple[Any, ...]]
+
+
+class LocalRenderer(Protocol):
     """A local, free render run in worker processes."""
 
-    def render_call(
-        self, shot: Shot, root: Path, out: Path
-    ) -> tuple[Callable[..., None], tuple[Any, ...]]:
-        """A picklable function and its arguments that render the shot to `out`."""
+    def render_call(self, shot: Shot, request: Request, root: Path, out: Path) -> RenderCall:
+        """A picklable function and its arguments that render `request` to `out`."""
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Shots become paid remote jobs; results enter shots.lock."""
+
+    jobs: JobRunner
+
+
+@dataclass(frozen=True)
+class Local:
+    """Shots are rendered here, for free; results stay out of shots.lock."""
+
+    renderer: LocalRenderer
+
+
+Worker = Remote | Local
+
+
+class Backend(Protocol):
+    name: str  # "heygen" | "preview"
+    identity: str  # enters every key: the API origin, or "preview:<version>"
+    subdir: str  # outputs go to <build_dir>/<subdir>/<shot>.mp4 ("" for the build dir)
+
+    def check_ready(self) -> None:
+        """Raise a ShotbuildError saying what is missing (a key, an extra) before any work."""
+
+    def worker(self) -> Worker:
+        """How this backend realises a shot; asked once, at the start of a plan or build."""
+
+
+def is_remote(backend: Backend) -> bool:
+    """Results are paid jobs recorded in shots.lock (HeyGen), not local renders."""
+    return isinstance(backend.worker(), Remote)
 
 
 class LinkExpiredError(ShotbuildError):

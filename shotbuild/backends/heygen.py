@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 from shotbuild.backends.base import (
     CreateRejected,
@@ -19,17 +22,19 @@ from shotbuild.backends.base import (
     JobStatus,
     LinkExpiredError,
     RateLimitedError,
+    Remote,
 )
 from shotbuild.heygen.errors import MissingApiKey
 from shotbuild.heygen.origin import DEFAULT_BASE_URL, origin_of
 from shotbuild.keys import StatCachedHasher
+from shotbuild.request import Body, body_of
 from shotbuild.spec.model import Reference, Shot
+from shotbuild.status import RemoteState
 from shotbuild.store.cache import Cache
 
 
 class HeyGenBackend:
     name = "heygen"
-    uses_lock = True
     subdir = ""
 
     def __init__(
@@ -48,6 +53,7 @@ class HeyGenBackend:
         self._transport = transport
         self._client_kw = client_kw
         self._client: Any = None
+        self._uploads: dict[str, asyncio.Future[str]] = {}
 
     @classmethod
     def from_env(
@@ -76,33 +82,17 @@ class HeyGenBackend:
             self._client = await client.__aenter__()
         return self._client
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
             await client.__aexit__(None, None, None)
 
-    async def prepare(self, shot: Shot, root: Path, on_upload: Callable[[], None]) -> Any:
-        body: dict[str, Any] = {
-            "type": shot.api_type,
-            "prompt": shot.prompt.strip(),
-            "avatar_id": list(shot.avatar_id),
-            "aspect_ratio": shot.aspect_ratio,
-            "resolution": shot.resolution,
-            "enhance_prompt": shot.enhance_prompt,
-        }
-        if shot.auto_duration:
-            body["auto_duration"] = True
-        else:
-            body["duration"] = shot.duration
-        if shot.references:
-            body["references"] = [
-                await self._reference(ref, root, on_upload) for ref in shot.references
-            ]
-        if shot.title is not None:
-            body["title"] = shot.title
-        if shot.callback_url is not None:
-            body["callback_url"] = shot.callback_url
-        return body
+    def worker(self) -> Remote:
+        return Remote(self)
+
+    async def prepare(self, shot: Shot, root: Path, on_upload: Callable[[], None]) -> Body:
+        references = [await self._reference(ref, root, on_upload) for ref in shot.references]
+        return body_of(shot, references)
 
     async def _reference(
         self, ref: Reference, root: Path, on_upload: Callable[[], None]
@@ -113,19 +103,39 @@ class HeyGenBackend:
             return {"type": "asset_id", "asset_id": ref.asset_id or ""}
         if ref.type == "base64":
             return {"type": "base64", "media_type": ref.media_type or "", "data": ref.data or ""}
-        path = root / (ref.path or "")
+        return {
+            "type": "asset_id",
+            "asset_id": await self._asset_of(root / (ref.path or ""), on_upload),
+        }
+
+    async def _asset_of(self, path: Path, on_upload: Callable[[], None]) -> str:
+        """The asset_id of a local file: from the cache, else uploaded once per content
+        (shots sharing a file that just changed wait for the one upload)."""
+        import asyncio
+
         cache = self._cache or Cache()
         sha = StatCachedHasher(cache.stat_load, cache.stat_save)(path)
         asset_id = cache.asset_id(self.identity, sha)
-        if asset_id is None:
+        if asset_id is not None:
+            return asset_id
+        upload = self._uploads.get(sha)
+        if upload is None:
             on_upload()
-            api = await self._api()
-            asset = await api.upload_asset(path)
-            asset_id = str(asset.asset_id)
-            cache.put_asset_id(self.identity, sha, asset_id)
-        return {"type": "asset_id", "asset_id": asset_id}
+            upload = self._uploads[sha] = asyncio.ensure_future(self._upload(path, sha, cache))
+        try:
+            return await asyncio.shield(upload)
+        finally:
+            if upload.done():
+                self._uploads.pop(sha, None)
 
-    async def create(self, body: Any, idempotency_key: str) -> str:
+    async def _upload(self, path: Path, sha: str, cache: Cache) -> str:
+        api = await self._api()
+        asset = await api.upload_asset(path)
+        asset_id = str(asset.asset_id)
+        cache.put_asset_id(self.identity, sha, asset_id)
+        return asset_id
+
+    async def create(self, body: Body, idempotency_key: str) -> str:
         from shotbuild.heygen import errors
 
         api = await self._api()
@@ -148,7 +158,8 @@ class HeyGenBackend:
             v = await api.get_video(video_id)
         except errors.NotFound as e:
             raise JobGone(str(e)) from e
-        state = v.status if v.status in ("completed", "failed") else "pending"
+        terminal = (RemoteState.COMPLETED, RemoteState.FAILED)
+        state = RemoteState(v.status) if v.status in terminal else RemoteState.PENDING
         return JobStatus(
             state=state,
             video_url=v.video_url,

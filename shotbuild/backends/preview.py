@@ -6,12 +6,13 @@ satisfy a heygen build, and they never enter shots.lock. Outputs go to
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shotbuild.backends.base import Local, RenderCall
 from shotbuild.errors import MissingExtra, ShotbuildError
 from shotbuild.keys import decode_base64
+from shotbuild.request import Request, seconds_asked
 from shotbuild.spec.model import DEFAULT_DURATION, Shot
 from shotbuild.store.cache import Cache
 
@@ -22,7 +23,6 @@ AUTO_DURATION_SECONDS = DEFAULT_DURATION
 class PreviewBackend:
     name = "preview"
     identity = f"preview:{PREVIEW_VERSION}"
-    uses_lock = False
     subdir = "preview"
 
     def __init__(self, cache: Cache | None = None) -> None:
@@ -35,9 +35,12 @@ class PreviewBackend:
         if importlib.util.find_spec("av") is None or importlib.util.find_spec("PIL") is None:
             raise MissingExtra("preview rendering", "preview")
 
-    def render_call(
-        self, shot: Shot, root: Path, out: Path
-    ) -> tuple[Callable[..., None], tuple[Any, ...]]:
+    def worker(self) -> Local:
+        return Local(self)
+
+    def render_call(self, shot: Shot, request: Request, root: Path, out: Path) -> RenderCall:
+        """Render the shot's normalised request (the one its key is made of); the
+        images come from its references, a base64 one through the blob cache."""
         images: list[Path] = []
         for ref in shot.references:
             if ref.kind != "image":
@@ -47,14 +50,13 @@ class PreviewBackend:
             elif ref.type == "base64" and ref.data:
                 cache = self._cache or Cache()
                 images.append(cache.put_blob_bytes(decode_base64(ref.data)))
-        duration = float(shot.duration if shot.duration and not shot.auto_duration else 0)
         fields = (
             shot.name,
-            shot.prompt.strip(),
-            tuple(shot.avatar_id),
-            shot.aspect_ratio,
-            shot.resolution,
-            duration or float(AUTO_DURATION_SECONDS),
+            str(request["prompt"]),
+            tuple(request["avatar_id"]),
+            str(request["aspect_ratio"]),
+            str(request["resolution"]),
+            seconds_asked(request, AUTO_DURATION_SECONDS),
             tuple(images),
         )
         return render_preview, (fields, out)

@@ -15,6 +15,15 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(n.strip() for v in values for n in v.split(",") if n.strip())
 
 
+# how the engine's messages name the options, on the command line
+FLAGS = {
+    "only": "--only",
+    "force": "--force",
+    "max_seconds": "--max-seconds",
+    "rerender_missing": "`shotbuild build --rerender-missing`",
+}
+
+
 @click.command("build")
 @spec_argument
 @click.option(
@@ -129,6 +138,7 @@ def cli(
                 cache=cache,
                 reporter=reporter,
                 remote=remote,
+                names=FLAGS,
             )
         finally:
             reporter.close()

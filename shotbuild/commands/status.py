@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
+from shotbuild.backends.base import Backend, Remote
 from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
 from shotbuild.errors import ShotbuildError
-from shotbuild.plan import IN_FLIGHT, Plan
+from shotbuild.plan import Plan, Resume
 
 
 @click.command("status")
@@ -48,24 +49,21 @@ def cli(spec: Path | None, backend: str | None, out: Path | None, as_json: bool)
 
 def _in_flight(plan: Plan) -> list[tuple[str, str]]:
     return [
-        (i.name, i.job.video_id)
-        for i in plan.items
-        if i.status == IN_FLIGHT and i.job is not None and i.job.video_id
+        (i.name, i.job.video_id) for i in plan.items if isinstance(i, Resume) and i.job.video_id
     ]
 
 
-async def live_states(plan: Plan, backend: object) -> dict[str, str]:
-    status = getattr(backend, "status", None)
-    if status is None:
+async def live_states(plan: Plan, backend: Backend) -> dict[str, str]:
+    """The API's word on each job in flight (remote backends only)."""
+    worker = backend.worker()
+    if not isinstance(worker, Remote):
         return {}
     out: dict[str, str] = {}
     try:
         for name, video_id in _in_flight(plan):
-            answer = await status(video_id)
+            answer = await worker.jobs.status(video_id)
             why = ": ".join(x for x in (answer.failure_code, answer.failure_message) if x)
             out[name] = f"{answer.state}" + (f" ({why})" if why else "")
     finally:
-        aclose = getattr(backend, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await worker.jobs.close()
     return out

@@ -1,0 +1,44 @@
+"""What every part of one running build shares: its options, where it reports,
+its clock, its result so far, and whether it is stopping."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult
+from shotbuild.build.slots import Slots
+from shotbuild.progress import Reporter
+from shotbuild.spec.model import Spec
+from shotbuild.store.cache import Cache
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def real_sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+@dataclass
+class Context:
+    spec: Spec
+    options: BuildOptions
+    cache: Cache
+    reporter: Reporter
+    result: BuildResult
+    sleep: Sleep = real_sleep
+    clock: Callable[[], float] = field(default=lambda: 0.0)
+    budget: float | None = None  # seconds --max-seconds leaves for re-renders
+    stopping: bool = False  # a failure without --keep-going: start no new shot
+    slots: Slots | None = None  # set when the event loop runs
+    names: Mapping[str, str] = field(default_factory=lambda: PYTHON_NAMES)
+
+    def named(self, option: str) -> str:
+        """How the caller names a BuildOptions field (a CLI flag, or the keyword)."""
+        return self.names.get(option, option)
+
+    def slot(self) -> Slots:
+        assert self.slots is not None, "slots are made when the build's loop starts"
+        return self.slots

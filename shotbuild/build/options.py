@@ -1,0 +1,74 @@
+"""What a build is asked to do (BuildOptions) and what it did (BuildResult)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shotbuild.errors import ShotbuildError
+from shotbuild.plan import Plan
+
+# How messages name the options a caller can change: the Python API's keywords by
+# default; the CLI passes its flags (shotbuild.commands.build.FLAGS).
+PYTHON_NAMES: Mapping[str, str] = {
+    "only": "`only`",
+    "force": "`force`",
+    "max_seconds": "`max_seconds`",
+    "rerender_missing": "`rerender_missing=True`",
+}
+
+
+class ShotFailed(ShotbuildError):
+    """One shot could not be built; the message says why and what happens next."""
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    jobs: int = 4
+    keep_going: bool = False
+    only: tuple[str, ...] = ()
+    force: tuple[str, ...] = ()
+    dry_run: bool = False
+    max_seconds: float | None = None
+    timeout: float = 30 * 60.0
+    out: Path | None = None
+    lock_timeout: float = 5.0
+    rerender_missing: bool = False  # a locked render gone from the API may be rendered again
+
+
+@dataclass
+class BuildResult:
+    plan: Plan
+    paid: bool  # the backend bills renders
+    built: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    up_to_date: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)  # earlier versions finished into the cache
+    seconds: float = 0.0  # seconds of video rendered by this build
+    dry_run: list[tuple[str, str]] = field(default_factory=list)  # (name, what it would do)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": 1,
+            "spec": str(self.plan.spec.path),
+            "backend": self.plan.backend,
+            "built": self.built,
+            "restored": self.restored,
+            "up_to_date": self.up_to_date,
+            "failed": [{"name": name, "message": message} for name, message in self.failed],
+            "removed": self.removed,
+            "not_started": self.skipped,
+            "earlier_versions_cached": self.cached,
+            "seconds": self.seconds,
+            "paid": self.paid,
+            "dry_run": [{"name": name, "would": what} for name, what in self.dry_run],
+        }

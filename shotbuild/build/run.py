@@ -1,0 +1,229 @@
+"""`build`: hold the spec's build lock, plan, then execute (or only say, dry_run).
+
+The backend's worker is chosen once here: remote jobs or local renders. The
+executor gets the stores (lock, manifest, cache, remote cache) through one
+Recorder, and the plan stays as planned."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shotbuild.backends.base import Backend, Local, Remote, Worker
+from shotbuild.build.context import Context, Sleep, real_sleep
+from shotbuild.build.executor import Executor, Renders, earlier
+from shotbuild.build.jobs import RemoteJobs
+from shotbuild.build.local import LocalRenders, workers
+from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult
+from shotbuild.build.record import Recorder, Target
+from shotbuild.build.restore import Restorer
+from shotbuild.build.shared import Shared
+from shotbuild.errors import ShotbuildError, UsageError
+from shotbuild.plan import (
+    COSMETIC,
+    REMOVED,
+    Orphan,
+    Plan,
+    PlanItem,
+    Render,
+    Restore,
+    Resume,
+    make_plan,
+    output_rel,
+)
+from shotbuild.progress import NullReporter, Reporter
+from shotbuild.spec.model import Spec
+from shotbuild.status import RENDERS, SETTLED
+from shotbuild.store.cache import Cache
+from shotbuild.store.outputs import Manifest
+
+if TYPE_CHECKING:
+    from shotbuild.store.remote import RemoteCache
+
+
+def build(
+    spec: Spec,
+    backend: Backend,
+    options: BuildOptions | None = None,
+    *,
+    cache: Cache | None = None,
+    reporter: Reporter | None = None,
+    sleep: Sleep | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    remote: RemoteCache | None = None,
+    names: Mapping[str, str] = PYTHON_NAMES,
+) -> BuildResult:
+    """Build a spec: hold its build lock, plan, then execute (or only say, dry_run).
+    `remote` (a shared RemoteCache) is asked before anything is paid for, and
+    given every paid render. `names` says how messages name the options (the CLI
+    passes its flags)."""
+    options = options if options is not None else BuildOptions()
+    cache = cache if cache is not None else Cache()
+    reporter = reporter or NullReporter()
+    _check_names(spec, options, names)
+    worker = backend.worker()
+    with cache.spec_lock(spec.path, timeout=options.lock_timeout):
+        manifest = Manifest(spec.build_dir if options.out is None else options.out.resolve())
+        plan = make_plan(
+            spec, backend, cache, out=options.out, force=options.force, manifest=manifest
+        )
+        result = BuildResult(plan, paid=isinstance(worker, Remote))
+        ctx = Context(spec, options, cache, reporter, result, sleep or real_sleep, clock)
+        ctx.names = names
+        try:
+            _execute(ctx, plan, backend, worker, manifest, remote)
+        finally:
+            manifest.flush()
+        if not options.dry_run:
+            _assemble_sequences(spec, backend, manifest.build_dir, result, reporter)
+        return result
+
+
+def _assemble_sequences(
+    spec: Spec, backend: Backend, build_dir: Path, result: BuildResult, reporter: Reporter
+) -> None:
+    """The hook into shotbuild.sequences: cuts from the shots this build left done."""
+    from shotbuild.sequences import FAILED as CUT_FAILED
+    from shotbuild.sequences import assemble_all
+
+    done = [*result.built, *result.restored, *result.up_to_date]
+    files = {name: build_dir / output_rel(backend, name) for name in done}
+    for cut in assemble_all(spec, build_dir, files, backend.subdir, reporter):
+        if cut.status == CUT_FAILED:
+            result.failed.append((cut.name, cut.detail))
+
+
+def _execute(
+    ctx: Context,
+    plan: Plan,
+    backend: Backend,
+    worker: Worker,
+    manifest: Manifest,
+    remote: RemoteCache | None,
+) -> None:
+    options, cache = ctx.options, ctx.cache
+    items = _selected(plan, options)
+    orphans = [o for o in plan.orphans if not options.only or o.name in options.only]
+    if options.dry_run:
+        ctx.result.dry_run = _dry_run(items, orphans, paid=ctx.result.paid)
+        return
+    _check_budget(ctx, items)
+    for path, stat in plan.hashed.items():
+        cache.stat_save(path, stat)  # what planning hashed, so the next plan reads nothing
+    if any(_needs_backend(i, remote is not None and ctx.result.paid) for i in items):
+        backend.check_ready()
+    orphans = _ready(backend, orphans, ctx.reporter)
+    if plan.settled:
+        cache.untrack_jobs(plan.spec.path, plan.settled)
+    if any(i.status not in SETTLED for i in items):
+        cache.remember_spec(plan.spec.path, manifest.build_dir)
+    manifest.save_every = 1.0
+    executor, slots = _executor(ctx, plan, backend, worker, manifest, remote)
+    work = executor.settle(items, manifest.build_dir / backend.subdir)
+    if work or orphans:  # asyncio only when there is work: a no-op build stays light
+        import asyncio
+
+        asyncio.run(executor.run(work, orphans, slots))
+
+
+def _executor(
+    ctx: Context,
+    plan: Plan,
+    backend: Backend,
+    worker: Worker,
+    manifest: Manifest,
+    remote: RemoteCache | None,
+) -> tuple[Executor, int]:
+    """The executor for the backend's worker (chosen once); and its number of slots."""
+    locked = isinstance(worker, Remote)
+    target = Target(backend.name, backend.identity, backend.subdir, locked)
+    shared = Shared(remote if locked else None, ctx.cache, ctx.reporter)  # previews stay local
+    recorder = Recorder(plan.spec, target, dict(plan.lock), manifest, ctx.cache, shared)
+    renders: Renders
+    jobs: RemoteJobs | None = None
+    match worker:
+        case Remote(jobs=runner):
+            renders = jobs = RemoteJobs(ctx, recorder, runner, backend.identity)
+            slots = ctx.options.jobs
+        case Local(renderer=renderer):
+            renders = LocalRenders(ctx, recorder, renderer, backend.name)
+            slots = workers(ctx.options.jobs)
+    return Executor(ctx, recorder, renders, Restorer(ctx, recorder, jobs), jobs), slots
+
+
+def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) -> None:
+    known = {shot.name for shot in spec.shots}
+    for option, given in (("only", options.only), ("force", options.force)):
+        unknown = [n for n in given if n not in known]
+        if unknown:
+            raise UsageError(
+                f"{names.get(option, option)}: no shot named {', '.join(unknown)} in {spec.path}"
+            )
+
+
+def _check_budget(ctx: Context, items: Sequence[PlanItem]) -> None:
+    limit = ctx.options.max_seconds
+    seconds = sum(i.seconds for i in items if i.status in RENDERS)
+    if limit is None:
+        return
+    if seconds > limit:
+        raise ShotbuildError(
+            f"this build would render {seconds:g} s of video, over {ctx.named('max_seconds')}"
+            f" {limit:g}; nothing was submitted (raise the limit or use {ctx.named('only')})"
+        )
+    ctx.budget = limit - seconds
+
+
+def _selected(plan: Plan, options: BuildOptions) -> list[PlanItem]:
+    if not options.only:
+        return list(plan.items)
+    return [i for i in plan.items if i.name in options.only and i.status != REMOVED]
+
+
+def _needs_backend(item: PlanItem, remote: bool) -> bool:
+    """Whether the shot surely needs the API. A locked render may come from the
+    remote cache: without an API key only the shots it misses fail."""
+    match item:
+        case Restore(source=source):
+            return source == "lock" and not remote
+        case Render() | Resume():
+            return True
+    return False
+
+
+def _ready(backend: Backend, orphans: list[Orphan], reporter: Reporter) -> list[Orphan]:
+    """Earlier versions are finished only when the API can be asked: a build that
+    needs nothing else never fails for want of a key; they wait for the next one."""
+    if not orphans:
+        return orphans
+    try:
+        backend.check_ready()
+    except ShotbuildError as e:
+        names = ", ".join(o.name for o in orphans)
+        reporter.message(f"note: earlier versions of {names} still rendering, not checked: {e}")
+        return []
+    return orphans
+
+
+def _dry_run(
+    items: Sequence[PlanItem], orphans: Sequence[Orphan], *, paid: bool
+) -> list[tuple[str, str]]:
+    verb = "submit" if paid else "render"
+    said = [(i.name, _would(i, verb)) for i in items if _would(i, verb)]
+    return said + [(earlier(o), f"finish into the cache: {o.reason}") for o in orphans]
+
+
+def _would(item: PlanItem, verb: str) -> str:
+    if item.status in RENDERS:
+        return f"{verb} ({item.seconds:g} s of video): {item.reason}"
+    if isinstance(item, Restore):
+        return f"restore: {item.reason}"
+    if isinstance(item, Resume):
+        return f"resume: {item.reason}"
+    if item.status == REMOVED:
+        return f"remove: {item.reason}"
+    if item.status == COSMETIC:
+        return f"record: {item.reason}"
+    return ""

@@ -1,0 +1,99 @@
+"""Why a plan says what it says, as data: a reason code, the fields that changed
+(with their old and new values) and the facts behind it. `words` is the one place
+they become the sentences `plan`, `status` and `build` show."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Code(StrEnum):
+    NEVER_BUILT = "never_built"
+    FORCED = "forced"
+    FORCED_RESUMED = "forced_resumed"  # a forced render killed after its create
+    FIELDS_CHANGED = "fields_changed"
+    ORIGIN_CHANGED = "origin_changed"
+    INPUTS_CHANGED = "inputs_changed"
+    MATCHES = "matches"
+    COSMETIC_CHANGED = "cosmetic_changed"
+    LOCK_ENTRY_MISSING = "lock_entry_missing"
+    RESTORE = "restore"  # facts: problem, source (cache | lock), video_id
+    RENDER_LEFT_CACHE = "render_left_cache"  # facts: problem
+    SUBMITTED = "submitted"  # facts: video_id
+    CREATE_UNANSWERED = "create_unanswered"
+    RENDER_FAILED = "render_failed"  # facts: failure
+    LEFT_SPEC_LOCK = "left_spec_lock"
+    LEFT_SPEC_OUTPUT = "left_spec_output"
+
+
+class Problem(StrEnum):
+    """What is wrong with a shot's output when it is restored."""
+
+    MISSING = "output missing"
+    NOT_OURS = "output not written by shotbuild"
+    DIFFERS = "output differs from its render"
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str  # a path into the request: "prompt", "references[1]"
+    old: Any = None
+    new: Any = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: Code
+    changes: tuple[Change, ...] = ()
+    facts: Mapping[str, str] | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(change.field for change in self.changes)
+
+    def fact(self, name: str) -> str:
+        return (self.facts or {}).get(name, "")
+
+
+_FIXED = {
+    Code.NEVER_BUILT: "never built",
+    Code.FORCED: "forced",
+    Code.INPUTS_CHANGED: "inputs changed",
+    Code.MATCHES: "output matches its key",
+    Code.LOCK_ENTRY_MISSING: "lock entry missing: recorded again",
+    Code.CREATE_UNANSWERED: "a create may have been sent, no answer recorded: sent again with"
+    " the same Idempotency-Key (no second job)",
+    Code.LEFT_SPEC_LOCK: "left the spec: lock entry dropped",
+    Code.LEFT_SPEC_OUTPUT: "left the spec: output removed",
+}
+
+
+def words(reason: Reason) -> str:
+    """The reason as the sentence people read."""
+    fixed = _FIXED.get(reason.code)
+    if fixed is not None:
+        return fixed
+    fields, fact = ", ".join(reason.fields), reason.fact
+    if reason.code == Code.FIELDS_CHANGED:
+        return f"{fields} changed"
+    if reason.code == Code.COSMETIC_CHANGED:
+        return f"{fields} changed: no render"
+    if reason.code == Code.ORIGIN_CHANGED:
+        return f"rendered by {fact('old_origin')}, building for {fact('new_origin')}"
+    if reason.code == Code.RESTORE:
+        how = (
+            "copy from the local cache"
+            if fact("source") == "cache"
+            else f"download {fact('video_id')} again (no render)"
+        )
+        return f"{fact('problem')}: {how}"
+    if reason.code == Code.RENDER_LEFT_CACHE:
+        return f"{fact('problem')}; its render left the cache"
+    if reason.code == Code.SUBMITTED:
+        return f"submitted as {fact('video_id')}"
+    if reason.code == Code.FORCED_RESUMED:
+        return f"forced render {fact('video_id') or '(create unanswered)'} interrupted: resumed"
+    return f"render failed ({fact('failure') or 'no reason given'}): submit again"
