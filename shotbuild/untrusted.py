@@ -165,3 +165,62 @@ def seconds(value: Any, what: str = "duration", *, limit: float = MAX_DURATION) 
     if not math.isfinite(number) or not 0 <= number <= limit:
         raise BadValue(f"{what} must be from 0 to {limit:g} seconds, not {show(value)}")
     return number
+
+
+# -- text from outside, on its way to a person --------------------------------------
+
+_SECRETS: set[str] = set()
+REDACTED = "[HEYGEN_API_KEY]"
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    | {f"{dev}{n}" for dev in ("com", "lpt") for n in (*"123456789", "¹", "²", "³")}
+)
+
+
+def add_secret(secret: str) -> None:
+    """Register a credential (the API key) that `redact` removes from every text."""
+    if len(secret) >= 4:
+        _SECRETS.add(secret)
+
+
+def redact(text: str) -> str:
+    """`text` with every registered secret (and HEYGEN_API_KEY) replaced."""
+    import os
+
+    secrets = set(_SECRETS)
+    env_key = os.environ.get("HEYGEN_API_KEY", "").strip()
+    if len(env_key) >= 4:
+        secrets.add(env_key)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with control characters (ESC, CR, BEL, C1, bidi overrides...) escaped,
+    so that text from outside cannot move the cursor, retitle the terminal or fake a
+    line; new lines and tabs are kept."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else _escape(c) for c in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """A text from outside as it may be kept or shown: secrets redacted first, then
+    white space folded into one line, control characters escaped, and only then cut
+    to `limit` characters (cutting first would leave part of a secret)."""
+    folded = " ".join(redact(text).split())
+    safe = terminal_safe(folded)
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
+
+
+def windows_reserved(name: str) -> bool:
+    """Whether `name` (a file name without folder) means a device on Windows
+    (CON, nul.mp4, COM1, ...), so an output of that name could not be written there."""
+    stem = name.split(".", 1)[0].rstrip(" ").casefold()
+    return stem in _WINDOWS_RESERVED
