@@ -68,10 +68,9 @@ from shotbuild.store.cache import (
     JOB_SUBMITTED,
     Cache,
     JobRecord,
-    copy_atomic,
 )
 from shotbuild.store.lock import LockEntry, write_lock
-from shotbuild.store.outputs import Manifest
+from shotbuild.store.outputs import DamagedBlob, Manifest, OutputInTheWay
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -454,9 +453,7 @@ class _Executor:
         rel = output_rel(self.backend, item.name)
         owned = self.manifest.get(rel)
         if owned is not None and owned.belongs_to(self.spec.path):
-            with contextlib.suppress(FileNotFoundError):
-                item.output.unlink()
-            self.manifest.forget(rel)
+            self.manifest.remove(rel)  # only if its bytes are still ours
         if self.backend.uses_lock and self.lock.pop(item.name, None) is not None:
             write_lock(self.spec.lock_path, self.lock)
         self.result.removed.append(item.name)
@@ -465,16 +462,10 @@ class _Executor:
     def _materialise(self, item: PlanItem, entry: LockEntry) -> None:
         """Put a verified blob in place as the shot's output, and record it."""
         rel = output_rel(self.backend, item.name)
-        path = item.output
-        owned = self.manifest.get(rel)
-        if owned is None and path.exists():
-            if sha256_file(path) != entry.sha256:
-                raise ShotFailed(
-                    f"{path} exists and was not written by shotbuild; move it away and build again"
-                )
-            # the right bytes are already there (written, then killed before recording)
-        elif owned is None or owned.sha256 != entry.sha256 or not owned.matches(path):
-            copy_atomic(self.cache.blob_path(entry.sha256), path)
+        try:  # a file not ours is left alone; the blob is re-hashed as it is copied
+            self.manifest.place(rel, self.cache.blob_path(entry.sha256), entry.sha256)
+        except (OutputInTheWay, DamagedBlob) as e:
+            raise ShotFailed(str(e)) from None
         shot = item.shot
         self.manifest.record(
             rel,
