@@ -580,7 +580,9 @@ class _Executor:
             return False
         tmp = self.cache.temp_file(".mp4")
         try:
-            entry = await self._remote_call(remote.pull, item.key, tmp)
+            locked = self.lock.get(item.name)  # a result must agree with the lock
+            seen = locked.video_id if locked is not None and locked.key == item.key else None
+            entry = await self._remote_call(remote.pull, item.key, tmp, seen)
             if entry is None:
                 return False
             self.cache.adopt_blob(tmp, entry.sha256)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import stat
@@ -12,6 +13,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from shotbuild.errors import ShotbuildError
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class DiskFull(ShotbuildError):
+    """A write found no space (or quota) left; nothing half-written was kept."""
+
+
+@contextlib.contextmanager
+def disk_error(path: Path) -> Iterator[None]:
+    """Turn a full disk (or quota) under `path` into one line naming it."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in _FULL:
+            raise
+        raise DiskFull(
+            f"{path}: no space left on the device ({e.strerror}); free some space and run again"
+        ) from None
+
 
 @contextlib.contextmanager
 def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
@@ -19,19 +41,20 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     without an error; on error the temporary file is removed and `path` is untouched.
     The file gets the mode `path` had, else the one a new file gets under the umask
     (0644 under umask 022), not mkstemp's 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fchmod(f.fileno(), _mode_for(path))
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with disk_error(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                yield f
+                f.flush()
+                os.fchmod(f.fileno(), _mode_for(path))
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

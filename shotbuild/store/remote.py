@@ -34,6 +34,13 @@ Configuration mistakes (bad mode, unknown protocol, missing extra) are other
 ``ShotbuildError``s raised by ``from_url``/``from_env``: they stop the run, since a
 cache that is silently ignored means paying for renders again.
 
+Trust. A remote cache is exactly as trusted as everyone who can write to it: a writer
+can publish a result for a key naming any valid blob (shot A's key, shot B's video).
+Blobs cannot be forged (their name is their hash, checked on the way out), results are
+read with bounded size and checked field by field (a sha256 that is not 64 hex digits, a
+path, an infinite duration: damaged, a miss), and ``pull`` takes the video_id the lock
+already records for the key, so a result that disagrees with the lock is not used.
+
 Methods block; async callers run them in a worker thread (``anyio.to_thread.run_sync``).
 """
 
@@ -50,6 +57,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from shotbuild import untrusted
 from shotbuild.errors import MissingExtra, ShotbuildError
 from shotbuild.fs import atomic_writer
 from shotbuild.store.lock import LockEntry
@@ -63,6 +71,7 @@ ENV_MODE = "SHOTBUILD_REMOTE_CACHE_MODE"
 DEFAULT_ENV_MODE: Mode = "readwrite"  # CI writes; laptops set SHOTBUILD_REMOTE_CACHE_MODE=read
 
 _CHUNK = 1 << 20
+MAX_RESULT_BYTES = 64 << 10  # a result is ~300 bytes
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # fsspec protocol -> the shotbuild extra that installs its package.
 _EXTRAS = {
@@ -167,7 +176,7 @@ class RemoteCache:
         with self._guard("read result", key) as ok:
             if ok:
                 try:
-                    data = self._fs.cat_file(path)
+                    data = self._fs.cat_file(path, start=0, end=MAX_RESULT_BYTES + 1)
                 except FileNotFoundError:
                     return None
                 return self._parse_result(key, data, path)
@@ -242,9 +251,21 @@ class RemoteCache:
         self.put_blob(entry.sha256, src)
         self.put_result(key, entry)
 
-    def pull(self, key: str, dest: Path) -> LockEntry | None:
-        """The result for `key` with its blob downloaded to `dest`, or None."""
+    def pull(self, key: str, dest: Path, video_id: str | None = None) -> LockEntry | None:
+        """The result for `key` with its blob downloaded to `dest`, or None. With
+        `video_id` (what the lock records for the key), a result naming another
+        video is not used (warned): someone with write access published it."""
         entry = self.get_result(key)
+        if entry is not None and video_id is not None and entry.video_id != video_id:
+            log.warning(
+                "remote cache %s: the result for %s names video %s, but shots.lock has %s;"
+                " not used",
+                self.url,
+                key[:12],
+                entry.video_id,
+                video_id,
+            )
+            return None
         if entry is None or not self.fetch_blob(entry.sha256, dest):
             return None
         return entry
@@ -259,11 +280,11 @@ class RemoteCache:
 
     def _parse_result(self, key: str, data: bytes, path: str) -> LockEntry | None:
         try:
-            entry = LockEntry.from_json(json.loads(data))
+            entry = checked_result(untrusted.load_json(data, max_bytes=MAX_RESULT_BYTES))
             if entry.key != key:
                 raise ValueError(f"it records key {entry.key[:12]}")
-        except (KeyError, TypeError, ValueError) as e:
-            self._discard(path, f"damaged result ({e!r})")
+        except (untrusted.BadValue, ValueError) as e:
+            self._discard(path, f"damaged result ({untrusted.one_line(str(e), 120)})")
             return None
         return entry
 
@@ -322,6 +343,20 @@ class RemoteCache:
                 f"remote cache {self.url}: cannot {action} {name[:12]} ({detail});"
                 f" going on without {off} for this run"
             ) from e
+
+
+def checked_result(raw: object) -> LockEntry:
+    """A remote result, every field checked; BadValue when any is not sane."""
+    doc = untrusted.obj(raw, "a result")
+    return LockEntry(
+        key=untrusted.sha256(doc.get("key"), "key"),
+        video_id=untrusted.token(doc.get("video_id")),
+        sha256=untrusted.sha256(doc.get("sha256")),
+        size=untrusted.count(doc.get("size"), "size"),
+        duration=untrusted.seconds(doc.get("duration")),
+        origin=untrusted.origin(doc.get("origin")),
+        built_at=untrusted.timestamp(doc.get("built_at")),
+    )
 
 
 def _copy_hashing(src: IO[bytes], out: IO[bytes]) -> str:
