@@ -137,7 +137,7 @@ def make_plan(
     build_dir = build_dir_of(spec, out)
     lock = read_lock(spec.lock_path) if backend.uses_lock else {}
     manifest = Manifest(build_dir)
-    hasher = StatCachedHasher(cache.stat_load, cache.stat_save)
+    hasher = StatCachedHasher(cache.stat_load, cache.stat_save, root=spec.root)
     keys = shot_keys(spec, backend.identity, hasher)
     planner = _Planner(backend, cache, lock, manifest, spec.path)
     items = [planner.item(shot, *keys[shot.name], forced=shot.name in force) for shot in spec.shots]

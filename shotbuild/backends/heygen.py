@@ -115,12 +115,12 @@ class HeyGenBackend:
             return {"type": "base64", "media_type": ref.media_type or "", "data": ref.data or ""}
         path = root / (ref.path or "")
         cache = self._cache or Cache()
-        sha = StatCachedHasher(cache.stat_load, cache.stat_save)(path)
+        sha = StatCachedHasher(cache.stat_load, cache.stat_save, root=root)(path)
         asset_id = cache.asset_id(self.identity, sha)
         if asset_id is None:
             on_upload()
             api = await self._api()
-            asset = await api.upload_asset(path)
+            asset = await api.upload_asset(path, root=root)
             asset_id = str(asset.asset_id)
             cache.put_asset_id(self.identity, sha, asset_id)
         return {"type": "asset_id", "asset_id": asset_id}

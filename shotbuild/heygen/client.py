@@ -201,15 +201,20 @@ class HeyGenClient:
             seen.add(token)
         raise errors.bad_answer(action, f"it still had more after {MAX_LOOKS_PAGES} pages")
 
-    async def upload_asset(self, path: Path, *, content_type: str | None = None) -> Asset:
-        """Upload a local file: multipart up to 32 MB, the direct-upload flow above."""
+    async def upload_asset(
+        self, path: Path, *, content_type: str | None = None, root: Path | None = None
+    ) -> Asset:
+        """Upload a local file: multipart up to 32 MB, the direct-upload flow above.
+        The file is opened without following links below `root` (default: its
+        folder) and must be a regular file at the moment it is read."""
         try:
-            size = path.stat().st_size
+            with _open(path, root) as f:
+                size = os.fstat(f.fileno()).st_size
         except OSError as e:
             raise ShotbuildError(f"cannot read {path}: {e.strerror}: check the path") from e
         mime = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if size <= self.multipart_limit:
-            content = await anyio.to_thread.run_sync(_read_bytes, path)
+            content = await anyio.to_thread.run_sync(_read_bytes, path, root)
             doc = await self._api(
                 "POST",
                 "/v3/assets",
@@ -217,10 +222,12 @@ class HeyGenClient:
                 timeout=TRANSFER_TIMEOUT,
             )
             return Asset.from_api(_data(doc, "POST /v3/assets"))
-        return await self._direct_upload(path, mime, size)
+        return await self._direct_upload(path, mime, size, root)
 
-    async def _direct_upload(self, path: Path, mime: str, size: int) -> Asset:
-        digest = await anyio.to_thread.run_sync(_sha256_file, path)
+    async def _direct_upload(
+        self, path: Path, mime: str, size: int, root: Path | None = None
+    ) -> Asset:
+        digest = await anyio.to_thread.run_sync(_sha256_file, path, root)
         action = "POST /v3/assets/direct-uploads"
         doc = await self._api(
             "POST",
@@ -243,7 +250,10 @@ class HeyGenClient:
 
         async def put() -> httpx.Response:  # to storage, not the API: no key
             return await self._http.put(
-                upload_url, content=_file_chunks(path), headers=headers, timeout=TRANSFER_TIMEOUT
+                upload_url,
+                content=_file_chunks(path, root),
+                headers=headers,
+                timeout=TRANSFER_TIMEOUT,
             )
 
         with self._redacting():
@@ -419,22 +429,31 @@ def _data(doc: Mapping[str, Any], action: str) -> dict[str, Any]:
     return data
 
 
-def _read_bytes(path: Path) -> bytes:
+def _open(path: Path, root: Path | None) -> IO[bytes]:
+    from shotbuild.fs import open_regular
+
+    return open_regular(path, root)
+
+
+def _read_bytes(path: Path, root: Path | None = None) -> bytes:
     try:
-        return path.read_bytes()
+        with _open(path, root) as f:
+            return f.read()
     except OSError as e:
         raise ShotbuildError(f"cannot read {path}: {e.strerror}: check the path") from e
 
 
-def _sha256_file(path: Path) -> str:
+def _sha256_file(path: Path, root: Path | None = None) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    with _open(path, root) as f:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
 
 
-async def _file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
-    with path.open("rb") as f:
+async def _file_chunks(
+    path: Path, root: Path | None = None, size: int = 1 << 20
+) -> AsyncIterator[bytes]:
+    with _open(path, root) as f:
         while block := await anyio.to_thread.run_sync(f.read, size):
             yield block
