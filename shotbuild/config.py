@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shotbuild.errors import ShotbuildError
+from shotbuild.untrusted import one_line, show
 
 if TYPE_CHECKING:
     from shotbuild.store.remote import RemoteCache
@@ -49,7 +50,10 @@ def find_config(start: Path) -> Config:
             return _config(own, _read(own))
         project = folder / "pyproject.toml"
         if project.is_file():
-            table = _read(project).get("tool", {}).get("shotbuild")
+            tool = _read(project).get("tool", {})
+            table = tool.get("shotbuild") if isinstance(tool, dict) else None
+            if table is not None and not isinstance(table, dict):
+                raise ConfigError(f"{project}: [tool.shotbuild] must be a table of settings")
             if isinstance(table, dict):
                 return _config(project, table)
         if (folder / ".git").exists():
@@ -64,7 +68,11 @@ def _read(path: Path) -> dict[str, Any]:
         with path.open("rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e}); fix or remove it") from None
+        raise ConfigError(
+            f"{path}: not valid TOML ({one_line(str(e), 200)}); fix or remove it"
+        ) from None
+    except (UnicodeDecodeError, RecursionError):
+        raise ConfigError(f"{path}: not valid TOML (not UTF-8, or nested too deep)") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read it ({e.strerror})") from None
 
@@ -74,14 +82,15 @@ def _config(path: Path, table: Mapping[str, Any]) -> Config:
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
         raise ConfigError(
-            f"{where}: unknown setting {', '.join(unknown)}; known: {', '.join(KEYS)}"
+            f"{where}: unknown setting {one_line(', '.join(unknown), 120)};"
+            f" known: {', '.join(KEYS)}"
         )
     for key, value in table.items():
-        if not isinstance(value, str):
+        if not isinstance(value, str) or len(value) > 2048:
             raise ConfigError(f'{where}: {key} must be a string, e.g. {key} = "..."')
     mode = table.get("remote_cache_mode")
     if mode is not None and mode not in MODES:
-        raise ConfigError(f"{where}: remote_cache_mode {mode!r} is not read or readwrite")
+        raise ConfigError(f"{where}: remote_cache_mode {show(mode)} is not read or readwrite")
     return Config(
         path=path,
         remote_cache=table.get("remote_cache") or None,

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from shotbuild.untrusted import terminal_safe
+
 if TYPE_CHECKING:
     from shotbuild.build import BuildResult
 
@@ -58,7 +60,7 @@ class LineReporter:
         self._last: dict[str, str] = {}
 
     def _print(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        print(terminal_safe(text), file=self.stream, flush=True)  # text from outside too
 
     def shot(self, name: str, state: str, detail: str = "") -> None:
         if (self.quiet and state != FAILED) or (state == QUEUED and not self.verbose):
@@ -129,7 +131,7 @@ class LiveReporter(LineReporter):
         if queued:
             lines.append(f"({queued} queued)")
         for line in lines:
-            self.stream.write(line + "\n")
+            self.stream.write(terminal_safe(line) + "\n")
         self._drawn = len(lines)
         self.stream.flush()
 

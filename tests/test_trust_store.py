@@ -57,7 +57,7 @@ HOSTILE_RESULTS = [
     json.dumps(good(size=-1)).encode(),
     json.dumps(good(duration="inf")).encode(),
     json.dumps(good(origin="file:///etc")).encode(),
-    json.dumps(good(built_at="yesterday")).encode(),
+    json.dumps(good(built_at="\x1b]0;x\x07")).encode(),
     json.dumps(good(key="2" * 64)).encode(),
     json.dumps(good()).replace("4.0", "NaN").encode(),
     json.dumps(good()).replace('"size": 13', '"size": 1e400').encode(),

@@ -86,6 +86,9 @@ _EXTRAS = {
 }
 
 
+_SUPPORTED = frozenset({"file", "local", "memory", *_EXTRAS})
+
+
 class RemoteCacheError(ShotbuildError):
     """The remote cache store failed; the build warns and goes on without it."""
 
@@ -134,14 +137,20 @@ class RemoteCache:
         except ImportError:
             raise MissingExtra("the remote cache", "remote") from None
         protocol = fsspec.core.split_protocol(url)[0] or "file"
+        if "::" in url or protocol not in _SUPPORTED:
+            raise RemoteCacheConfigError(
+                f"remote cache {untrusted.one_line(shown, 120)}: {protocol}:// is not supported;"
+                " use a file://, s3://, gs:// or az:// URL"
+            )
         try:
             fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
         except ImportError:
             extra = _EXTRAS.get(protocol, "remote")
             raise MissingExtra(f"a {protocol}:// remote cache", extra) from None
-        except ValueError as e:
+        except Exception as e:  # a broken URL: fsspec and its plugins raise many kinds
             raise RemoteCacheConfigError(
-                f"remote cache {shown}: {_one_line(e)}; use a file://, s3://, gs:// or az:// URL"
+                f"remote cache {untrusted.one_line(shown, 120)}: {_one_line(e)};"
+                " use a file://, s3://, gs:// or az:// URL"
             ) from None
         return cls(fs, root, url=shown, mode=mode)
 
@@ -355,8 +364,16 @@ def checked_result(raw: object) -> LockEntry:
         size=untrusted.count(doc.get("size"), "size"),
         duration=untrusted.seconds(doc.get("duration")),
         origin=untrusted.origin(doc.get("origin")),
-        built_at=untrusted.timestamp(doc.get("built_at")),
+        built_at=_label(doc.get("built_at"), "built_at"),  # shown, never parsed
     )
+
+
+def _label(value: object, what: str) -> str:
+    """A short printable text (no control characters) of at most 40 characters."""
+    text = untrusted.text(value, what, limit=40)
+    if not text.isprintable():
+        raise untrusted.BadValue(f"{what} holds control characters")
+    return text
 
 
 def _copy_hashing(src: IO[bytes], out: IO[bytes]) -> str:
@@ -374,7 +391,7 @@ def _hex64(name: str) -> str:
 
 
 def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or "no details"
+    text = untrusted.one_line(str(e), 300) or "no details"
     return f"{type(e).__name__}: {text}"
 
 
