@@ -30,6 +30,9 @@ COMMANDS: dict[str, str] = {
     "lock": "lock",
     "merge-lock": "merge_lock",
     "emulate": "emulate",
+    "doctor": "doctor",
+    "init": "init",
+    "schema": "schema",
 }
 
 
@@ -73,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("shotbuild: interrupted", err=True)
         return EXIT_INTERRUPTED
     except ShotbuildError as e:
-        click.echo(f"shotbuild: error: {terminal_safe(redact(str(e)))}", err=True)
+        for line in terminal_safe(redact(str(e))).splitlines() or [""]:  # each says where
+            click.echo(f"shotbuild: error: {line}", err=True)
         return e.exit_code
     except BrokenPipeError:
         return EXIT_OK

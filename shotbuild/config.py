@@ -13,11 +13,12 @@ else this file (else its default). Unknown keys and bad values are one-line erro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shotbuild.errors import ShotbuildError
+from shotbuild.money import MoneySettings
 from shotbuild.untrusted import one_line, show
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = "shotbuild.toml"
 KEYS = ("remote_cache", "remote_cache_mode")
+MONEY_KEYS = ("price_per_video", "currency", "max_cost", "confirm")  # read by _money
 ENV_URL = "SHOTBUILD_REMOTE_CACHE"
 ENV_MODE = "SHOTBUILD_REMOTE_CACHE_MODE"
 MODES = ("read", "readwrite")
@@ -40,6 +42,7 @@ class Config:
     path: Path | None = None  # where the settings came from (None: no file)
     remote_cache: str | None = None
     remote_cache_mode: str | None = None
+    money: MoneySettings = field(default_factory=MoneySettings)
 
 
 def find_config(start: Path) -> Config:
@@ -79,13 +82,16 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _config(path: Path, table: Mapping[str, Any]) -> Config:
     where = f"{path} [tool.shotbuild]" if path.name == "pyproject.toml" else str(path)
-    unknown = sorted(set(table) - set(KEYS))
+    unknown = sorted(set(table) - set(KEYS) - set(MONEY_KEYS))
     if unknown:
         raise ConfigError(
             f"{where}: unknown setting {one_line(', '.join(unknown), 120)};"
-            f" known: {', '.join(KEYS)}"
+            f" known: {', '.join(KEYS + MONEY_KEYS)}"
         )
+    money = _money(where, table)
     for key, value in table.items():
+        if key in MONEY_KEYS:
+            continue
         if not isinstance(value, str) or len(value) > 2048:
             raise ConfigError(f'{where}: {key} must be a string, e.g. {key} = "..."')
     mode = table.get("remote_cache_mode")
@@ -95,7 +101,30 @@ def _config(path: Path, table: Mapping[str, Any]) -> Config:
         path=path,
         remote_cache=table.get("remote_cache") or None,
         remote_cache_mode=table.get("remote_cache_mode") or None,
+        money=money,
     )
+
+
+def _money(where: str, table: Mapping[str, Any]) -> MoneySettings:
+    """The money settings (price_per_video, currency, max_cost, confirm) of a config table."""
+    from shotbuild.money import BadAmount, parse_amount, parse_currency
+
+    confirm = table.get("confirm")
+    if confirm is not None and not isinstance(confirm, bool):
+        raise ConfigError(f"{where}: confirm must be true or false, not {confirm!r}")
+    try:
+        return MoneySettings(
+            price_per_video=_opt(table, "price_per_video", parse_amount),
+            currency=_opt(table, "currency", parse_currency),
+            max_cost=_opt(table, "max_cost", parse_amount),
+            confirm=confirm,
+        )
+    except BadAmount as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def _opt(table: Mapping[str, Any], key: str, parse: Any) -> Any:
+    return parse(table[key], key) if key in table else None
 
 
 def remote_cache_for(

@@ -167,6 +167,17 @@ def seconds(value: Any, what: str = "duration", *, limit: float = MAX_DURATION) 
     return number
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.pop(0x09)  # a tab is harmless
+
+
+def printable(value: str) -> str:
+    """Text from outside made safe for a terminal: control characters (ESC, CR,
+    BEL, C1 codes...) shown as \\xNN, so no answer can move the cursor, set the
+    title or fake a line."""
+    return value.translate(_CONTROL)
+
+
 # -- text from outside, on its way to a person --------------------------------------
 
 _SECRETS: set[str] = set()
@@ -202,12 +213,12 @@ def terminal_safe(text: str) -> str:
     line; new lines and tabs are kept."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() or c in "\n\t" else _escape(c) for c in text)
+    return "\n".join(printable(line).translate(_INVISIBLE) for line in text.split("\n"))
 
 
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+# format characters that reorder or hide text on a terminal (bidi overrides, ...)
+_INVISIBLE = {c: f"\\u{c:04x}" for c in (*range(0x200B, 0x2010), *range(0x202A, 0x202F))}
+_INVISIBLE.update({c: f"\\u{c:04x}" for c in (*range(0x2066, 0x206A), 0xFEFF)})
 
 
 def one_line(text: str, limit: int = 200) -> str:

@@ -77,3 +77,14 @@ def test_interrupt_is_130(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_command_return_value_is_the_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
     _install(monkeypatch, 2)
     assert cli.main(["boom"]) == 2
+
+
+def test_every_line_of_a_many_line_error_has_the_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "shots.yaml"
+    spec.write_text("shots:\n  a: {prompt: p}\n  b: {prompt: q}\n", encoding="utf-8")
+    assert cli.main(["plan", str(spec)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) >= 2
+    assert all(line.startswith("shotbuild: error: ") for line in lines), lines

@@ -9,7 +9,7 @@ from engine_fakes import make_shot, make_spec
 
 from shotbuild.build import BuildResult
 from shotbuild.plan import Plan
-from shotbuild.progress import LineReporter, LiveReporter, summary_lines
+from shotbuild.progress import LineReporter, summary_lines
 from shotbuild.store.outputs import Manifest
 
 
@@ -35,8 +35,7 @@ def test_plain_lines_once_per_state_and_a_summary(tmp_path: Path) -> None:
     assert out.getvalue().splitlines() == [
         "a: downloading (10 bytes)",
         "a: done",
-        "b: failed: render vid_2 failed: moderation_failed",
-        "shotbuild: 1 built, 0 restored, 0 up to date, 1 failed; 10 seconds of video paid for",
+        "shotbuild: 1 built, 0 restored, 0 up to date, 1 failed (b); 10 seconds of video paid for",
     ]
 
 
@@ -48,20 +47,15 @@ def test_quiet_shows_only_failures(tmp_path: Path) -> None:
     assert out.getvalue() == "b: failed (why)\n"
 
 
-def test_live_view_redraws_shots_in_progress_and_scrolls_finished_ones() -> None:
-    out = io.StringIO()
-    now = [100.0]
-    reporter = LiveReporter(out, clock=lambda: now[0])
-    reporter.shot("intro", "rendering", "vid_1")
-    reporter.shot("walk", "queued")
-    now[0] = 142.0
-    reporter.shot("intro", "rendering", "vid_1")
-    assert out.getvalue().split("\x1b[2F\x1b[J")[-1] == "intro  rendering vid_1 42s\n(1 queued)\n"
-    reporter.shot("intro", "done")
-    assert out.getvalue().split("\x1b[2F\x1b[J")[-1] == "intro: done\n(1 queued)\n"
-
-
 def test_summary_for_previews_says_rendered_not_paid(tmp_path: Path) -> None:
     r = result(tmp_path)
     r.paid = False
     assert summary_lines(r)[-1].endswith("10 seconds of preview rendered")
+
+
+def test_a_failure_message_is_printed_once(tmp_path: Path) -> None:
+    out = io.StringIO()
+    reporter = LineReporter(out)
+    reporter.shot("b", "failed", "render vid_2 failed: moderation_failed")
+    reporter.summary(result(tmp_path))
+    assert out.getvalue().count("moderation_failed") == 1

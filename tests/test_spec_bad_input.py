@@ -33,7 +33,11 @@ def problems_in(tmp_path: Path, text: str | bytes, name: str = "shots.yaml") -> 
         ("shots: [\n", ["2:1: not valid YAML: did not find expected node content"]),
         ("shots:\n  a: {prompt: p\n", ["3:1: not valid YAML: did not find expected ',' or '}'"]),
         ("shots:\n\ta: 1\n", ["2:1: a tab character in the YAML; indent with spaces, not tabs"]),
-        ("", ["1:1: the file is empty; a spec needs at least `version: 1` and `shots:`"]),
+        ("", ["1:1: the file is empty; a spec needs at least `shots:` (`shotbuild init`"]),
+        (
+            "shots:\n  a: {prompt: p, avatar_id: *looks}\n",
+            ["2:29: the alias *looks names no anchor above it; define `&looks` first"],
+        ),
         ("# only a comment\n", ["1:1: the file is empty"]),
         ("- a\n- b\n", ["1:1: the spec: must be a mapping, not a list"]),
         ("shots: x\n", ['1:8: shots: must be a mapping, not "x" (a string)']),

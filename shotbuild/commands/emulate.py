@@ -72,6 +72,51 @@ seconds = click.FloatRange(min=0.0)
     is_flag=True,
     help="Reject look and asset IDs the emulator does not know (400 avatar_not_found).",
 )
+@click.option(
+    "--billing",
+    type=click.Choice(["wallet", "usage_based", "subscription", "none"]),
+    default="wallet",
+    show_default=True,
+    help="How the account pays, as GET /v3/users/me shows it.",
+)
+@click.option(
+    "--balance",
+    type=click.FloatRange(min=0.0),
+    default=1_000_000.0,
+    show_default=True,
+    help="USD in the wallet (or the usage-based cap); a create it cannot pay gets 402.",
+)
+@click.option(
+    "--price-per-video",
+    type=click.FloatRange(min=0.0),
+    default=7.0,
+    show_default=True,
+    help="USD each video started takes from the balance.",
+)
+@click.option(
+    "--refuse-type",
+    "refuse_types",
+    type=click.Choice(["avatar_shots", "cinematic_avatar"]),
+    multiple=True,
+    help="Answer a create of this type 400 (param type), as if HeyGen had dropped it.",
+)
+@click.option(
+    "--refuse-callback-url",
+    is_flag=True,
+    help="Answer a create carrying callback_url 400 (param callback_url).",
+)
+@click.option(
+    "--strict-fields",
+    is_flag=True,
+    help="Answer 400 to any field beyond the cinematic_avatar schema (e.g. a reference's media).",
+)
+@click.option(
+    "--create-status",
+    type=click.Choice(["pending", "waiting"]),
+    default="pending",
+    show_default=True,
+    help="The status word a create answers with.",
+)
 @click.option("--seed", type=int, help="Seed for failures, faults and IDs (reproducible runs).")
 @click.option("-v", "--verbose", is_flag=True, help="Log each request on stderr.")
 def cli(
@@ -85,10 +130,17 @@ def cli(
     link_ttl: float,
     api_key: str | None,
     strict_ids: bool,
+    billing: str,
+    balance: float,
+    price_per_video: float,
+    refuse_types: tuple[str, ...],
+    refuse_callback_url: bool,
+    strict_fields: bool,
+    create_status: str,
     seed: int | None,
     verbose: bool,
 ) -> int:
-    """Serve a local HeyGen-compatible API (create, status, looks, assets, webhooks)
+    """Serve a local HeyGen-compatible API (create, status, account, looks, assets, webhooks)
     for CI dry runs: point HEYGEN_BASE_URL at the URL it prints. Runs until Ctrl-C
     (exit 130)."""
     require_extra("shotbuild emulate")
@@ -104,6 +156,13 @@ def cli(
         link_ttl=link_ttl,
         seed=seed,
         strict_ids=strict_ids,
+        billing=billing,
+        balance=balance,
+        price_per_video=price_per_video,
+        refuse_types=refuse_types,
+        refuse_callback_url=refuse_callback_url,
+        strict_fields=strict_fields,
+        create_status=create_status,
     )
     config.faults.drop_rate = drop_rate
     try:

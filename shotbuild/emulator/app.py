@@ -41,6 +41,27 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 MULTIPART_LIMIT = 32 * 1024 * 1024
 PAGE_DEFAULT, PAGE_MAX = 20, 50
+# The cinematic_avatar schema (heygen-api.md): nothing else may be sent under strict_fields.
+BODY_FIELDS = frozenset(
+    {
+        "type",
+        "prompt",
+        "avatar_id",
+        "references",
+        "aspect_ratio",
+        "resolution",
+        "duration",
+        "auto_duration",
+        "enhance_prompt",
+        "title",
+        "callback_url",
+    }
+)
+REFERENCE_KEYS = {
+    "url": frozenset({"type", "url"}),
+    "asset_id": frozenset({"type", "asset_id"}),
+    "base64": frozenset({"type", "media_type", "data"}),
+}
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-:.]{1,255}")
 GATEWAY_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
@@ -201,12 +222,23 @@ class Api:
 
     async def _create(self, request: Request) -> dict[str, Any] | Response:
         world = self.world
+        raw = await _json_body(request)
+        if isinstance(raw, dict):
+            world.stats.create_types[str(raw.get("type"))] += 1
+        _drift(raw, world.config)
         body = check_create(
-            await _json_body(request),
+            raw,
             asset_kind=self._asset_kind,
             known_look=lambda i: not world.config.strict_ids or world.look(i) is not None,
             known_asset=lambda i: not world.config.strict_ids or i in world.assets,
         )
+        if not world.can_pay():
+            return error(
+                402,
+                "insufficient_credit",
+                f"Insufficient credit: {world.left():.2f} USD left, a video costs "
+                f"{world.config.price_per_video:.2f} USD",
+            )
         if len(world.in_progress()) >= world.faults.concurrency:
             world.stats.injected["429"] += 1
             return self._limited(world.retry_after_full())
@@ -214,7 +246,8 @@ class Api:
             await anyio.sleep(world.faults.create_latency)
         job = world.start_job(body)
         self.webhooks.schedule(job, str(request.base_url))
-        return {"data": {"video_id": job.id, "status": "pending", "output_format": "mp4"}}
+        status = world.config.create_status
+        return {"data": {"video_id": job.id, "status": status, "output_format": "mp4"}}
 
     def _asset_kind(self, asset_id: str) -> str | None:
         asset = self.world.assets.get(asset_id)
@@ -273,6 +306,11 @@ class Api:
                 self.videos[job.id] = await anyio.to_thread.run_sync(factory, card)
                 self.world.stats.renders += 1
         return self.videos[job.id]
+
+    # -- the account -----------------------------------------------------------------
+
+    async def get_account(self, request: Request) -> Response:
+        return JSONResponse({"data": self.world.account_json()})
 
     # -- looks -------------------------------------------------------------------------
 
@@ -420,6 +458,43 @@ class Api:
         return JSONResponse({"data": self.world.stats.as_json()})
 
 
+def _drift(body: Any, config: EmulatorConfig) -> None:
+    """HeyGen's drift, as configured: a refused type name, a refused callback_url."""
+    if not isinstance(body, dict):
+        return
+    if isinstance(body.get("type"), str) and body["type"] in config.refuse_types:
+        accepted = [
+            t
+            for t in ("avatar", "image", "cinematic_avatar", "studio", "avatar_shots")
+            if t not in config.refuse_types
+        ]
+        raise Rejection(
+            f"type {body['type']!r} is not supported; use one of {', '.join(accepted)}", "type"
+        )
+    if config.refuse_callback_url and "callback_url" in body:
+        raise Rejection("callback_url is not a field of this video type", "callback_url")
+    if config.strict_fields:
+        _schema_fields(body)
+
+
+def _schema_fields(body: dict[str, Any]) -> None:
+    """Refuse any field the cinematic_avatar schema does not have (callback_url is
+    refused separately), in the body and in each reference."""
+    for name in body:
+        if name not in BODY_FIELDS:
+            raise Rejection(f"{name} is not a field of this video type", name)
+    refs = body.get("references")
+    for i, ref in enumerate(refs if isinstance(refs, list) else []):
+        if not isinstance(ref, dict):
+            continue  # check_create answers a malformed reference
+        allowed = REFERENCE_KEYS.get(str(ref.get("type")), frozenset(ref))
+        extra = sorted(set(ref) - allowed)
+        if extra:
+            raise Rejection(
+                f"{extra[0]} is not a field of a reference", f"references[{i}].{extra[0]}"
+            )
+
+
 def _card(job: Job) -> Card:
     from shotbuild.preview import Card
 
@@ -491,6 +566,7 @@ def create_app(
         Route("/v3/videos", w(api.create_video), methods=["POST"]),
         Route("/v3/videos", w(api.list_videos), methods=["GET"]),
         Route("/v3/videos/{video_id}", w(api.get_video), methods=["GET"]),
+        Route("/v3/users/me", w(api.get_account), methods=["GET"]),
         Route("/v3/avatars/looks", w(api.list_looks), methods=["GET"]),
         Route("/v3/avatars/looks/{look_id}", w(api.get_look), methods=["GET"]),
         Route("/v3/assets", w(api.upload_asset), methods=["POST"]),

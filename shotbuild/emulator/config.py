@@ -10,6 +10,10 @@ from typing import Any
 
 from shotbuild.errors import UsageError
 
+BILLINGS = ("wallet", "usage_based", "subscription", "none")
+TYPE_NAMES = ("avatar_shots", "cinematic_avatar")
+CREATE_STATUSES = ("pending", "waiting")
+
 
 @dataclass
 class Faults:
@@ -88,6 +92,16 @@ class EmulatorConfig:
     strict_ids: bool = False  # unknown look ids and asset ids are 400 avatar_not_found
     callback_secret: str = "whsec_emulator_callback"  # signs deliveries to a callback_url
     webhook_timeout: float = 5.0
+    # the account (GET /v3/users/me) and what a create costs it
+    billing: str = "wallet"  # wallet | usage_based | subscription | none (no billing object)
+    balance: float | None = 1_000_000.0  # wallet USD, or the usage-based cap; None: null
+    price_per_video: float = 7.0  # deducted per job started (wallet, usage_based)
+    # HeyGen's drift: type names it refuses (400 param type), callback_url refused,
+    # and the word a create answers with (pending, or waiting)
+    refuse_types: tuple[str, ...] = ()
+    refuse_callback_url: bool = False
+    create_status: str = "pending"
+    strict_fields: bool = False  # refuse fields beyond the cinematic_avatar schema (400)
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     faults: Faults = field(default_factory=Faults)
@@ -103,3 +117,19 @@ class EmulatorConfig:
             create_latency=self.create_latency,
         )
         self.faults.check()
+        self.check_account()
+
+    def check_account(self) -> None:
+        if self.billing not in BILLINGS:
+            raise UsageError(f"billing must be one of {', '.join(BILLINGS)}, not {self.billing!r}")
+        if self.balance is not None and self.balance < 0:
+            raise UsageError("balance must not be negative")
+        if self.price_per_video < 0:
+            raise UsageError("price_per_video must not be negative")
+        unknown = sorted(set(self.refuse_types) - set(TYPE_NAMES))
+        if unknown:
+            raise UsageError(
+                f"refuse_types: unknown type {', '.join(unknown)}; known: {', '.join(TYPE_NAMES)}"
+            )
+        if self.create_status not in CREATE_STATUSES:
+            raise UsageError(f"create_status must be one of {', '.join(CREATE_STATUSES)}")

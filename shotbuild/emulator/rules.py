@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-TYPES = ("avatar_shots", "cinematic_avatar")
+from shotbuild.emulator.config import TYPE_NAMES
+
+TYPES = TYPE_NAMES
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 RESOLUTIONS = ("720p", "1080p")
 MAX_PROMPT = 10_000

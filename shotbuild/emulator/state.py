@@ -20,6 +20,7 @@ FAILURES = (
     ("download_failed", "A reference could not be downloaded; check its URL"),
     ("content_moderation", "The prompt was flagged by moderation; rephrase it"),
 )
+PAYING = ("wallet", "usage_based")  # billing kinds whose balance a job spends
 PENDING_SHARE = 0.25  # of a job's latency spent `pending` before `processing`
 
 
@@ -83,9 +84,13 @@ class Stats:
     renders: int = 0
     injected: Counter[str] = field(default_factory=Counter)  # 429, 5xx, dropped
     webhooks: list[dict[str, Any]] = field(default_factory=list)
+    create_types: Counter[str] = field(default_factory=Counter)  # `type` of each create
+    spent: float = 0.0  # USD the jobs started have cost the account
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "create_types": dict(self.create_types),
+            "spent": self.spent,
             "requests": self.requests,
             "creates_total": self.creates_total,
             "jobs": self.jobs,
@@ -180,7 +185,58 @@ class World:
         )
         self.jobs[job.id] = job
         self.stats.jobs += 1
+        if self.config.billing in PAYING:
+            self.stats.spent += self.config.price_per_video
         return job
+
+    # -- the account -----------------------------------------------------------------
+
+    def left(self) -> float | None:
+        """USD the account can still spend (wallet or cap), None when unlimited/unknown."""
+        if self.config.billing not in PAYING or self.config.balance is None:
+            return None
+        return self.config.balance - self.stats.spent
+
+    def can_pay(self) -> bool:
+        left = self.left()
+        return left is None or left + 1e-9 >= self.config.price_per_video
+
+    def account_json(self) -> dict[str, Any]:
+        """GET /v3/users/me's data: exactly one billing object filled (or none)."""
+        billing = self.config.billing
+        data: dict[str, Any] = {
+            "username": "emulator",
+            "email": "emulator@example.invalid",
+            "first_name": "Shotbuild",
+            "last_name": "Emulator",
+            "billing_type": None if billing == "none" else billing,
+            "wallet": None,
+            "subscription": None,
+            "usage_based": None,
+        }
+        if billing == "wallet":
+            data["wallet"] = {
+                "currency": "usd",
+                "remaining_balance": self.left(),
+                "auto_reload": {"enabled": False, "amount_usd": None, "threshold_usd": None},
+            }
+        elif billing == "usage_based":
+            balance = self.config.balance
+            data["usage_based"] = {
+                "spending_cap_usd": balance,
+                "spending_current_usd": self.stats.spent,
+                "remaining_credits": None,
+                "included_credits": None,
+            }
+        elif billing == "subscription":
+            data["subscription"] = {
+                "plan": "pro",
+                "credits": {
+                    "premium_credits": {"remaining": 600, "resets_at": None},
+                    "add_on_credits": {"remaining": 0, "resets_at": None},
+                },
+            }
+        return data
 
     def status_json(self, job: Job, base_url: str) -> dict[str, Any]:
         status = job.status(self.now())

@@ -26,7 +26,14 @@ from shotbuild import __version__
 from shotbuild.errors import ShotbuildError
 from shotbuild.heygen import errors
 from shotbuild.heygen.errors import ApiError, AuthError, LinkExpired, MissingApiKey, NetworkError
-from shotbuild.heygen.models import Asset, CreatedVideo, Look, VideoStatus, WebhookEndpoint
+from shotbuild.heygen.models import (
+    Account,
+    Asset,
+    CreatedVideo,
+    Look,
+    VideoStatus,
+    WebhookEndpoint,
+)
 from shotbuild.heygen.origin import DEFAULT_BASE_URL, origin_of
 from shotbuild.heygen.retry import Clock, Retrier, RetryPolicy, Sleep
 from shotbuild.untrusted import BadValue, add_secret, load_json, redact
@@ -175,6 +182,12 @@ class HeyGenClient:
         """GET /v3/videos/{id}: status, and a fresh presigned video_url once completed."""
         doc = await self._api("GET", f"/v3/videos/{quote(video_id, safe='')}")
         return VideoStatus.from_api(_data(doc, "GET /v3/videos/{id}"))
+
+    async def get_account(self) -> Account:
+        """GET /v3/users/me: who the key belongs to and how (and whether) it can pay.
+        Every field of the answer may be missing: what cannot be read is None."""
+        doc = await self._api("GET", "/v3/users/me")
+        return Account.from_api(_data(doc, "GET /v3/users/me"))
 
     async def list_looks(self, *, ownership: str | None = None) -> list[Look]:
         """Every avatar look (following next_token through all pages)."""

@@ -7,9 +7,11 @@ be bounded safe tokens, texts are bounded and made one safe line, numbers finite
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 from shotbuild import untrusted
 from shotbuild.heygen.errors import bad_answer
@@ -17,6 +19,9 @@ from shotbuild.untrusted import BadValue
 
 MAX_URL = 16_384  # a presigned URL with all its signature parameters
 MAX_FIELD = 1_000  # a title, a status, a code
+
+if TYPE_CHECKING:
+    from shotbuild.heygen.drift import Phase
 
 TERMINAL_STATUSES = frozenset({"completed", "failed"})
 
@@ -134,6 +139,13 @@ class VideoStatus:
     def failed(self) -> bool:
         return self.status == "failed"
 
+    @property
+    def phase(self) -> Phase:
+        """In progress (any word not documented as terminal), completed, failed or gone."""
+        from shotbuild.heygen.drift import phase_of
+
+        return phase_of(self.status)
+
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> VideoStatus:
         action = "GET /v3/videos/{id}"
@@ -234,4 +246,145 @@ class WebhookEndpoint:
             status=_opt_str(data, "status"),
             secret=_opt_str(data, "secret"),
             created_at=untrusted.one_line(str(created), 40) if created is not None else None,
+        )
+
+
+# -- the account: GET /v3/users/me ------------------------------------------------------
+# Any field may be missing, null or of another type: each is read on its own, and what
+# cannot be read is None ("unknown"), never zero and never enough.
+
+BILLING_TYPES = ("wallet", "subscription", "usage_based")
+_MAX_BALANCE = Decimal(10) ** 12
+_DECIMAL_TEXT = re.compile(r"-?\d{1,13}(\.\d{1,8})?")
+
+
+def _amount(data: Mapping[str, Any] | None, key: str) -> Decimal | None:
+    """A finite amount (a JSON number, or a plain decimal string), else None."""
+    value = data.get(key) if data is not None else None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and abs(amount) < _MAX_BALANCE else None
+
+
+def _word(data: Mapping[str, Any] | None, key: str, limit: int = 64) -> str | None:
+    value = data.get(key) if data is not None else None
+    try:
+        word = untrusted.text(value, key, limit=limit)
+    except untrusted.BadValue:
+        return None
+    return word.strip().lower() or None
+
+
+def _name(data: Mapping[str, Any], key: str) -> str | None:
+    try:
+        value = untrusted.text(data.get(key), key, limit=200)
+    except untrusted.BadValue:
+        return None
+    return " ".join(value.split()) or None  # one printable line
+
+
+def _sub(data: Mapping[str, Any] | None, key: str) -> dict[str, Any] | None:
+    value = data.get(key) if data is not None else None
+    return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class Wallet:
+    """A prepaid wallet (API-key auth). `currency` is "usd" or "credits" when known."""
+
+    currency: str | None = None
+    remaining_balance: Decimal | None = None
+    auto_reload: bool | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Wallet:
+        reload = _sub(data, "auto_reload")
+        enabled = reload.get("enabled") if reload is not None else None
+        return cls(
+            currency=_word(data, "currency"),
+            remaining_balance=_amount(data, "remaining_balance"),
+            auto_reload=enabled if isinstance(enabled, bool) else None,
+        )
+
+
+@dataclass(frozen=True)
+class UsageBased:
+    """Pay per use up to a cap, in USD; each field may be unknown."""
+
+    spending_cap_usd: Decimal | None = None
+    spending_current_usd: Decimal | None = None
+    remaining_credits: Decimal | None = None
+    included_credits: Decimal | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> UsageBased:
+        return cls(
+            spending_cap_usd=_amount(data, "spending_cap_usd"),
+            spending_current_usd=_amount(data, "spending_current_usd"),
+            remaining_credits=_amount(data, "remaining_credits"),
+            included_credits=_amount(data, "included_credits"),
+        )
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A web plan paying in credits (OAuth apps): no dollar balance."""
+
+    plan: str | None = None
+    premium_credits: Decimal | None = None
+    add_on_credits: Decimal | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Subscription:
+        credits = _sub(data, "credits")
+        return cls(
+            plan=_word(data, "plan"),
+            premium_credits=_amount(_sub(credits, "premium_credits"), "remaining"),
+            add_on_credits=_amount(_sub(credits, "add_on_credits"), "remaining"),
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    """The answer to GET /v3/users/me. `billing` is how it pays, when that can be told:
+    `billing_type` if it names a known kind, else the one billing object that is filled."""
+
+    username: str | None = None
+    billing_type: str | None = None
+    wallet: Wallet | None = None
+    subscription: Subscription | None = None
+    usage_based: UsageBased | None = None
+
+    def __repr__(self) -> str:  # no e-mail or names: an account is not for logs
+        return f"Account(username={self.username!r}, billing={self.billing!r})"
+
+    @property
+    def billing(self) -> str | None:
+        filled = [
+            kind
+            for kind, part in zip(
+                BILLING_TYPES, (self.wallet, self.subscription, self.usage_based), strict=True
+            )
+            if part is not None
+        ]
+        if self.billing_type in BILLING_TYPES:
+            return self.billing_type if self.billing_type in filled else None
+        return filled[0] if len(filled) == 1 else None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Account:
+        wallet, sub, usage = (_sub(data, k) for k in BILLING_TYPES)
+        billing = _word(data, "billing_type")
+        return cls(
+            username=_name(data, "username"),
+            billing_type=billing if billing in BILLING_TYPES else None,
+            wallet=Wallet.from_api(wallet) if wallet is not None else None,
+            subscription=Subscription.from_api(sub) if sub is not None else None,
+            usage_based=UsageBased.from_api(usage) if usage is not None else None,
         )

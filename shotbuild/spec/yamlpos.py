@@ -75,7 +75,9 @@ def parse(text: str) -> Parsed:
         node = loader.get_single_node()
         if node is None:
             raise YamlSyntaxError(
-                Position(1, 1), "the file is empty; a spec needs at least `version: 1` and `shots:`"
+                Position(1, 1),
+                "the file is empty; a spec needs at least `shots:`"
+                " (`shotbuild init` writes a starter)",
             )
         walker = _Walker(loader)
         parsed = Parsed(None)
@@ -129,6 +131,13 @@ def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlSyntaxError:
         return YamlSyntaxError(position, f"nested more than {MAX_DEPTH} levels deep")
     if "expected a single document" in str(e.context) or "but found another document" in problem:
         return YamlSyntaxError(position, "more than one YAML document; a spec is one document")
+    if problem.startswith("found undefined alias") and "'" not in problem:
+        alias = re.match(r"\*([^\s,\[\]{}]+)", line[position.col - 1 :])
+        name = f" *{alias.group(1)}" if alias else ""
+        return YamlSyntaxError(
+            position,
+            f"the alias{name} names no anchor above it; define `&{name[2:] or 'name'}` first",
+        )
     context = f" ({_one_line(e.context)})" if e.context and e.problem else ""
     return YamlSyntaxError(position, f"not valid YAML: {_one_line(problem)}{context}")
 
