@@ -159,6 +159,8 @@ def build(
     cache = cache if cache is not None else Cache()
     reporter = reporter or NullReporter()
     _check_names(spec, options)
+    if hasattr(backend, "download_timeout"):
+        backend.download_timeout = options.timeout  # no download outlasts --timeout
     with cache.spec_lock(spec.path, timeout=options.lock_timeout):
         plan = make_plan(spec, backend, cache, out=options.out, force=options.force)
         items = _selected(plan, options)

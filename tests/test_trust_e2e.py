@@ -185,3 +185,39 @@ def test_broken_config_is_one_line_exit_1(
         assert says in err
         assert len([line for line in err.splitlines() if "error" in line]) == 1
     os.unlink(path)
+
+
+class Dripping(FakeHeyGen):
+    """Answers each download one byte at a time, a little too slowly to be useful."""
+
+    def _download(self, request: httpx.Request) -> httpx.Response:
+        import asyncio
+
+        class Drip(httpx.AsyncByteStream):
+            async def __aiter__(self) -> Any:
+                for _ in range(10_000):
+                    await asyncio.sleep(0.05)
+                    yield b"x"
+
+        return httpx.Response(200, stream=Drip())
+
+
+def test_a_dripping_download_is_bounded_by_the_build_timeout(
+    chdir_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("HEYGEN_BASE_URL", "https://api.fake-heygen.test")
+    (chdir_tmp / "shots.yaml").write_text(SPEC.split("  inject:")[0])
+    started = time.monotonic()
+    with Cache() as cache:
+        result = build(
+            load_spec(chdir_tmp / "shots.yaml"),
+            heygen_backend(Dripping(), cache),
+            BuildOptions(timeout=1.0),
+            cache=cache,
+            sleep=no_sleep,
+        )
+    assert result.exit_code == 1
+    assert "did not finish within 1 s" in result.failed[0][1]
+    assert time.monotonic() - started < 30

@@ -48,6 +48,7 @@ class HeyGenBackend:
         self._transport = transport
         self._client_kw = client_kw
         self._client: Any = None
+        self.download_timeout: float | None = None  # a whole download; the build's --timeout
 
     @classmethod
     def from_env(
@@ -70,8 +71,11 @@ class HeyGenBackend:
             self.check_ready()
             from shotbuild.heygen import HeyGenClient
 
+            kw = dict(self._client_kw)
+            if self.download_timeout is not None:
+                kw.setdefault("download_timeout", self.download_timeout)
             client = HeyGenClient(
-                self._api_key or "", self.base_url, transport=self._transport, **self._client_kw
+                self._api_key or "", self.base_url, transport=self._transport, **kw
             )
             self._client = await client.__aenter__()
         return self._client
