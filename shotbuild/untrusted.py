@@ -33,7 +33,7 @@ class BadValue(ShotbuildError):
     """A value from outside is not of the shape it must have."""
 
 
-def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
+def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES, max_digits: int = 20) -> Any:
     """Parse JSON from outside: at most `max_bytes`, `MAX_JSON_DEPTH` levels, no
     duplicate keys, no NaN/Infinity, numbers of sane length. Raises BadValue."""
     if len(text) > max_bytes:
@@ -45,7 +45,7 @@ def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
             raw,
             object_pairs_hook=_no_duplicates,
             parse_constant=_no_constant,
-            parse_int=_int,
+            parse_int=lambda digits: _int(digits, max_digits),
             parse_float=_float,
         )
     except json.JSONDecodeError as e:
@@ -89,8 +89,8 @@ def _no_constant(name: str) -> Any:
     raise BadValue(f"{name} is not a number JSON allows")
 
 
-def _int(text: str) -> int:
-    if len(text) > 20:
+def _int(text: str, max_digits: int = 20) -> int:
+    if len(text) > max_digits:
         raise BadValue(f"a number of {len(text)} digits")
     return int(text)
 

@@ -154,3 +154,20 @@ async def test_upload_refuses_a_reference_swapped_for_a_link(tmp_path: Path) -> 
         with pytest.raises(NotARegularFile):
             await client.upload_asset(tmp_path / "r.png", root=tmp_path)
     assert sent == []
+
+
+def test_validate_says_what_plan_would_about_links_and_fifos(
+    chdir_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (chdir_tmp / "real").mkdir()
+    (chdir_tmp / "real" / "r.png").write_bytes(b"png")
+    os.symlink(chdir_tmp / "real", chdir_tmp / "refs")
+    os.mkfifo(chdir_tmp / "fifo.png")
+    write(
+        chdir_tmp,
+        REF.replace("path: refs/r.png}", "path: refs/r.png}, {type: file, path: fifo.png}"),
+    )
+    assert cli.main(["validate", "shots.yaml"]) == 1
+    text = both(capsys)
+    assert "refs/r.png is or goes through a symbolic link" in text
+    assert "fifo.png is not a regular file" in text

@@ -377,7 +377,8 @@ class HeyGenClient:
                 send, action=action, create=idempotency_key is not None, retry_429=retry_429
             )
             try:
-                doc = load_json(response.content, max_bytes=MAX_ANSWER_BYTES)
+                # numbers are checked per field (models); only absurd lengths stop here
+                doc = load_json(response.content, max_bytes=MAX_ANSWER_BYTES, max_digits=64)
             except ValueError:
                 raise errors.bad_answer(action, "not JSON") from None
             except BadValue as e:

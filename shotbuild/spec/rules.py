@@ -171,6 +171,20 @@ def _file_problem(root: Path, written: str) -> str | None:
         return "is a folder; give a file"
     if not os.access(target, os.R_OK):
         return "cannot be read (permission denied)"
+    return _opens_as_build_reads_it(root, written)
+
+
+def _opens_as_build_reads_it(root: Path, written: str) -> str | None:
+    """The file opened as plan and build will open it (no link followed, only a
+    regular file), so validate says what they would."""
+    from shotbuild.fs import NotARegularFile, open_regular
+
+    try:
+        open_regular(root / written, root).close()
+    except NotARegularFile as e:
+        return str(e).split(": ", 1)[-1]
+    except OSError as e:
+        return f"cannot be read ({e.strerror})"
     return None
 
 
