@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shotbuild.store.remote import RemoteCache
 
 CONFIG_NAME = "shotbuild.toml"
+MAX_CONFIG_BYTES = 4 << 20
 KEYS = ("remote_cache", "remote_cache_mode")
 MONEY_KEYS = ("price_per_video", "currency", "max_cost", "confirm")  # read by _money
 ENV_URL = "SHOTBUILD_REMOTE_CACHE"
@@ -68,8 +69,7 @@ def _read(path: Path) -> dict[str, Any]:
     import tomllib
 
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return tomllib.loads(_bounded_text(path))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(
             f"{path}: not valid TOML ({one_line(str(e), 200)}); fix or remove it"
@@ -78,6 +78,22 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML (not UTF-8, or nested too deep)") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read it ({e.strerror})") from None
+
+
+def _bounded_text(path: Path) -> str:
+    """The file's text, read only if it is a regular file of at most MAX_CONFIG_BYTES
+    (a config linked to /dev/zero or a FIFO is an error, not an endless read)."""
+    import os
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"{path}: is not a regular file; make it a plain file")
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; is it the right file?")
+    return data.decode("utf-8")
 
 
 def _config(path: Path, table: Mapping[str, Any]) -> Config:

@@ -162,6 +162,8 @@ def test_two_crash_logs_in_one_second_do_not_overwrite_each_other(
         ("shotbuild.toml", 'remote_cache = "s3://b"\nremote_cache_mode = "\x1b"\n', "TOML"),
         ("shotbuild.toml", "remote_cache = [[[[", "not valid TOML"),
         ("shotbuild.toml", b"\xff\xfe", "not valid TOML"),
+        ("shotbuild.toml", b"# " + b"x" * (5 << 20), "larger than"),
+        ("shotbuild.toml", b"a = " + b"[" * 100_000, "not valid TOML"),
     ],
 )
 def test_broken_config_is_one_line_exit_1(
