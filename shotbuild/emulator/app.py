@@ -150,7 +150,7 @@ class Api:
         return endpoint
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"data": {"status": "ok"}})
+        return JSONResponse({"data": {"status": "ok", "emulator": "shotbuild"}})
 
     def _auth(self, request: Request) -> Response | None:
         key = request.headers.get("x-api-key")
