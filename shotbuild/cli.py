@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import time
 import traceback
@@ -15,6 +16,7 @@ import click
 
 from shotbuild import __version__
 from shotbuild.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ShotbuildError
+from shotbuild.untrusted import redact, terminal_safe
 
 # command name -> module under shotbuild.commands that defines `cli` (a click command).
 COMMANDS: dict[str, str] = {
@@ -74,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("shotbuild: interrupted", err=True)
         return EXIT_INTERRUPTED
     except ShotbuildError as e:
-        for line in str(e).splitlines() or [""]:  # every line says where it comes from
+        for line in terminal_safe(redact(str(e))).splitlines() or [""]:  # each says where
             click.echo(f"shotbuild: error: {line}", err=True)
         return e.exit_code
     except BrokenPipeError:
@@ -96,18 +98,19 @@ def _write_crash_log() -> str | None:
     try:
         folder = cache_dir() / "logs"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        path.write_text(_redact(traceback.format_exc()), encoding="utf-8")
-        return str(path)
+        # the pid and a counter keep two crashes in one second from sharing a file
+        stamp = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        for n in range(1000):
+            path = folder / (f"{stamp}.log" if n == 0 else f"{stamp}-{n}.log")
+            try:
+                with path.open("x", encoding="utf-8") as f:
+                    f.write(redact(traceback.format_exc()))
+                return str(path)
+            except FileExistsError:
+                continue
+        return None
     except OSError:
         return None
-
-
-def _redact(text: str) -> str:
-    import os
-
-    key = os.environ.get("HEYGEN_API_KEY")
-    return text.replace(key, "[HEYGEN_API_KEY]") if key else text
 
 
 if __name__ == "__main__":  # pragma: no cover

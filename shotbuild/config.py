@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from shotbuild.errors import ShotbuildError
 from shotbuild.money import MoneySettings
+from shotbuild.untrusted import one_line, show
 
 if TYPE_CHECKING:
     from shotbuild.store.remote import RemoteCache
 
 CONFIG_NAME = "shotbuild.toml"
+MAX_CONFIG_BYTES = 4 << 20
 KEYS = ("remote_cache", "remote_cache_mode")
 MONEY_KEYS = ("price_per_video", "currency", "max_cost", "confirm")  # read by _money
 ENV_URL = "SHOTBUILD_REMOTE_CACHE"
@@ -52,7 +54,10 @@ def find_config(start: Path) -> Config:
             return _config(own, _read(own))
         project = folder / "pyproject.toml"
         if project.is_file():
-            table = _read(project).get("tool", {}).get("shotbuild")
+            tool = _read(project).get("tool", {})
+            table = tool.get("shotbuild") if isinstance(tool, dict) else None
+            if table is not None and not isinstance(table, dict):
+                raise ConfigError(f"{project}: [tool.shotbuild] must be a table of settings")
             if isinstance(table, dict):
                 return _config(project, table)
         if (folder / ".git").exists():
@@ -64,12 +69,31 @@ def _read(path: Path) -> dict[str, Any]:
     import tomllib
 
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return tomllib.loads(_bounded_text(path))
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e}); fix or remove it") from None
+        raise ConfigError(
+            f"{path}: not valid TOML ({one_line(str(e), 200)}); fix or remove it"
+        ) from None
+    except (UnicodeDecodeError, RecursionError):
+        raise ConfigError(f"{path}: not valid TOML (not UTF-8, or nested too deep)") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read it ({e.strerror})") from None
+
+
+def _bounded_text(path: Path) -> str:
+    """The file's text, read only if it is a regular file of at most MAX_CONFIG_BYTES
+    (a config linked to /dev/zero or a FIFO is an error, not an endless read)."""
+    import os
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"{path}: is not a regular file; make it a plain file")
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; is it the right file?")
+    return data.decode("utf-8")
 
 
 def _config(path: Path, table: Mapping[str, Any]) -> Config:
@@ -77,17 +101,18 @@ def _config(path: Path, table: Mapping[str, Any]) -> Config:
     unknown = sorted(set(table) - set(KEYS) - set(MONEY_KEYS))
     if unknown:
         raise ConfigError(
-            f"{where}: unknown setting {', '.join(unknown)}; known: {', '.join(KEYS + MONEY_KEYS)}"
+            f"{where}: unknown setting {one_line(', '.join(unknown), 120)};"
+            f" known: {', '.join(KEYS + MONEY_KEYS)}"
         )
     money = _money(where, table)
     for key, value in table.items():
         if key in MONEY_KEYS:
             continue
-        if not isinstance(value, str):
+        if not isinstance(value, str) or len(value) > 2048:
             raise ConfigError(f'{where}: {key} must be a string, e.g. {key} = "..."')
     mode = table.get("remote_cache_mode")
     if mode is not None and mode not in MODES:
-        raise ConfigError(f"{where}: remote_cache_mode {mode!r} is not read or readwrite")
+        raise ConfigError(f"{where}: remote_cache_mode {show(mode)} is not read or readwrite")
     return Config(
         path=path,
         remote_cache=table.get("remote_cache") or None,

@@ -130,12 +130,16 @@ async def _is_emulator(setup: Setup, origin: str) -> bool:
 
     try:
         async with httpx.AsyncClient(transport=setup.transport, timeout=5.0) as http:
-            response = await http.get(f"{origin}/_emulator/stats")
+            response = await http.get(f"{origin}/_emulator/health")  # the one keyless route
         doc = untrusted.load_json(response.content, max_bytes=1 << 20)
     except (httpx.HTTPError, untrusted.BadValue, ValueError):
         return False
     data = doc.get("data") if isinstance(doc, dict) else None
-    return response.status_code == 200 and isinstance(data, dict) and "creates_total" in data
+    return (
+        response.status_code == 200
+        and isinstance(data, dict)
+        and data.get("emulator") == "shotbuild"
+    )
 
 
 async def _account(setup: Setup, key: str, origin: str, table: PriceTable | None) -> list[Check]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from shotbuild.errors import ShotbuildError
+from shotbuild.fs import NotARegularFile, open_regular
 from shotbuild.request import Request, body_of, cosmetic_of, keyed_request
 from shotbuild.spec.model import Reference, Shot, Spec
 
@@ -89,11 +90,16 @@ def diff_requests(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return fields
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, root: Path | None = None) -> str:
+    """sha256 of a regular file, opened without following links below `root`."""
+    with open_regular(path, root) as f:
+        return _sha256_of(f)
+
+
+def _sha256_of(f: Any) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -107,24 +113,30 @@ class StatCachedHasher:
         self,
         load: Callable[[str], tuple[int, int, int, str] | None],
         save: Callable[[str, tuple[int, int, int, str]], None],
+        root: Path | None = None,  # links below it are not followed (the spec's folder)
     ) -> None:
         self._load = load
         self._save = save
+        self._root = root
         self.reads = 0  # files actually read (for tests and -v)
 
     def __call__(self, path: Path) -> str:
-        try:
-            st = os.stat(path)
+        try:  # checked on the open descriptor: no link followed, a regular file
+            f = open_regular(path, self._root)
+        except NotARegularFile as e:
+            raise UnreadableReference(str(e)) from None
         except OSError as e:
             raise UnreadableReference(
                 f"{path}: cannot read reference file ({e.strerror})"
             ) from None
-        where = str(path.resolve())
-        known = self._load(where)
-        if known is not None and known[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
-            return known[3]
-        self.reads += 1
-        sha = sha256_file(path)
+        with f:
+            st = os.fstat(f.fileno())
+            where = str(path.resolve())
+            known = self._load(where)
+            if known is not None and known[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
+                return known[3]
+            self.reads += 1
+            sha = _sha256_of(f)
         self._save(where, (st.st_size, st.st_mtime_ns, st.st_ino, sha))
         return sha
 

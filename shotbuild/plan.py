@@ -265,7 +265,8 @@ def make_plan(
     lock = read_lock(spec.lock_path) if remote else {}
     manifest = manifest if manifest is not None else Manifest(build_dir)
     view = CacheView(cache)
-    keys = shot_keys(spec, backend.identity, StatCachedHasher(view.stat_load, view.stat_save))
+    hasher = StatCachedHasher(view.stat_load, view.stat_save, root=spec.root)
+    keys = shot_keys(spec, backend.identity, hasher)
     live = view.in_flight(spec.path) if remote else {}
     planner = _Planner(backend, remote, view, lock, manifest, spec.path, live)
     items = [planner.item(shot, *keys[shot.name], forced=shot.name in force) for shot in spec.shots]

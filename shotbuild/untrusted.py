@@ -33,7 +33,7 @@ class BadValue(ShotbuildError):
     """A value from outside is not of the shape it must have."""
 
 
-def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
+def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES, max_digits: int = 20) -> Any:
     """Parse JSON from outside: at most `max_bytes`, `MAX_JSON_DEPTH` levels, no
     duplicate keys, no NaN/Infinity, numbers of sane length. Raises BadValue."""
     if len(text) > max_bytes:
@@ -45,7 +45,7 @@ def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
             raw,
             object_pairs_hook=_no_duplicates,
             parse_constant=_no_constant,
-            parse_int=_int,
+            parse_int=lambda digits: _int(digits, max_digits),
             parse_float=_float,
         )
     except json.JSONDecodeError as e:
@@ -89,8 +89,8 @@ def _no_constant(name: str) -> Any:
     raise BadValue(f"{name} is not a number JSON allows")
 
 
-def _int(text: str) -> int:
-    if len(text) > 20:
+def _int(text: str, max_digits: int = 20) -> int:
+    if len(text) > max_digits:
         raise BadValue(f"a number of {len(text)} digits")
     return int(text)
 
@@ -176,3 +176,62 @@ def printable(value: str) -> str:
     BEL, C1 codes...) shown as \\xNN, so no answer can move the cursor, set the
     title or fake a line."""
     return value.translate(_CONTROL)
+
+
+# -- text from outside, on its way to a person --------------------------------------
+
+_SECRETS: set[str] = set()
+REDACTED = "[HEYGEN_API_KEY]"
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    | {f"{dev}{n}" for dev in ("com", "lpt") for n in (*"123456789", "¹", "²", "³")}
+)
+
+
+def add_secret(secret: str) -> None:
+    """Register a credential (the API key) that `redact` removes from every text."""
+    if len(secret) >= 4:
+        _SECRETS.add(secret)
+
+
+def redact(text: str) -> str:
+    """`text` with every registered secret (and HEYGEN_API_KEY) replaced."""
+    import os
+
+    secrets = set(_SECRETS)
+    env_key = os.environ.get("HEYGEN_API_KEY", "").strip()
+    if len(env_key) >= 4:
+        secrets.add(env_key)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with control characters (ESC, CR, BEL, C1, bidi overrides...) escaped,
+    so that text from outside cannot move the cursor, retitle the terminal or fake a
+    line; new lines and tabs are kept."""
+    if text.isprintable():
+        return text
+    return "\n".join(printable(line).translate(_INVISIBLE) for line in text.split("\n"))
+
+
+# format characters that reorder or hide text on a terminal (bidi overrides, ...)
+_INVISIBLE = {c: f"\\u{c:04x}" for c in (*range(0x200B, 0x2010), *range(0x202A, 0x202F))}
+_INVISIBLE.update({c: f"\\u{c:04x}" for c in (*range(0x2066, 0x206A), 0xFEFF)})
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """A text from outside as it may be kept or shown: secrets redacted first, then
+    white space folded into one line, control characters escaped, and only then cut
+    to `limit` characters (cutting first would leave part of a secret)."""
+    folded = " ".join(redact(text).split())
+    safe = terminal_safe(folded)
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
+
+
+def windows_reserved(name: str) -> bool:
+    """Whether `name` (a file name without folder) means a device on Windows
+    (CON, nul.mp4, COM1, ...), so an output of that name could not be written there."""
+    stem = name.split(".", 1)[0].rstrip(" ").casefold()
+    return stem in _WINDOWS_RESERVED

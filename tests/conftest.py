@@ -64,16 +64,20 @@ class FakeClock:
 class RunningEmulator:
     def __init__(self, url: str, app: object, clock: FakeClock) -> None:
         self.url, self.app, self.clock = url, app, clock
+        key = getattr(getattr(app, "state", None), "world", None)
+        configured = getattr(getattr(key, "config", None), "api_key", None)
+        self.headers = {"x-api-key": configured or "emulator-control"}
 
     def stats(self) -> dict[str, object]:
         import httpx
 
-        return dict(httpx.get(f"{self.url}/_emulator/stats").json()["data"])
+        answer = httpx.get(f"{self.url}/_emulator/stats", headers=self.headers)
+        return dict(answer.json()["data"])
 
     def faults(self, **changes: object) -> dict[str, object]:
         import httpx
 
-        response = httpx.post(f"{self.url}/_emulator/faults", json=changes)
+        response = httpx.post(f"{self.url}/_emulator/faults", json=changes, headers=self.headers)
         assert response.status_code == 200, response.text
         return dict(response.json()["data"])
 

@@ -376,11 +376,11 @@ def test_injected_faults(emulator: Callable[..., Any]) -> None:
 
 
 def test_the_fault_endpoint_checks_what_it_is_given(shared_emulator: Any) -> None:
-    url = f"{shared_emulator.url}/_emulator/faults"
-    assert httpx.post(url, json={"nope": 1}).status_code == 400
-    assert httpx.post(url, json={"error_rate": 2}).status_code == 400
-    assert httpx.post(url, json={"latency": "slow"}).status_code == 400
-    assert httpx.get(url).json()["data"]["error_rate"] == 0.0
+    url, key = f"{shared_emulator.url}/_emulator/faults", shared_emulator.headers
+    assert httpx.post(url, json={"nope": 1}, headers=key).status_code == 400
+    assert httpx.post(url, json={"error_rate": 2}, headers=key).status_code == 400
+    assert httpx.post(url, json={"latency": "slow"}, headers=key).status_code == 400
+    assert httpx.get(url, headers=key).json()["data"]["error_rate"] == 0.0
 
 
 def test_same_seed_same_ids_and_failures(emulator: Callable[..., Any]) -> None:

@@ -116,7 +116,8 @@ def test_file_references(tmp_path: Path) -> None:
             f"{{type: file, path: {tmp_path / 'secret.png'}}}",
         ],
     )
-    assert messages(path) == [
+    assert messages(path) == [  # a link is refused even inside: it is read without following
+        "7:28: path: refs/inside.png is or goes through a symbolic link; give the file itself",
         "9:28: path: refs/missing.png does not exist",
         "10:28: path: refs/dir.png is a folder; give a file",
         "11:28: path: ../secret.png is outside the spec's folder; keep references inside it",

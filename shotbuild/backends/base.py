@@ -82,8 +82,9 @@ class Backend(Protocol):
     def check_ready(self) -> None:
         """Raise a ShotbuildError saying what is missing (a key, an extra) before any work."""
 
-    def worker(self) -> Worker:
-        """How this backend realises a shot; asked once, at the start of a plan or build."""
+    def worker(self, *, timeout: float | None = None) -> Worker:
+        """How this backend realises a shot; asked once, at the start of a plan or build.
+        `timeout` bounds any one download (a build's whole timeout)."""
 
 
 def is_remote(backend: Backend) -> bool:

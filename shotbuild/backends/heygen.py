@@ -54,6 +54,7 @@ class HeyGenBackend:
         self._client_kw = client_kw
         self._client: Any = None
         self._uploads: dict[str, asyncio.Future[str]] = {}
+        self.download_timeout: float | None = None  # a whole download; the build's --timeout
 
     @classmethod
     def from_env(
@@ -76,8 +77,11 @@ class HeyGenBackend:
             self.check_ready()
             from shotbuild.heygen import HeyGenClient
 
+            kw = dict(self._client_kw)
+            if self.download_timeout is not None:
+                kw.setdefault("download_timeout", self.download_timeout)
             client = HeyGenClient(
-                self._api_key or "", self.base_url, transport=self._transport, **self._client_kw
+                self._api_key or "", self.base_url, transport=self._transport, **kw
             )
             self._client = await client.__aenter__()
         return self._client
@@ -87,7 +91,9 @@ class HeyGenBackend:
             client, self._client = self._client, None
             await client.__aexit__(None, None, None)
 
-    def worker(self) -> Remote:
+    def worker(self, *, timeout: float | None = None) -> Remote:
+        if timeout is not None:
+            self.download_timeout = timeout  # no download outlasts the build's timeout
         return Remote(self)
 
     async def prepare(self, shot: Shot, root: Path, on_upload: Callable[[], None]) -> Body:
@@ -105,32 +111,34 @@ class HeyGenBackend:
             return {"type": "base64", "media_type": ref.media_type or "", "data": ref.data or ""}
         return {
             "type": "asset_id",
-            "asset_id": await self._asset_of(root / (ref.path or ""), on_upload),
+            "asset_id": await self._asset_of(root / (ref.path or ""), root, on_upload),
         }
 
-    async def _asset_of(self, path: Path, on_upload: Callable[[], None]) -> str:
+    async def _asset_of(self, path: Path, root: Path, on_upload: Callable[[], None]) -> str:
         """The asset_id of a local file: from the cache, else uploaded once per content
         (shots sharing a file that just changed wait for the one upload)."""
         import asyncio
 
         cache = self._cache or Cache()
-        sha = StatCachedHasher(cache.stat_load, cache.stat_save)(path)
+        sha = StatCachedHasher(cache.stat_load, cache.stat_save, root=root)(path)
         asset_id = cache.asset_id(self.identity, sha)
         if asset_id is not None:
             return asset_id
         upload = self._uploads.get(sha)
         if upload is None:
             on_upload()
-            upload = self._uploads[sha] = asyncio.ensure_future(self._upload(path, sha, cache))
+            upload = self._uploads[sha] = asyncio.ensure_future(
+                self._upload(path, root, sha, cache)
+            )
         try:
             return await asyncio.shield(upload)
         finally:
             if upload.done():
                 self._uploads.pop(sha, None)
 
-    async def _upload(self, path: Path, sha: str, cache: Cache) -> str:
+    async def _upload(self, path: Path, root: Path, sha: str, cache: Cache) -> str:
         api = await self._api()
-        asset = await api.upload_asset(path)
+        asset = await api.upload_asset(path, root=root)
         asset_id = str(asset.asset_id)
         cache.put_asset_id(self.identity, sha, asset_id)
         return asset_id

@@ -35,7 +35,7 @@ class PreviewBackend:
         if importlib.util.find_spec("av") is None or importlib.util.find_spec("PIL") is None:
             raise MissingExtra("preview rendering", "preview")
 
-    def worker(self) -> Local:
+    def worker(self, *, timeout: float | None = None) -> Local:
         return Local(self)
 
     def render_call(self, shot: Shot, request: Request, root: Path, out: Path) -> RenderCall:

@@ -7,19 +7,17 @@ too, so the spec's list of jobs in flight stays in step with them."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
 
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.shared import Shared
-from shotbuild.keys import sha256_file
 from shotbuild.plan import Removed, Settled, ShotItem
 from shotbuild.spec.model import Spec
-from shotbuild.store.cache import JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord, copy_atomic
+from shotbuild.store.cache import JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, write_lock
-from shotbuild.store.outputs import Manifest
+from shotbuild.store.outputs import DamagedBlob, Manifest, OutputInTheWay
 
 
 @dataclass(frozen=True)
@@ -98,23 +96,17 @@ class Recorder:
         rel = self.target.rel(item.name)
         owned = self.manifest.get(rel)
         if owned is not None and owned.belongs_to(self.spec.path):
-            with contextlib.suppress(FileNotFoundError):
-                item.output.unlink()
-            self.manifest.forget(rel)
+            self.manifest.remove(rel)  # only if its bytes are still ours
         if self.target.locked and self.lock.pop(item.name, None) is not None:
             write_lock(self.spec.lock_path, self.lock)
 
     def _put_in_place(self, item: ShotItem, entry: LockEntry) -> None:
-        path = item.output
-        owned = self.manifest.get(self.target.rel(item.name))
-        if owned is None and path.exists():
-            if sha256_file(path) != entry.sha256:
-                raise ShotFailed(
-                    f"{path} exists and was not written by shotbuild; move it away and build again"
-                )
-            # the right bytes are already there (written, then killed before recording)
-        elif owned is None or owned.sha256 != entry.sha256 or not owned.matches(path):
-            copy_atomic(self.cache.blob_path(entry.sha256), path)
+        """A file not ours is left alone; the blob is re-hashed as it is copied."""
+        rel = self.target.rel(item.name)
+        try:
+            self.manifest.place(rel, self.cache.blob_path(entry.sha256), entry.sha256)
+        except (OutputInTheWay, DamagedBlob) as e:
+            raise ShotFailed(str(e)) from None
 
     def _owned(self, item: ShotItem, entry: LockEntry) -> dict[str, object]:
         shot = item.shot

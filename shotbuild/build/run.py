@@ -63,7 +63,7 @@ def build(
     cache = cache if cache is not None else Cache()
     reporter = reporter or NullReporter()
     _check_names(spec, options, names)
-    worker = backend.worker()
+    worker = backend.worker(timeout=options.timeout)
     with cache.spec_lock(spec.path, timeout=options.lock_timeout):
         manifest = Manifest(spec.build_dir if options.out is None else options.out.resolve())
         plan = make_plan(

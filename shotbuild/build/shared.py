@@ -51,13 +51,14 @@ class Shared:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
 
-    async def pull(self, key: str) -> LockEntry | None:
-        """The render another machine paid for this key, its blob in the local cache."""
+    async def pull(self, key: str, video_id: str | None = None) -> LockEntry | None:
+        """The render another machine paid for this key, its blob in the local cache.
+        With `video_id` (the lock's for this key) a result naming another is not used."""
         if self.remote is None:
             return None
         tmp = self.cache.temp_file(".mp4")
         try:
-            entry = await self._call(self.remote.pull, key, tmp)
+            entry = await self._call(self.remote.pull, key, tmp, video_id)
             if entry is None:
                 return None
             self.cache.adopt_blob(tmp, entry.sha256)

@@ -25,11 +25,14 @@ def cli(spec: Path | None, out: Path | None, dry_run: bool) -> int:
     manifest = Manifest(build_dir_of(loaded, out))
     for rel in sorted(r for r, o in manifest.entries.items() if o.belongs_to(loaded.path)):
         path = manifest.build_dir / rel
+        if manifest.state(rel) == "foreign":
+            echo_err(f"kept {path}: it is not the file shotbuild wrote there")
+            if not dry_run:
+                manifest.forget(rel)
+            continue
         echo_err(f"{'would remove' if dry_run else 'removed'} {path}")
         if not dry_run:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            manifest.forget(rel)
+            manifest.remove(rel)
     from shotbuild.sequences import remove_outputs
 
     for subdir in ("", "preview"):  # the cuts, as their own record lists them

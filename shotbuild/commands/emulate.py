@@ -173,6 +173,13 @@ def cli(
         ) from e
     url = base_url(sock)
     click.echo(url)
+    if not is_loopback(host):
+        anyone = "" if api_key else "; it accepts any key: give --api-key"
+        click.echo(
+            f"shotbuild emulate: warning: listening on {host}, reachable from other"
+            f" machines, over plain http{anyone}",
+            err=True,
+        )
     click.echo(
         f"shotbuild emulate: HeyGen API emulator at {url}; for a dry run: "
         f"HEYGEN_BASE_URL={url} HEYGEN_API_KEY=<any> shotbuild build ... (Ctrl-C stops)",
@@ -181,3 +188,15 @@ def cli(
     with sock:
         make_server(create_app(config), verbose=verbose).run(sockets=[sock])
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is an address of this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -140,6 +140,18 @@ class Api:
 
         return endpoint
 
+    def keyed(self, handler: Endpoint) -> Endpoint:
+        """A control or asset route: the key is required, nothing is injected."""
+
+        async def endpoint(request: Request) -> Response:
+            denied = self._auth(request)
+            return denied if denied is not None else await handler(request)
+
+        return endpoint
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"data": {"status": "ok", "emulator": "shotbuild"}})
+
     def _auth(self, request: Request) -> Response | None:
         key = request.headers.get("x-api-key")
         bearer = request.headers.get("authorization", "")
@@ -563,9 +575,12 @@ def create_app(
         Route("/v3/webhooks/endpoints", w(api.create_endpoint), methods=["POST"]),
         Route("/_emulator/videos/{video_id}.mp4", api.video_file, methods=["GET"]),
         Route("/_emulator/uploads/{asset_id}", api.put_upload, methods=["PUT"]),
-        Route("/_emulator/assets/{asset_id}", api.asset_file, methods=["GET"]),
-        Route("/_emulator/faults", api.faults, methods=["GET", "POST"]),
-        Route("/_emulator/stats", api.stats, methods=["GET"]),
+        # presigned links (videos, uploads) carry a signature or token, never the key;
+        # uploaded assets and the control routes take the key, like /v3
+        Route("/_emulator/assets/{asset_id}", api.keyed(api.asset_file), methods=["GET"]),
+        Route("/_emulator/faults", api.keyed(api.faults), methods=["GET", "POST"]),
+        Route("/_emulator/stats", api.keyed(api.stats), methods=["GET"]),
+        Route("/_emulator/health", api.health, methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager

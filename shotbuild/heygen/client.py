@@ -36,9 +36,19 @@ from shotbuild.heygen.models import (
 )
 from shotbuild.heygen.origin import DEFAULT_BASE_URL, origin_of
 from shotbuild.heygen.retry import Clock, Retrier, RetryPolicy, Sleep
+from shotbuild.untrusted import BadValue, add_secret, load_json, redact
 
 MULTIPART_LIMIT = 32 * 1024 * 1024  # POST /v3/assets takes at most this; above: direct upload
 LOOKS_PAGE = 50  # the API's maximum page size for looks
+MAX_LOOKS_PAGES = 200  # 10,000 looks: an answer that pages on and on is not believed
+MAX_ANSWER_BYTES = 4 << 20  # no JSON answer of the API comes near this
+# A whole download ends within DOWNLOAD_TIMEOUT (the build sets it from --timeout),
+# and each STALL_SECONDS must bring STALL_BYTES, so a drip of bytes cannot hold a slot.
+DOWNLOAD_TIMEOUT = 30 * 60.0
+STALL_SECONDS = 30.0
+STALL_BYTES = 64 << 10
+ENV_ALLOW_HTTP = "SHOTBUILD_ALLOW_INSECURE_HTTP"
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 # Creates have been seen near 30 s at p99; reads answer within 2 s.
 CREATE_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -76,6 +86,8 @@ class HeyGenClient:
         wall_clock: Clock = time.time,
         random: Callable[[], float] = _random.random,
         retry: RetryPolicy | None = None,
+        allow_insecure_http: bool | None = None,
+        download_timeout: float = DOWNLOAD_TIMEOUT,
     ) -> None:
         if not api_key:
             raise MissingApiKey()
@@ -85,7 +97,12 @@ class HeyGenClient:
                 "copy it again from your HeyGen account settings"
             )
         self._key = api_key
+        add_secret(api_key)
         url, self._origin = normalise_origin(base_url)
+        refuse_plain_http(self._origin, allow_insecure_http)
+        self.download_timeout = download_timeout
+        self.stall_seconds, self.stall_bytes = STALL_SECONDS, STALL_BYTES
+        self._clock = clock
         self._base_url = str(url).rstrip("/")
         self._http = httpx.AsyncClient(
             base_url=self._base_url,
@@ -178,7 +195,7 @@ class HeyGenClient:
         looks: list[Look] = []
         seen: set[str] = set()
         token: str | None = None
-        while True:
+        for _ in range(MAX_LOOKS_PAGES):
             params: dict[str, str | int] = {"limit": LOOKS_PAGE}
             if ownership:
                 params["ownership"] = ownership
@@ -195,16 +212,22 @@ class HeyGenClient:
             if token in seen:
                 raise errors.bad_answer(action, "the same next_token came back twice")
             seen.add(token)
+        raise errors.bad_answer(action, f"it still had more after {MAX_LOOKS_PAGES} pages")
 
-    async def upload_asset(self, path: Path, *, content_type: str | None = None) -> Asset:
-        """Upload a local file: multipart up to 32 MB, the direct-upload flow above."""
+    async def upload_asset(
+        self, path: Path, *, content_type: str | None = None, root: Path | None = None
+    ) -> Asset:
+        """Upload a local file: multipart up to 32 MB, the direct-upload flow above.
+        The file is opened without following links below `root` (default: its
+        folder) and must be a regular file at the moment it is read."""
         try:
-            size = path.stat().st_size
+            with _open(path, root) as f:
+                size = os.fstat(f.fileno()).st_size
         except OSError as e:
             raise ShotbuildError(f"cannot read {path}: {e.strerror}: check the path") from e
         mime = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if size <= self.multipart_limit:
-            content = await anyio.to_thread.run_sync(_read_bytes, path)
+            content = await anyio.to_thread.run_sync(_read_bytes, path, root)
             doc = await self._api(
                 "POST",
                 "/v3/assets",
@@ -212,10 +235,12 @@ class HeyGenClient:
                 timeout=TRANSFER_TIMEOUT,
             )
             return Asset.from_api(_data(doc, "POST /v3/assets"))
-        return await self._direct_upload(path, mime, size)
+        return await self._direct_upload(path, mime, size, root)
 
-    async def _direct_upload(self, path: Path, mime: str, size: int) -> Asset:
-        digest = await anyio.to_thread.run_sync(_sha256_file, path)
+    async def _direct_upload(
+        self, path: Path, mime: str, size: int, root: Path | None = None
+    ) -> Asset:
+        digest = await anyio.to_thread.run_sync(_sha256_file, path, root)
         action = "POST /v3/assets/direct-uploads"
         doc = await self._api(
             "POST",
@@ -238,7 +263,10 @@ class HeyGenClient:
 
         async def put() -> httpx.Response:  # to storage, not the API: no key
             return await self._http.put(
-                upload_url, content=_file_chunks(path), headers=headers, timeout=TRANSFER_TIMEOUT
+                upload_url,
+                content=_file_chunks(path, root),
+                headers=headers,
+                timeout=TRANSFER_TIMEOUT,
             )
 
         with self._redacting():
@@ -261,14 +289,17 @@ class HeyGenClient:
         gets each chunk's size, and minus the bytes taken back when it starts over."""
         start = out.tell() if out.seekable() else None
         written = 0
+        stall = _Stall(self._clock, self.stall_seconds, self.stall_bytes)
 
         async def attempt() -> httpx.Response:
             nonlocal written
             if written and on_progress is not None:
                 on_progress(-written)  # starting over: take back the broken attempt's bytes
             written = 0
+            stall.restart()
+            timeout = httpx.Timeout(60.0, connect=10.0, read=self.stall_seconds)
             async with self._http.stream(
-                "GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True
+                "GET", url, timeout=timeout, follow_redirects=True
             ) as response:
                 if response.status_code in _EXPIRED:
                     raise LinkExpired(
@@ -286,6 +317,7 @@ class HeyGenClient:
                     async for chunk in response.aiter_bytes():
                         out.write(chunk)
                         written += len(chunk)
+                        stall.check(len(chunk), written)
                         if on_progress is not None:
                             on_progress(len(chunk))
                 except httpx.TransportError:
@@ -298,7 +330,13 @@ class HeyGenClient:
 
         with self._redacting():
             try:
-                await self._retrier.run(attempt, action="GET video_url")
+                with anyio.fail_after(self.download_timeout):
+                    await self._retrier.run(attempt, action="GET video_url")
+            except TimeoutError:
+                raise NetworkError(
+                    f"the download did not finish within {self.download_timeout:g} s"
+                    f" ({written} bytes came): run again, or raise --timeout"
+                ) from None
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
                 raise errors.bad_answer("GET video_url", f"not a usable URL: {e}") from e
         return written
@@ -339,9 +377,12 @@ class HeyGenClient:
                 send, action=action, create=idempotency_key is not None, retry_429=retry_429
             )
             try:
-                doc = response.json()
+                # numbers are checked per field (models); only absurd lengths stop here
+                doc = load_json(response.content, max_bytes=MAX_ANSWER_BYTES, max_digits=64)
             except ValueError:
                 raise errors.bad_answer(action, "not JSON") from None
+            except BadValue as e:
+                raise errors.bad_answer(action, f"not JSON we accept: {e}") from None
             if not isinstance(doc, dict):
                 raise errors.bad_answer(action, "not a JSON object")
             return doc
@@ -351,11 +392,48 @@ class HeyGenClient:
         """Last guard: no error leaving the client carries the key, even if echoed."""
         try:
             yield
-        except ApiError as e:
+        except ShotbuildError as e:
             text = str(e)
-            if self._key in text:
-                e.args = (text.replace(self._key, "[HEYGEN_API_KEY]"),)
+            if redact(text) != text:
+                e.args = (redact(text),)
             raise
+
+
+def refuse_plain_http(origin: str, allow: bool | None = None) -> None:
+    """Plain http to a host other than this machine would send the key in clear
+    text: refuse unless allowed (`allow`, else SHOTBUILD_ALLOW_INSECURE_HTTP=1)."""
+    scheme, _, host = origin.partition("://")
+    host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if scheme != "http" or host in _LOOPBACK or host.startswith("127."):
+        return
+    if allow is None:
+        allow = os.environ.get(ENV_ALLOW_HTTP, "").strip() == "1"
+    if not allow:
+        raise ApiError(
+            f"HEYGEN_BASE_URL {origin} is plain http to another machine: the API key would"
+            f" travel unencrypted; use https, or set {ENV_ALLOW_HTTP}=1 if you mean it"
+        )
+
+
+class _Stall:
+    """Fails a download that brings fewer than `need` bytes in any `window` seconds."""
+
+    def __init__(self, clock: Clock, window: float, need: int) -> None:
+        self._clock, self._window, self._need = clock, window, need
+        self._since, self._got = clock(), 0
+
+    def restart(self) -> None:
+        self._since, self._got = self._clock(), 0
+
+    def check(self, size: int, written: int) -> None:
+        self._got += size
+        if self._got >= self._need:
+            self.restart()
+        elif self._clock() - self._since > self._window:
+            raise NetworkError(
+                f"the download stalled: {self._got} bytes in {self._window:g} s"
+                f" after {written} bytes; run again"
+            )
 
 
 def _data(doc: Mapping[str, Any], action: str) -> dict[str, Any]:
@@ -365,22 +443,31 @@ def _data(doc: Mapping[str, Any], action: str) -> dict[str, Any]:
     return data
 
 
-def _read_bytes(path: Path) -> bytes:
+def _open(path: Path, root: Path | None) -> IO[bytes]:
+    from shotbuild.fs import open_regular
+
+    return open_regular(path, root)
+
+
+def _read_bytes(path: Path, root: Path | None = None) -> bytes:
     try:
-        return path.read_bytes()
+        with _open(path, root) as f:
+            return f.read()
     except OSError as e:
         raise ShotbuildError(f"cannot read {path}: {e.strerror}: check the path") from e
 
 
-def _sha256_file(path: Path) -> str:
+def _sha256_file(path: Path, root: Path | None = None) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    with _open(path, root) as f:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
 
 
-async def _file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
-    with path.open("rb") as f:
+async def _file_chunks(
+    path: Path, root: Path | None = None, size: int = 1 << 20
+) -> AsyncIterator[bytes]:
+    with _open(path, root) as f:
         while block := await anyio.to_thread.run_sync(f.read, size):
             yield block

@@ -4,10 +4,10 @@ contains the API key (the client also redacts it as a last guard)."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from shotbuild.errors import ShotbuildError
+from shotbuild.untrusted import BadValue, load_json, one_line
 
 if TYPE_CHECKING:  # httpx is loaded only by the client, never by plans or no-op builds
     import httpx
@@ -86,15 +86,20 @@ def error_body(response: httpx.Response) -> tuple[str | None, str | None, str | 
     """(code, message, param) from HeyGen's `{"error": {...}}`, or Nones when the body
     is not that shape (a gateway's HTML, an empty body, another JSON)."""
     try:
-        doc = json.loads(response.content)
-    except ValueError:
+        doc = load_json(response.content, max_bytes=1 << 20)
+    except (ValueError, BadValue):
         return None, None, None
     err = doc.get("error") if isinstance(doc, dict) else None
     if isinstance(err, str):  # some gateways and older endpoints: {"error": "text"}
         return None, err, None
     if not isinstance(err, dict):
         return None, None, None
-    return _str(err.get("code")), _str(err.get("message")), _str(err.get("param"))
+    code, message, param = (_str(err.get(k)) for k in ("code", "message", "param"))
+    return (
+        _one_line(code, 80) if code else None,
+        message,
+        _one_line(param, 80) if param else None,
+    )
 
 
 def _str(value: object) -> str | None:
@@ -108,8 +113,8 @@ def _said(code: str | None, message: str | None) -> str:
 
 
 def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """Redacted before it is cut (a cut key would escape redaction), then escaped."""
+    return one_line(text, limit)
 
 
 # status -> (error class, message template); {action}, {said}, {field}, {when}, {status}
@@ -190,6 +195,6 @@ def from_transport(exc: httpx.TransportError, *, action: str, origin: str) -> Ne
 def bad_answer(action: str, what: str) -> ServerError:
     """The API answered 2xx with something that is not what it documents."""
     return ServerError(
-        f"HeyGen's answer to {action} was not understood ({what}): try again; if it "
+        f"HeyGen's answer to {action} was not understood ({_one_line(what)}): try again; if it "
         "persists, the API may have changed: please report it",
     )

@@ -1,9 +1,12 @@
 """What the HeyGen API answers, as small immutable values. Parsing is tolerant:
 only the fields the API guarantees are required; the rest default to None, and
-fields shotbuild does not know are ignored, so additions to the API break nothing."""
+fields shotbuild does not know are ignored, so additions to the API break nothing.
+Every answer is untrusted (a proxy or a broken gateway may send anything): ids must
+be bounded safe tokens, texts are bounded and made one safe line, numbers finite."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from shotbuild import untrusted
 from shotbuild.heygen.errors import bad_answer
+from shotbuild.untrusted import BadValue
+
+MAX_URL = 16_384  # a presigned URL with all its signature parameters
+MAX_FIELD = 1_000  # a title, a status, a code
 
 if TYPE_CHECKING:
     from shotbuild.heygen.drift import Phase
@@ -20,32 +27,66 @@ TERMINAL_STATUSES = frozenset({"completed", "failed"})
 
 
 def _req(data: Mapping[str, Any], key: str, action: str) -> str:
+    """A required field: present and short enough, as one printable line."""
     value = data.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**20:
         return str(value)
     if not isinstance(value, str) or not value:
         raise bad_answer(action, f"no '{key}' in the data")
-    return value
+    if len(value) > MAX_FIELD:
+        raise bad_answer(action, f"'{key}' is {len(value):,} characters long")
+    return untrusted.one_line(value, MAX_FIELD)
 
 
-def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+def _id(data: Mapping[str, Any], key: str, action: str) -> str:
+    """An id shotbuild keeps (in the cache, the lock, a URL): a bounded safe token."""
+    value = _req(data, key, action)
+    try:
+        return untrusted.token(value, key)
+    except BadValue as e:
+        raise bad_answer(action, str(e)) from None
+
+
+def _opt_str(data: Mapping[str, Any], key: str, limit: int = MAX_FIELD) -> str | None:
+    """An optional text: None when absent, not a string, or longer than `limit`."""
     value = data.get(key)
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value or len(value) > limit:
+        return None
+    return untrusted.one_line(value, limit)
+
+
+def _opt_url(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if not isinstance(value, str) or not value or len(value) > MAX_URL:
+        return None
+    return value if value.isprintable() and " " not in value else None
 
 
 def _opt_num(data: Mapping[str, Any], key: str) -> float | None:
+    """A finite number (or a numeric string of sane length), else None."""
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    try:
-        return float(value)
-    except ValueError:
+    if isinstance(value, str) and len(value) > 40:
         return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _opt_seconds(data: Mapping[str, Any], key: str) -> float | None:
+    """A duration: finite, 0 to a day; anything else is unknown (None), never a lock value."""
+    number = _opt_num(data, key)
+    if number is None or not 0 <= number <= untrusted.MAX_DURATION:
+        return None
+    return number
 
 
 def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
     number = _opt_num(data, key)
-    return int(number) if number is not None else None
+    return int(number) if number is not None and abs(number) < 1e15 else None
 
 
 @dataclass(frozen=True)
@@ -60,7 +101,7 @@ class CreatedVideo:
     def from_api(cls, data: Mapping[str, Any]) -> CreatedVideo:
         action = "POST /v3/videos"
         return cls(
-            video_id=_req(data, "video_id", action),
+            video_id=_id(data, "video_id", action),
             status=_opt_str(data, "status") or "pending",
             output_format=_opt_str(data, "output_format"),
         )
@@ -109,16 +150,16 @@ class VideoStatus:
     def from_api(cls, data: Mapping[str, Any]) -> VideoStatus:
         action = "GET /v3/videos/{id}"
         return cls(
-            id=_req(data, "id", action),
+            id=_id(data, "id", action),
             status=_req(data, "status", action),
-            video_url=_opt_str(data, "video_url"),
-            duration=_opt_num(data, "duration"),
+            video_url=_opt_url(data, "video_url"),
+            duration=_opt_seconds(data, "duration"),
             failure_code=_opt_str(data, "failure_code"),
-            failure_message=_opt_str(data, "failure_message"),
-            title=_opt_str(data, "title"),
+            failure_message=_opt_str(data, "failure_message", untrusted.MAX_TEXT),
+            title=_opt_str(data, "title", untrusted.MAX_TEXT),
             created_at=_opt_int(data, "created_at"),
             completed_at=_opt_int(data, "completed_at"),
-            thumbnail_url=_opt_str(data, "thumbnail_url"),
+            thumbnail_url=_opt_url(data, "thumbnail_url"),
         )
 
 
@@ -140,7 +181,7 @@ class Look:
             name=_opt_str(data, "name"),
             avatar_type=_opt_str(data, "avatar_type"),
             preferred_orientation=_opt_str(data, "preferred_orientation"),
-            preview_image_url=_opt_str(data, "preview_image_url"),
+            preview_image_url=_opt_url(data, "preview_image_url"),
             status=_opt_str(data, "status"),
         )
 
@@ -167,8 +208,8 @@ class Asset:
     @classmethod
     def from_api(cls, data: Mapping[str, Any], action: str = "POST /v3/assets") -> Asset:
         return cls(
-            asset_id=_req(data, "asset_id", action),
-            url=_opt_str(data, "url"),
+            asset_id=_id(data, "asset_id", action),
+            url=_opt_url(data, "url"),
             mime_type=_opt_str(data, "mime_type"),
             size_bytes=_opt_int(data, "size_bytes"),
         )
@@ -197,14 +238,14 @@ class WebhookEndpoint:
         events = data.get("events")
         created = data.get("created_at")
         return cls(
-            endpoint_id=_req(data, "endpoint_id", action),
+            endpoint_id=_id(data, "endpoint_id", action),
             url=_req(data, "url", action),
             events=tuple(e for e in events if isinstance(e, str))
             if isinstance(events, list)
             else (),
             status=_opt_str(data, "status"),
             secret=_opt_str(data, "secret"),
-            created_at=str(created) if created is not None else None,
+            created_at=untrusted.one_line(str(created), 40) if created is not None else None,
         )
 
 

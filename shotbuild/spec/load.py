@@ -130,6 +130,8 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     reported = {e.path for e in errors}
     for where, message in rules.names(doc["shots"]):
         problems.append(problem(parsed.position(where, key=True), message))
+    for where, message in rules.build_dir(doc.get("build_dir"), resolved_root):
+        problems.append(problem(parsed.position(where), message))
     for shot in shots:
         for where, message in rules.check(shot, resolved_root):
             if not _overlaps(where, reported):

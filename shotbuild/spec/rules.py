@@ -12,9 +12,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from shotbuild import untrusted
 from shotbuild.spec.merge import MergedShot
 from shotbuild.spec.model import MediaKind
 from shotbuild.spec.problems import JsonPath
+from shotbuild.untrusted import windows_reserved
 
 MAX_VIDEOS = 3
 MAX_IMAGES = 9
@@ -61,9 +63,16 @@ def check(shot: MergedShot, root: Path) -> Found:
 
 def names(shots: Iterable[str]) -> Found:
     """Shot names that differ only in case: their outputs would be one file on
-    macOS and Windows. Yields the path of each later one."""
+    macOS and Windows (yields the path of each later one); and names Windows keeps
+    for devices (CON, nul, COM1...), whose output could not be written there."""
     first: dict[str, str] = {}
     for name in shots:
+        if windows_reserved(name):
+            yield (
+                ("shots", name),
+                f"{name}: is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9);"
+                " rename the shot",
+            )
         seen = first.setdefault(name.casefold(), name)
         if seen != name:
             yield (
@@ -71,6 +80,32 @@ def names(shots: Iterable[str]) -> Found:
                 f"{name}: differs from shot {seen} only in case; their outputs would "
                 "collide on case-insensitive file systems",
             )
+
+
+def build_dir(value: Any, root: Path) -> Found:
+    """`build_dir` must stay inside the spec's folder (`root`, resolved): outputs
+    are written and removed there, and a spec may come in a pull request."""
+    if not isinstance(value, str):
+        return
+    where = ("build_dir",)
+    shown = printable_value(value)
+    if "\x00" in value:
+        yield where, f"build_dir: {shown} holds a NUL byte; give a folder name"
+        return
+    if os.path.isabs(value) or value.startswith(("/", "\\")) or ":" in value[:3]:
+        yield where, f"build_dir: {shown} is absolute; write it relative to the spec's folder"
+        return
+    try:
+        target = (root / value).resolve()
+    except (OSError, RuntimeError, ValueError) as e:
+        yield where, f"build_dir: {shown} cannot be used as a folder ({e})"
+        return
+    if target != root and not target.is_relative_to(root):
+        yield where, f"build_dir: {shown} is outside the spec's folder; keep it inside"
+
+
+def printable_value(value: str, limit: int = 80) -> str:
+    return untrusted.one_line(value, limit)
 
 
 def _references(shot: MergedShot) -> list[tuple[int, dict[str, Any]]]:
@@ -136,6 +171,20 @@ def _file_problem(root: Path, written: str) -> str | None:
         return "is a folder; give a file"
     if not os.access(target, os.R_OK):
         return "cannot be read (permission denied)"
+    return _opens_as_build_reads_it(root, written)
+
+
+def _opens_as_build_reads_it(root: Path, written: str) -> str | None:
+    """The file opened as plan and build will open it (no link followed, only a
+    regular file), so validate says what they would."""
+    from shotbuild.fs import NotARegularFile, open_regular
+
+    try:
+        open_regular(root / written, root).close()
+    except NotARegularFile as e:
+        return str(e).split(": ", 1)[-1]
+    except OSError as e:
+        return f"cannot be read ({e.strerror})"
     return None
 
 

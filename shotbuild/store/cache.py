@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shotbuild import paths
+from shotbuild import paths, untrusted
 from shotbuild.errors import ShotbuildError
+from shotbuild.fs import DiskFull, disk_error
 from shotbuild.store.lock import LockEntry
 
 JOB_INTENT = "intent"  # the create is about to be sent (or was, and its answer was lost)
@@ -70,9 +71,11 @@ class Cache:
         if self._index is None:
             import diskcache
 
-            self.directory.mkdir(parents=True, exist_ok=True)
-            # never evict: job records are what make a killed build safe to re-run
-            self._index = diskcache.Cache(str(self.directory / "index"), eviction_policy="none")
+            where = self.directory / "index"
+            with _index_errors(where):
+                self.directory.mkdir(parents=True, exist_ok=True)
+                # never evict: job records are what make a killed build safe to re-run
+                self._index = _Guarded(diskcache.Cache(str(where), eviction_policy="none"), where)
         return self._index
 
     def close(self) -> None:
@@ -95,8 +98,16 @@ class Cache:
         self.index.set(f"job:{job.key}", dataclasses.asdict(job))
 
     def result(self, key: str) -> LockEntry | None:
+        """The finished render of `key`; an entry that is not a valid one (a lock
+        poisoned it before the lock was read strictly) is dropped, not used."""
         raw = self.index.get(f"result:{key}")
-        return LockEntry(**raw) if raw is not None else None
+        if raw is None:
+            return None
+        try:
+            return checked_entry(raw)
+        except (untrusted.BadValue, TypeError, KeyError, ValueError):
+            self.index.delete(f"result:{key}")
+            return None
 
     def put_result(self, key: str, entry: LockEntry) -> None:
         self.index.set(f"result:{key}", entry.to_json())
@@ -181,7 +192,9 @@ class Cache:
 
     # blobs
     def blob_path(self, sha256: str) -> Path:
-        return self.directory / "blobs" / sha256[:2] / sha256
+        """Where the blob of `sha256` is: only ever a 64-hex name inside the cache."""
+        sha = untrusted.sha256(sha256)
+        return self.directory / "blobs" / sha[:2] / sha
 
     def has_blob(self, sha256: str, size: int | None = None) -> bool:
         try:
@@ -211,8 +224,13 @@ class Cache:
         sha = hashlib.sha256(data).hexdigest()
         if not self.has_blob(sha, len(data)):
             tmp = self.temp_file()
-            tmp.write_bytes(data)
-            self.adopt_blob(tmp, sha)
+            try:
+                with disk_error(tmp):
+                    tmp.write_bytes(data)
+                self.adopt_blob(tmp, sha)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
         return self.blob_path(sha)
 
     def temp_files(self) -> list[Path]:
@@ -259,6 +277,59 @@ class Cache:
                 with contextlib.suppress(OSError):
                     f.truncate(0)
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def checked_entry(raw: Any) -> LockEntry:
+    """A LockEntry from the cache index, field by field: what could be a path or a
+    number is checked strictly (a remote result is checked more, in remote.py)."""
+    doc = untrusted.obj(raw, "a result")
+    return LockEntry(
+        key=untrusted.text(doc.get("key"), "key", limit=128),  # callers compare it
+        video_id=untrusted.token(doc.get("video_id")),
+        sha256=untrusted.sha256(doc.get("sha256")),
+        size=untrusted.count(doc.get("size"), "size"),
+        duration=untrusted.seconds(doc.get("duration")),
+        origin=untrusted.text(doc.get("origin"), "origin", limit=400),
+        built_at=untrusted.text(doc.get("built_at"), "built_at", limit=40),
+    )
+
+
+class CacheError(ShotbuildError):
+    """The cache's index cannot be read or written (a full disk, a damaged file)."""
+
+
+@contextlib.contextmanager
+def _index_errors(where: Path) -> Iterator[None]:
+    import sqlite3
+
+    try:
+        with disk_error(where):
+            yield
+    except sqlite3.Error as e:
+        full = "full" in str(e).lower()
+        raise (DiskFull if full else CacheError)(
+            f"{where}: the cache index failed ({untrusted.one_line(str(e), 120)}); "
+            + ("free some disk space and run again" if full else "remove that folder to reset it")
+        ) from None
+
+
+class _Guarded:
+    """The diskcache index with its SQLite and OS errors turned into one-line
+    errors naming the file (a full disk is not a crash)."""
+
+    def __init__(self, index: Any, where: Path) -> None:
+        self._index, self._where = index, where
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._index, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kw: Any) -> Any:
+            with _index_errors(self._where):
+                return attr(*args, **kw)
+
+        return call
 
 
 def _digest(spec_path: Path) -> str:

@@ -3,23 +3,50 @@
 `<build_dir>/.shotbuild-outputs.json` records, for each file shotbuild wrote
 there, its key, sha256 and stat (size, mtime_ns, inode). An output is "right"
 when its stat still matches, so checking a build costs one stat per shot and
-no reads; and only files listed here are ever replaced or removed."""
+no reads; and only files listed here are ever replaced or removed.
+
+The manifest lives in the build folder, so it may arrive in a pull request: it is
+not a trust root. It is read with bounded size and depth, each entry checked field
+by field (a path is `[<backend folder>/]<shot name>.mp4`, never `..` or absolute),
+and shotbuild removes or replaces a file only when it is inside the build folder,
+reached without a symbolic link, a regular file, and its bytes are still the ones
+recorded (same size, mtime and inode as a fast path, else the same sha256). A file
+a person put in an output's place is theirs: it is left alone."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import re
+import stat
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from shotbuild.fs import atomic_write_text
+from shotbuild import untrusted
+from shotbuild.errors import ShotbuildError
+from shotbuild.fs import atomic_write_text, atomic_writer
 from shotbuild.store.lock import LockEntry
 
 MANIFEST_NAME = ".shotbuild-outputs.json"
 MANIFEST_FORMAT = 1
+MAX_MANIFEST_BYTES = 64 << 20
+_REL = re.compile(r"(?:[a-z]{1,20}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.mp4")
+_INT64 = 1 << 63
+
+State = Literal["absent", "ours", "foreign"]
+
+
+class OutputInTheWay(ShotbuildError):
+    """A file shotbuild did not write (or changed since) is where an output goes."""
+
+
+class DamagedBlob(ShotbuildError):
+    """A cached render's bytes do not hash to its name: it is not placed."""
 
 
 @dataclass(frozen=True)
@@ -73,21 +100,76 @@ class Manifest:
         self.entries = self._load()
 
     def _load(self) -> dict[str, Owned]:
+        """The entries on disk; a damaged or hostile manifest is read as empty. That
+        only costs ownership knowledge: outputs are then re-checked by content
+        against the lock, and nothing unknown is overwritten or removed."""
         try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-            return {rel: Owned(**raw) for rel, raw in doc.get("outputs", {}).items()}
+            data = _read_regular(self.path, MAX_MANIFEST_BYTES)
+            doc = untrusted.obj(untrusted.load_json(data), "the manifest")
+            outputs = untrusted.obj(doc.get("outputs", {}), "outputs")
+            return {safe_rel(rel): owned_from_json(raw) for rel, raw in outputs.items()}
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError, TypeError, AttributeError):
-            # A damaged manifest only costs ownership knowledge: outputs are then
-            # re-checked by content against the lock, never overwritten blindly.
+        except (OSError, ValueError, untrusted.BadValue):
             return {}
+
+    def path_of(self, rel: str) -> Path:
+        return self.build_dir / safe_rel(rel)
+
+    def state(self, rel: str) -> State:
+        """Whether the file at `rel` is absent, still the one shotbuild wrote
+        ("ours"), or something else ("foreign": a person's file, a link, a folder)."""
+        path = self.path_of(rel)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return "absent" if _no_link_between(self.build_dir, path) else "foreign"
+        owned = self.entries.get(rel)
+        if owned is None or not stat.S_ISREG(st.st_mode):
+            return "foreign"
+        if not _no_link_between(self.build_dir, path):
+            return "foreign"
+        if (st.st_size, st.st_mtime_ns, st.st_ino) == (owned.size, owned.mtime_ns, owned.inode):
+            return "ours"
+        return "ours" if _sha256_no_follow(path) == owned.sha256 else "foreign"
+
+    def remove(self, rel: str) -> bool:
+        """Remove the output at `rel` if it is still shotbuild's; True if removed.
+        The entry is forgotten either way (a file that is not ours is not tracked)."""
+        removed = False
+        if self.state(rel) == "ours":
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path_of(rel))
+            removed = True
+        self.forget(rel)
+        return removed
+
+    def place(self, rel: str, blob: Path, sha256: str) -> None:
+        """Make the output at `rel` hold the verified bytes of `blob` (named by its
+        sha256). Raises OutputInTheWay when a file that is not shotbuild's is there
+        (unless it already has exactly these bytes), DamagedBlob when `blob`'s bytes
+        do not hash to `sha256` (then nothing is placed)."""
+        untrusted.sha256(sha256)
+        path, owned = self.path_of(rel), self.entries.get(rel)
+        state = self.state(rel)
+        if state == "ours" and owned is not None and owned.sha256 == sha256:
+            return
+        if state != "absent" and _sha256_no_follow(path) == sha256:
+            return  # the right bytes are already there (written, then killed before recording)
+        if state == "foreign" and path.is_dir():
+            raise OutputInTheWay(f"{path}: Is a directory; move it away and build again")
+        if state == "foreign":
+            raise OutputInTheWay(
+                f"{path} exists and was not written by shotbuild (or was changed since);"
+                " move it away and build again"
+            )
+        copy_verified(blob, path, sha256)
 
     def get(self, rel: str) -> Owned | None:
         return self.entries.get(rel)
 
     def record(self, rel: str, owned_without_stat: dict[str, Any]) -> Owned:
-        st = os.stat(self.build_dir / rel)
+        st = os.lstat(self.path_of(rel))
         owned = Owned(
             **owned_without_stat, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino
         )
@@ -142,3 +224,99 @@ class Manifest:
             self._touched.clear()
         finally:
             os.close(fd)  # closing releases the lock
+
+
+def safe_rel(rel: Any) -> str:
+    """An output's path in the build folder as the manifest may name it."""
+    if not isinstance(rel, str) or not _REL.fullmatch(rel):
+        raise untrusted.BadValue(f"output path {untrusted.show(rel)} is not <shot>.mp4")
+    return rel
+
+
+def owned_from_json(raw: Any) -> Owned:
+    """One manifest entry, each field checked (unknown fields refused)."""
+    doc = untrusted.obj(raw, "a manifest entry")
+    known = {f.name for f in fields(Owned)}
+    if set(doc) - known:
+        raise untrusted.BadValue(f"unknown fields {sorted(set(doc) - known)[:3]}")
+    opt = {k: doc.get(k) for k in ("title", "callback_url", "spec", "origin", "built_at")}
+    for key, value in opt.items():
+        if value is not None:
+            untrusted.text(value, key, limit=4096)
+    return Owned(
+        shot=untrusted.shot_name(doc.get("shot")),
+        backend=untrusted.token(doc.get("backend"), "backend"),
+        key=untrusted.sha256(doc.get("key"), "key"),
+        sha256=untrusted.sha256(doc.get("sha256")),
+        size=untrusted.count(doc.get("size"), "size"),
+        mtime_ns=untrusted.count(doc.get("mtime_ns"), "mtime_ns", limit=_INT64),
+        inode=untrusted.count(doc.get("inode"), "inode", limit=_INT64),
+        video_id=_opt(untrusted.token, doc.get("video_id"), "video_id"),
+        duration=_opt(untrusted.seconds, doc.get("duration"), "duration"),
+        **opt,
+    )
+
+
+def _opt(check: Any, value: Any, what: str) -> Any:
+    return None if value is None else check(value, what)
+
+
+def _no_link_between(root: Path, path: Path) -> bool:
+    """Whether each folder from `root` down to `path`'s parent is a real folder
+    (not a symbolic link that would lead outside the build folder)."""
+    folder = path.parent
+    while folder != root and root in folder.parents:
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return False
+        except FileNotFoundError:
+            pass
+        folder = folder.parent
+    return folder == root
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of a regular file, opened without following a link
+    (a manifest linked to /dev/zero or a FIFO is refused, not read forever)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise untrusted.BadValue(f"{path} is not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise untrusted.BadValue(f"larger than {limit:,} bytes")
+    return data
+
+
+def _sha256_no_follow(path: Path) -> str | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as f:
+        digest = hashlib.sha256()
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def copy_verified(src: Path, dest: Path, sha256: str) -> None:
+    """Copy `src` to `dest` atomically, hashing the bytes on the way: when they do
+    not hash to `sha256`, `dest` is left as it was and DamagedBlob is raised."""
+    digest = hashlib.sha256()
+    try:
+        with open(src, "rb") as fin, atomic_writer(dest) as fout:
+            while block := fin.read(1 << 20):
+                digest.update(block)
+                fout.write(block)
+            if digest.hexdigest() != sha256:
+                raise DamagedBlob(
+                    f"the cached render {sha256[:12]} is damaged (its bytes hash to"
+                    f" {digest.hexdigest()[:12]}); run `shotbuild gc` and build again"
+                )
+    except FileNotFoundError:
+        raise DamagedBlob(f"the cached render {sha256[:12]} is missing; build again") from None

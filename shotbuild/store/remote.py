@@ -34,6 +34,13 @@ Configuration mistakes (bad mode, unknown protocol, missing extra) are other
 ``ShotbuildError``s raised by ``from_url``/``from_env``: they stop the run, since a
 cache that is silently ignored means paying for renders again.
 
+Trust. A remote cache is exactly as trusted as everyone who can write to it: a writer
+can publish a result for a key naming any valid blob (shot A's key, shot B's video).
+Blobs cannot be forged (their name is their hash, checked on the way out), results are
+read with bounded size and checked field by field (a sha256 that is not 64 hex digits, a
+path, an infinite duration: damaged, a miss), and ``pull`` takes the video_id the lock
+already records for the key, so a result that disagrees with the lock is not used.
+
 Methods block; async callers run them in a worker thread (``anyio.to_thread.run_sync``).
 """
 
@@ -50,6 +57,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from shotbuild import untrusted
 from shotbuild.errors import MissingExtra, ShotbuildError
 from shotbuild.fs import atomic_writer
 from shotbuild.store.lock import LockEntry
@@ -63,6 +71,7 @@ ENV_MODE = "SHOTBUILD_REMOTE_CACHE_MODE"
 DEFAULT_ENV_MODE: Mode = "readwrite"  # CI writes; laptops set SHOTBUILD_REMOTE_CACHE_MODE=read
 
 _CHUNK = 1 << 20
+MAX_RESULT_BYTES = 64 << 10  # a result is ~300 bytes
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # fsspec protocol -> the shotbuild extra that installs its package.
 _EXTRAS = {
@@ -75,6 +84,9 @@ _EXTRAS = {
     "abfss": "azure",
     "adl": "azure",
 }
+
+
+_SUPPORTED = frozenset({"file", "local", "memory", *_EXTRAS})
 
 
 class RemoteCacheError(ShotbuildError):
@@ -125,14 +137,20 @@ class RemoteCache:
         except ImportError:
             raise MissingExtra("the remote cache", "remote") from None
         protocol = fsspec.core.split_protocol(url)[0] or "file"
+        if "::" in url or protocol not in _SUPPORTED:
+            raise RemoteCacheConfigError(
+                f"remote cache {untrusted.one_line(shown, 120)}: {protocol}:// is not supported;"
+                " use a file://, s3://, gs:// or az:// URL"
+            )
         try:
             fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
         except ImportError:
             extra = _EXTRAS.get(protocol, "remote")
             raise MissingExtra(f"a {protocol}:// remote cache", extra) from None
-        except ValueError as e:
+        except Exception as e:  # a broken URL: fsspec and its plugins raise many kinds
             raise RemoteCacheConfigError(
-                f"remote cache {shown}: {_one_line(e)}; use a file://, s3://, gs:// or az:// URL"
+                f"remote cache {untrusted.one_line(shown, 120)}: {_one_line(e)};"
+                " use a file://, s3://, gs:// or az:// URL"
             ) from None
         return cls(fs, root, url=shown, mode=mode)
 
@@ -167,7 +185,7 @@ class RemoteCache:
         with self._guard("read result", key) as ok:
             if ok:
                 try:
-                    data = self._fs.cat_file(path)
+                    data = self._fs.cat_file(path, start=0, end=MAX_RESULT_BYTES + 1)
                 except FileNotFoundError:
                     return None
                 return self._parse_result(key, data, path)
@@ -242,9 +260,21 @@ class RemoteCache:
         self.put_blob(entry.sha256, src)
         self.put_result(key, entry)
 
-    def pull(self, key: str, dest: Path) -> LockEntry | None:
-        """The result for `key` with its blob downloaded to `dest`, or None."""
+    def pull(self, key: str, dest: Path, video_id: str | None = None) -> LockEntry | None:
+        """The result for `key` with its blob downloaded to `dest`, or None. With
+        `video_id` (what the lock records for the key), a result naming another
+        video is not used (warned): someone with write access published it."""
         entry = self.get_result(key)
+        if entry is not None and video_id is not None and entry.video_id != video_id:
+            log.warning(
+                "remote cache %s: the result for %s names video %s, but shots.lock has %s;"
+                " not used",
+                self.url,
+                key[:12],
+                entry.video_id,
+                video_id,
+            )
+            return None
         if entry is None or not self.fetch_blob(entry.sha256, dest):
             return None
         return entry
@@ -259,11 +289,11 @@ class RemoteCache:
 
     def _parse_result(self, key: str, data: bytes, path: str) -> LockEntry | None:
         try:
-            entry = LockEntry.from_json(json.loads(data))
+            entry = checked_result(untrusted.load_json(data, max_bytes=MAX_RESULT_BYTES))
             if entry.key != key:
                 raise ValueError(f"it records key {entry.key[:12]}")
-        except (KeyError, TypeError, ValueError) as e:
-            self._discard(path, f"damaged result ({e!r})")
+        except (untrusted.BadValue, ValueError) as e:
+            self._discard(path, f"damaged result ({untrusted.one_line(str(e), 120)})")
             return None
         return entry
 
@@ -324,6 +354,28 @@ class RemoteCache:
             ) from e
 
 
+def checked_result(raw: object) -> LockEntry:
+    """A remote result, every field checked; BadValue when any is not sane."""
+    doc = untrusted.obj(raw, "a result")
+    return LockEntry(
+        key=untrusted.sha256(doc.get("key"), "key"),
+        video_id=untrusted.token(doc.get("video_id")),
+        sha256=untrusted.sha256(doc.get("sha256")),
+        size=untrusted.count(doc.get("size"), "size"),
+        duration=untrusted.seconds(doc.get("duration")),
+        origin=untrusted.origin(doc.get("origin")),
+        built_at=_label(doc.get("built_at"), "built_at"),  # shown, never parsed
+    )
+
+
+def _label(value: object, what: str) -> str:
+    """A short printable text (no control characters) of at most 40 characters."""
+    text = untrusted.text(value, what, limit=40)
+    if not text.isprintable():
+        raise untrusted.BadValue(f"{what} holds control characters")
+    return text
+
+
 def _copy_hashing(src: IO[bytes], out: IO[bytes]) -> str:
     digest = hashlib.sha256()
     while chunk := src.read(_CHUNK):
@@ -339,7 +391,7 @@ def _hex64(name: str) -> str:
 
 
 def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or "no details"
+    text = untrusted.one_line(str(e), 300) or "no details"
     return f"{type(e).__name__}: {text}"
 
 

@@ -6,6 +6,7 @@ user, never a traceback).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -173,6 +174,93 @@ def test_merge_lock_raises_only_shotbuild_errors_and_leaves_a_valid_lock(
         return
     assert code in (0, 1)
     read_lock(paths[1])  # OURS is a valid lock after any merge that went through
+
+
+# -- the readers of issue 11: the outputs manifest, remote results, API answers ---------
+
+VALID_MANIFEST = json.dumps(
+    {
+        "format_version": 1,
+        "outputs": {
+            "intro.mp4": {
+                "shot": "intro",
+                "backend": "heygen",
+                "key": "a" * 64,
+                "sha256": "b" * 64,
+                "size": 10,
+                "mtime_ns": 1,
+                "inode": 2,
+                "video_id": "v1",
+                "duration": 4.0,
+            }
+        },
+    },
+    indent=1,
+)
+
+
+@FUZZ
+@given(text=st.one_of(st.text(max_size=300), mutated(VALID_MANIFEST), values.map(json.dumps)))
+def test_the_manifest_reader_never_raises_and_keeps_only_safe_paths(
+    tmp_path: Path, text: str
+) -> None:
+    from shotbuild.store.outputs import MANIFEST_NAME, Manifest
+
+    _count("manifest")
+    (tmp_path / MANIFEST_NAME).write_text(text, encoding="utf-8", errors="surrogatepass")
+    for rel in Manifest(tmp_path).entries:
+        assert ".." not in rel.split("/") and not rel.startswith("/")
+
+
+@FUZZ
+@given(
+    text=st.one_of(
+        st.text(max_size=300), mutated(json.dumps(ENTRY.to_json())), values.map(json.dumps)
+    )
+)
+def test_the_remote_result_reader_is_an_entry_or_a_miss(tmp_path: Path, text: str) -> None:
+    from shotbuild.store.remote import RemoteCache
+
+    _count("remote result")
+    key = ENTRY.key
+    folder = tmp_path / "r" / "results" / key[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{key}.json").write_text(text, encoding="utf-8", errors="surrogatepass")
+    entry = RemoteCache.from_url(f"file://{tmp_path / 'r'}", "read").get_result(key)
+    assert entry is None or entry.key == key
+
+
+@FUZZ
+@given(text=st.one_of(st.text(max_size=300), values.map(lambda v: json.dumps({"data": v}))))
+def test_api_answers_are_values_or_api_errors(text: str) -> None:
+    import asyncio
+
+    import httpx
+
+    from shotbuild.heygen import ApiError, HeyGenClient, RetryPolicy
+
+    _count("API answer")
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    async def run() -> None:
+        client = HeyGenClient(
+            "k" * 20,
+            transport=httpx.MockTransport(lambda r: httpx.Response(200, text=text)),
+            sleep=no_sleep,
+            retry=RetryPolicy(attempts=1),
+        )
+        async with client:
+            for call in (
+                lambda: client.create_video({"prompt": "p"}, idempotency_key="k"),
+                lambda: client.get_video("v1"),
+                client.list_looks,
+            ):
+                with contextlib.suppress(ApiError):
+                    await call()
+
+    asyncio.run(run())
 
 
 def test_atheris_on_the_spec_loader_and_the_lock_reader(tmp_path: Path) -> None:
