@@ -39,9 +39,8 @@ def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
     if len(text) > max_bytes:
         raise BadValue(f"larger than {max_bytes:,} bytes")
     raw = text.decode("utf-8", errors="strict") if isinstance(text, bytes) else text
-    _check_depth(raw)
     try:
-        return json.loads(
+        doc = json.loads(
             raw,
             object_pairs_hook=_no_duplicates,
             parse_constant=_no_constant,
@@ -50,30 +49,24 @@ def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
         )
     except json.JSONDecodeError as e:
         raise BadValue(f"not valid JSON at line {e.lineno} column {e.colno} ({e.msg})") from None
-    except RecursionError:  # unreachable after _check_depth; kept as a last guard
+    except RecursionError:  # the C decoder stops near 1,000 levels
         raise BadValue(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+    _check_depth(doc)
+    return doc
 
 
-def _check_depth(raw: str) -> None:
-    """Bracket depth outside strings, without recursion."""
-    depth = 0
-    in_string = escaped = False
-    for ch in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise BadValue(f"nested more than {MAX_JSON_DEPTH} levels deep")
-        elif ch in "]}":
-            depth -= 1
+def _check_depth(doc: Any) -> None:
+    """At most MAX_JSON_DEPTH levels, walked without recursion after parsing (the
+    decoder itself stops near 1,000 levels); cheaper than scanning the text."""
+    stack = [(doc, 1)] if type(doc) in (dict, list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise BadValue(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        for item in value.values() if type(value) is dict else value:
+            kind = type(item)
+            if kind is dict or kind is list:
+                stack.append((item, depth + 1))
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

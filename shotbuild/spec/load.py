@@ -18,6 +18,7 @@ from shotbuild.spec import rules, schema
 from shotbuild.spec.merge import MergedShot, merge, subpaths
 from shotbuild.spec.model import (
     DEFAULT_API_TYPE,
+    DEFAULT_TAKES,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_DURATION,
     DEFAULT_RESOLUTION,
@@ -259,6 +260,7 @@ def _shot(shot: MergedShot) -> Shot:
         title=f.get("title"),
         callback_url=f.get("callback_url"),
         api_type=f.get("type", DEFAULT_API_TYPE),
+        takes=int(f.get("takes", DEFAULT_TAKES)),
     )
 
 
