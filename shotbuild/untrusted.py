@@ -28,6 +28,12 @@ _SHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]{1,300}")
 
+# the same shapes as predicates, for a hot reader's fast path (a str in, a match or None)
+is_sha256 = _SHA256.fullmatch
+is_token = _TOKEN.fullmatch
+is_timestamp = _TIMESTAMP.fullmatch
+is_origin = _ORIGIN.fullmatch
+
 
 class BadValue(ShotbuildError):
     """A value from outside is not of the shape it must have."""
