@@ -178,7 +178,11 @@ class ShotTakes:
 
     def same_as(self, other: ShotTakes) -> bool:
         """The same takes (as renders) and the same pick."""
-        if self.key != other.key or self.pick != other.pick or self.takes.keys() != other.takes.keys():
+        if (
+            self.key != other.key
+            or self.pick != other.pick
+            or self.takes.keys() != other.takes.keys()
+        ):
             return False
         return all(e.same_render(other.takes[n]) for n, e in self.takes.items())
 
@@ -259,17 +263,26 @@ def read_lock_text(path: Path) -> str | None:
         return None
     except OSError as e:
         raise LockError(f"{path}: cannot be read ({e.strerror}){_restore(str(path))}") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    try:
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise LockError(f"{path}: not a regular file{_restore(str(path))}")
         if st.st_size > MAX_LOCK_BYTES:
             raise LockError(f"{path}: larger than {MAX_LOCK_BYTES:,} bytes{_restore(str(path))}")
-        data = f.read(MAX_LOCK_BYTES + 1)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_LOCK_BYTES + 1)
+    except OSError as e:
+        raise LockError(f"{path}: cannot be read ({e.strerror}){_restore(str(path))}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_LOCK_BYTES:  # it grew while being read
+        raise LockError(f"{path}: larger than {MAX_LOCK_BYTES:,} bytes{_restore(str(path))}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise LockError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}){_restore(str(path))}") from None
+        raise LockError(
+            f"{path}: not UTF-8 text ({e.reason} at byte {e.start}){_restore(str(path))}"
+        ) from None
 
 
 def _refuse_conflict_markers(text: str, where: str) -> None:
@@ -317,7 +330,14 @@ def _v1_shot(raw: Any, name: str) -> ShotTakes:
 def _v2_shot(raw: Any, name: str) -> ShotTakes:
     if type(raw) is dict and raw.keys() == _SHOT_FIELDS:
         key, pick, takes = raw["key"], raw["pick"], raw["takes"]
-        if type(pick) is int and pick == 1 and type(key) is str and is_sha256(key) and type(takes) is dict and takes.keys() == {"1"}:
+        if (
+            type(pick) is int
+            and pick == 1
+            and type(key) is str
+            and is_sha256(key)
+            and type(takes) is dict
+            and takes.keys() == {"1"}
+        ):
             entry = parse_entry(takes["1"])  # the usual shot: one take, picked
             if entry.key == key:
                 return ShotTakes(key, {1: entry}, 1)
