@@ -164,7 +164,10 @@ def test_an_empty_or_missing_base_means_no_common_entries(tmp_path: Path) -> Non
     [
         ("<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> b\n", "git conflict markers"),
         ("{", "not valid JSON"),
-        ('{"format_version": 1, "shots": {"x": {}}}', "shot 'x': a take lacks the field 'built_at'"),
+        (
+            '{"format_version": 1, "shots": {"x": {}}}',
+            "shot 'x': a take lacks the field 'built_at'",
+        ),
     ],
 )
 def test_malformed_sides_are_one_line_errors(
@@ -287,7 +290,9 @@ def test_a_pick_on_one_side_and_a_reroll_on_the_other_merge() -> None:
 
 def test_different_picks_of_one_shot_are_a_conflict_that_keeps_a_valid_lock() -> None:
     base = lock(s=shot(1, 2, 3))
-    merged, conflicts = merge_lock_files(base, lock(s=shot(1, 2, 3, pick=2)), lock(s=shot(1, 2, 3, pick=3)))
+    merged, conflicts = merge_lock_files(
+        base, lock(s=shot(1, 2, 3, pick=2)), lock(s=shot(1, 2, 3, pick=3))
+    )
     assert [(c.shot, c.picks) for c in conflicts] == [("s", True)]
     line = conflicts[0].describe("shots.lock")
     assert "both sides picked a different take (ours 2, theirs 3)" in line

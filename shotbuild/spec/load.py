@@ -18,10 +18,10 @@ from shotbuild.spec import rules, schema
 from shotbuild.spec.merge import MergedShot, merge, subpaths
 from shotbuild.spec.model import (
     DEFAULT_API_TYPE,
-    DEFAULT_TAKES,
     DEFAULT_ASPECT_RATIO,
     DEFAULT_DURATION,
     DEFAULT_RESOLUTION,
+    DEFAULT_TAKES,
     Position,
     Reference,
     Shot,

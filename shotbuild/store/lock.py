@@ -383,7 +383,10 @@ def _only(fields: Mapping[str, Any], known: frozenset[str], what: str) -> None:
 
 
 def _restore(where: str) -> str:
-    return f"; restore it with `git checkout -- {where}` or delete it (outputs are then re-fetched or re-rendered)"
+    return (
+        f"; restore it with `git checkout -- {where}` or delete it"
+        " (outputs are then re-fetched or re-rendered)"
+    )
 
 
 def _str(value: Any) -> str:

@@ -43,7 +43,9 @@ class Conflict:
     picks: bool = False  # both sides picked a different take
 
     def describe(self, lock_name: str) -> str:
-        return f"{lock_name}: shot {self.shot!r}: {self._what(lock_name)}; then `git add {lock_name}`"
+        return (
+            f"{lock_name}: shot {self.shot!r}: {self._what(lock_name)}; then `git add {lock_name}`"
+        )
 
     def _what(self, lock_name: str) -> str:
         o, t = self.ours, self.theirs
