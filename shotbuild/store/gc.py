@@ -48,7 +48,7 @@ class _Live:
 def collect(cache: Cache, *, dry_run: bool = False, drop_paid_records: bool = False) -> GcReport:
     live = _live(cache, dry_run)
     adopted = _adopt_results(cache, live, dry_run)
-    paid = [*all_paid(cache), *adopted.values()]
+    paid = [*all_paid(cache), *(adopted.values() if dry_run else ())]  # recorded already
     forgotten = 0
     if drop_paid_records:
         forgotten = sum(1 for r in paid if r.key not in live.keys)
