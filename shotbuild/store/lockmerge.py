@@ -61,8 +61,9 @@ class Conflict:
                 " ours (theirs stays in its machine's paid-render records)"
             )
         if o is None or t is None:
-            gone, kept = ("ours", "theirs") if o is None else ("theirs", "ours")
-            entry = (t if o is None else o).picked  # type: ignore[union-attr]
+            gone, kept, there = ("ours", "theirs", t) if o is None else ("theirs", "ours", o)
+            assert there is not None  # a conflict has a shot on one side at least
+            entry = there.picked
             return (
                 f"{gone} removed it, {kept} changed it ({_render(entry)}); kept {kept}'"
                 " entry (a build drops it if the shot is gone)"
