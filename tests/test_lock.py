@@ -369,3 +369,28 @@ def test_any_text_reads_or_fails_in_one_line(text: str) -> None:
     else:
         return
     assert message.startswith("shots.lock") and "\n" not in message
+
+
+def test_a_format_1_lock_keeps_every_shot_up_to_date(tmp_path: Path) -> None:
+    """Build, then put back the lock as main's format-1 writer made it: the plan still
+    finds every shot up to date, and nothing is rendered again."""
+    from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec
+
+    from shotbuild.build import BuildOptions, build
+    from shotbuild.plan import UP_TO_DATE, make_plan
+    from shotbuild.store.cache import Cache
+
+    fake, cache = FakeHeyGen(), Cache(tmp_path / "cache")
+    spec = make_spec(tmp_path, *(make_shot(f"s{i}", f"Prompt {i}.") for i in range(3)))
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    build(spec, heygen_backend(fake, cache), BuildOptions(), cache=cache, sleep=no_sleep)
+    picked = read_lock(spec.lock_path)
+    v1 = {"format_version": 1, "shots": {n: e.to_json() for n, e in picked.items()}}
+    spec.lock_path.write_text(json.dumps(v1, indent=2, sort_keys=True) + "\n")
+    plan = make_plan(spec, heygen_backend(fake, cache), cache)
+    assert {i.name: i.status for i in plan.items} == {n: UP_TO_DATE for n in picked}
+    build(spec, heygen_backend(fake, cache), BuildOptions(), cache=cache, sleep=no_sleep)
+    assert fake.creates == 3 and read_lock(spec.lock_path) == picked
