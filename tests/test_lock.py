@@ -77,6 +77,16 @@ def test_takes_are_written_in_number_order_with_sorted_fields(tmp_path: Path) ->
     assert read_lock(tmp_path / "shots.lock") == {"s": takes[10]}  # the picked view
 
 
+def test_a_shot_says_which_takes_are_missing_and_what_a_reroll_gets() -> None:
+    shot = ShotTakes(KEY, {1: entry(), 3: entry(take_key(KEY, 3), "v3")}, 3)
+    assert shot.missing(1) == [] and shot.missing(4) == [2, 4] and shot.next_number() == 4
+    grown = shot.with_take(4, entry(take_key(KEY, 4), "v4"), pick=True)
+    assert grown.pick == 4 and grown.numbers == [1, 3, 4] and shot.numbers == [1, 3]
+    assert grown.with_pick(1).picked == entry()
+    with pytest.raises(ValueError, match="pick 2 is not one of the takes"):
+        shot.with_pick(2)
+
+
 def test_a_pick_is_one_changed_line() -> None:
     before = dumps_lock_file(LockFile({"s": three_takes(2)})).splitlines()
     after = dumps_lock_file(LockFile({"s": three_takes(3)})).splitlines()

@@ -165,6 +165,10 @@ class ShotTakes:
     def numbers(self) -> list[int]:
         return sorted(self.takes)
 
+    def missing(self, wanted: int) -> list[int]:
+        """The take numbers 1..wanted a build must still render (`takes: wanted`)."""
+        return [n for n in range(1, wanted + 1) if n not in self.takes]
+
     def next_number(self) -> int:
         """The number a new take (a reroll) gets."""
         return max(self.takes) + 1
