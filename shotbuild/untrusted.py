@@ -39,9 +39,14 @@ class BadValue(ShotbuildError):
     """A value from outside is not of the shape it must have."""
 
 
-def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
+def load_json(
+    text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES, check_depth: bool = True
+) -> Any:
     """Parse JSON from outside: at most `max_bytes`, `MAX_JSON_DEPTH` levels, no
-    duplicate keys, no NaN/Infinity, numbers of sane length. Raises BadValue."""
+    duplicate keys, no NaN/Infinity, numbers of sane length. Raises BadValue.
+    `check_depth=False` is for a hot reader that checks the type of every value
+    itself (so nothing nested deeper than its format gets through); the decoder
+    still stops near 1,000 levels."""
     if len(text) > max_bytes:
         raise BadValue(f"larger than {max_bytes:,} bytes")
     raw = text.decode("utf-8", errors="strict") if isinstance(text, bytes) else text
@@ -57,7 +62,8 @@ def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
         raise BadValue(f"not valid JSON at line {e.lineno} column {e.colno} ({e.msg})") from None
     except RecursionError:  # the C decoder stops near 1,000 levels
         raise BadValue(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
-    _check_depth(doc)
+    if check_depth:
+        _check_depth(doc)
     return doc
 
 
@@ -76,11 +82,13 @@ def _check_depth(doc: Any) -> None:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise BadValue(f"the key {show(key)} appears twice")
-        out[key] = value
+    out = dict(pairs)  # the loop runs in C; a key seen twice makes the dict shorter
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadValue(f"the key {show(key)} appears twice")
+            seen.add(key)
     return out
 
 

@@ -147,7 +147,10 @@ HOSTILE = {
     "version-true": ('{"format_version": true, "shots": {}}', "format_version True"),
     "unknown-top": (v2(extra=1), "the lock has a field shotbuild does not know: 'extra'"),
     "nested-100000": ("[" * 100_000 + "]" * 100_000, "nested more than 32 levels"),
-    "nested-in-field": (v2({"key": json.loads("[" * 40 + "]" * 40)}), "nested more"),
+    "nested-in-field": (
+        v2({"key": json.loads("[" * 40 + "]" * 40)}),
+        "key must be 64 lowercase hex digits, not [[[[",
+    ),
     "size-1e400": (
         v2(take2(size=0)).replace('"size": 0', '"size": 1e400'),
         "1e400 is out of range",
