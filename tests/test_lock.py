@@ -407,3 +407,16 @@ def test_a_format_1_lock_keeps_every_shot_up_to_date(tmp_path: Path) -> None:
     assert {i.name: i.status for i in plan.items} == {n: UP_TO_DATE for n in picked}
     build(spec, heygen_backend(fake, cache), BuildOptions(), cache=cache, sleep=no_sleep)
     assert fake.creates == 3 and read_lock(spec.lock_path) == picked
+
+
+def test_load_json_checks_depth_unless_the_reader_checks_every_type() -> None:
+    from shotbuild.untrusted import BadValue, load_json
+
+    deep = "[" * 40 + "]" * 40
+    with pytest.raises(BadValue, match="nested more than 32 levels"):
+        load_json(deep)
+    assert load_json(deep, check_depth=False) == json.loads(deep)
+    with pytest.raises(BadValue, match="nested more than 32 levels"):
+        load_json("[" * 100_000 + "]" * 100_000, check_depth=False)  # the decoder's own limit
+    with pytest.raises(BadValue, match="the key 'a' appears twice"):
+        load_json('{"b": 1, "a": 1, "a": 2}')
