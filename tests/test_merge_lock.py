@@ -363,3 +363,59 @@ def test_git_names_both_picking_one_shot_differently(takes_repo: Path) -> None:
     assert "shotbuild pick a N" in done.stderr and "'b'" not in done.stderr
     assert git(takes_repo, "status", "--porcelain").stdout == "UU shots.lock\n"
     assert read_lock_file(takes_repo / "shots.lock").shots["a"].pick == 3  # valid, ours kept
+
+
+# -- generated merges --------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+RENDERS = st.sampled_from(["r1", "r2", "r3"])
+
+
+@st.composite
+def shot_versions(draw: st.DrawFn) -> ShotTakes | None:
+    """None, or takes of one of two inputs, each take one of a few renders."""
+    if draw(st.booleans()) and draw(st.booleans()):
+        return None
+    inputs = draw(st.sampled_from(["d", "e"])) * 64
+    numbers = draw(st.sets(st.integers(1, 4), min_size=1, max_size=4))
+    takes = {
+        n: LockEntry(
+            **{**e(f"{inputs[0]}{n}{draw(RENDERS)}").to_json(), "key": take_key(inputs, n)}
+        )
+        for n in numbers
+    }
+    return ShotTakes(inputs, takes, draw(st.sampled_from(sorted(numbers))))
+
+
+SIDES = st.dictionaries(st.sampled_from(["a", "b"]), shot_versions(), max_size=2).map(
+    lambda shots: LockFile({n: s for n, s in shots.items() if s is not None})
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=SIDES, ours=SIDES, theirs=SIDES)
+def test_a_merge_is_a_valid_lock_that_keeps_every_take_of_the_kept_inputs(
+    base: LockFile, ours: LockFile, theirs: LockFile
+) -> None:
+    merged, conflicts = merge_lock_files(base, ours, theirs)
+    assert read_lock_text_round_trip(merged) == merged  # valid: every pick names a take
+    conflicted = {c.shot for c in conflicts}
+    for name, shot in merged.shots.items():
+        for side in (ours.get(name), theirs.get(name)):
+            if side is None or side.key != shot.key:
+                continue
+            for number in side.takes:  # no take number of these inputs is lost
+                kept = shot.takes.get(number)
+                assert kept is not None
+                versions = [
+                    s.takes[number]
+                    for s in (ours.get(name), theirs.get(name))
+                    if s and s.key == shot.key and number in s.takes
+                ]
+                assert any(kept.same_render(v) for v in versions)
+    for name in ours.shots.keys() | theirs.shots.keys():
+        if name not in merged.shots:  # only a shot removed on one side and untouched on the other
+            assert name not in conflicted
+            assert ours.get(name) is None or theirs.get(name) is None

@@ -1,17 +1,19 @@
 """Three-way merging of shots.lock, shot by shot and take by take.
 
-A shot is merged like a line in a three-way merge of text:
+When both sides hold the same inputs of a shot (the same shot key), the takes are
+united: a take is a paid render, and a merge never loses one either side had. A
+take number both sides hold as different renders merges three-way (the side that
+changed it from base wins; both changed: a conflict keeping ours), and so does
+the pick: two different new picks are a conflict that keeps ours' pick and is
+resolved with `shotbuild pick SHOT N`.
+
+Otherwise a shot merges like a line in a three-way merge of text:
 
 - the same on both sides (unchanged, added alike, removed on both): keep it;
 - changed, added or removed on one side only: take that side;
-- changed on both sides with the same inputs (each side rerolled or picked):
-  the union of the takes, since a take is a paid render and a merge never loses
-  one either side had; the pick merges three-way too, and two different new
-  picks are a conflict that keeps ours' pick and is resolved with
-  `shotbuild pick SHOT N`;
-- changed on both sides with different inputs, or removed on one side and
-  changed on the other: a conflict that keeps ours' shot (or the one shot there
-  is: its takes are paid renders).
+- changed on both sides to different inputs, or removed on one side and changed
+  on the other: a conflict that keeps ours' shot (or the one shot there is: its
+  takes are paid renders).
 
 The merged lock is always a valid lock (no conflict markers); each conflict is a
 value that says what was kept and what to do. Two takes are the same when they
@@ -19,8 +21,10 @@ are the same render (key, video_id and sha256)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from shotbuild.store.lock import (
     LockEntry,
@@ -30,6 +34,8 @@ from shotbuild.store.lock import (
     loads_lock_file,
     read_lock_text,
 )
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -103,34 +109,49 @@ def merge_shot(
     name: str, b: ShotTakes | None, o: ShotTakes | None, t: ShotTakes | None
 ) -> tuple[ShotTakes | None, list[Conflict]]:
     """One shot's merge: the shot to keep (None: removed) and its conflicts."""
+    if o is not None and t is not None and o.key == t.key:
+        return _union(name, b if b is not None and b.key == o.key else None, o, t)
     if _same(o, t) or _same(t, b):
         return o, []
     if _same(o, b):
         return t, []
-    if o is not None and t is not None and o.key == t.key:
-        return _union(name, b if b is not None and b.key == o.key else None, o, t)
     return (o if o is not None else t), [Conflict(name, o, t)]
 
 
 def _union(
     name: str, b: ShotTakes | None, o: ShotTakes, t: ShotTakes
 ) -> tuple[ShotTakes, list[Conflict]]:
-    """Both sides changed the takes of the same inputs: keep every take of both."""
-    takes = dict(t.takes) | dict(o.takes)  # ours wins a take number both have
-    conflicts = [
-        Conflict(name, o, t, take=n)
-        for n in sorted(o.takes.keys() & t.takes.keys())
-        if not o.takes[n].same_render(t.takes[n])
-    ]
-    base_pick = b.pick if b is not None else None
-    if o.pick == t.pick or t.pick == base_pick:
-        pick = o.pick
-    elif o.pick == base_pick:
-        pick = t.pick
-    else:
-        pick = o.pick
+    """Both sides hold takes of the same inputs: keep every take either has; a take
+    number both have as different renders merges three-way, like the pick."""
+    takes: dict[int, LockEntry] = {}
+    conflicts: list[Conflict] = []
+    for n in sorted(o.takes.keys() | t.takes.keys()):
+        mine, other = o.takes.get(n), t.takes.get(n)
+        base = b.takes.get(n) if b is not None else None
+        chosen, clash = _three_way(mine, other, base, LockEntry.same_render)
+        takes[n] = chosen
+        if clash:
+            conflicts.append(Conflict(name, o, t, take=n))
+    pick, clash = _three_way(o.pick, t.pick, b.pick if b is not None else None, int.__eq__)
+    if clash:
         conflicts.append(Conflict(name, o, t, picks=True))
     return ShotTakes(o.key, takes, pick), conflicts
+
+
+def _three_way(
+    mine: _T | None, other: _T | None, base: _T | None, same: Callable[[_T, _T], bool]
+) -> tuple[_T, bool]:
+    """Ours or theirs (whichever is there, or whichever changed from base; ours
+    when both changed) and whether both changed differently."""
+    if mine is None or other is None:
+        chosen = mine if mine is not None else other
+        assert chosen is not None
+        return chosen, False
+    if same(mine, other) or (base is not None and same(other, base)):
+        return mine, False
+    if base is not None and same(mine, base):
+        return other, False
+    return mine, True
 
 
 def read_side(path: Path, side: str, lock_name: str) -> LockFile:
