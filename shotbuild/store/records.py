@@ -143,12 +143,9 @@ def record_paid(cache: Cache, render: PaidRender) -> None:
     """Keep the record of a paid render (again is harmless: one per video_id)."""
     index = cache.index
     with index.transact():
-        kept = [
-            r
-            for r in _raw_list(index.get(f"{_PAID}{render.key}"))
-            if r.get("video_id") != render.video_id
-        ]
-        index.set(f"{_PAID}{render.key}", [*kept, render.to_json()])
+        known = _raw_list(index.get(f"{_PAID}{render.key}"))
+        if not any(isinstance(r, dict) and r.get("video_id") == render.video_id for r in known):
+            index.set(f"{_PAID}{render.key}", [*known, render.to_json()])
         numbers = set(_raw_list(index.get(f"{_INPUTS}{render.inputs_key}"))) | {render.take}
         index.set(f"{_INPUTS}{render.inputs_key}", sorted(n for n in numbers if isinstance(n, int)))
         keys = [k for k in _raw_list(index.get(f"{_SHOT}{render.shot}")) if isinstance(k, str)]
