@@ -32,8 +32,9 @@ KEYED_FIELDS: Mapping[str, str] = {
 }
 # Sent to the API, but they change no pixel: left out of the key.
 COSMETIC_FIELDS: Mapping[str, str] = {"title": "title", "callback_url": "callback_url"}
-# Never sent: they name or place the shot.
-STRUCTURAL_FIELDS = frozenset({"name"})
+# Never sent: they name or place the shot, or say how many takes of it to keep
+# (take n's key is derived from the shot's key: shotbuild.takes.take_key).
+STRUCTURAL_FIELDS = frozenset({"name", "takes"})
 
 # Reference fields: the ones a reference is sent by enter the key through its
 # identity (a URL, an asset id, or the sha256 of the bytes of a file or base64 data;

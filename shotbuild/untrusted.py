@@ -28,20 +28,34 @@ _SHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]{1,300}")
 
+# the same shapes as predicates, for a hot reader's fast path (a str in, a match or None)
+is_sha256 = _SHA256.fullmatch
+is_token = _TOKEN.fullmatch
+is_timestamp = _TIMESTAMP.fullmatch
+is_origin = _ORIGIN.fullmatch
+
 
 class BadValue(ShotbuildError):
     """A value from outside is not of the shape it must have."""
 
 
-def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES, max_digits: int = 20) -> Any:
+def load_json(
+    text: str | bytes,
+    *,
+    max_bytes: int = MAX_JSON_BYTES,
+    max_digits: int = 20,
+    check_depth: bool = True,
+) -> Any:
     """Parse JSON from outside: at most `max_bytes`, `MAX_JSON_DEPTH` levels, no
-    duplicate keys, no NaN/Infinity, numbers of sane length. Raises BadValue."""
+    duplicate keys, no NaN/Infinity, numbers of sane length. Raises BadValue.
+    `check_depth=False` is for a hot reader that checks the type of every value
+    itself (so nothing nested deeper than its format gets through); the decoder
+    still stops near 1,000 levels."""
     if len(text) > max_bytes:
         raise BadValue(f"larger than {max_bytes:,} bytes")
     raw = text.decode("utf-8", errors="strict") if isinstance(text, bytes) else text
-    _check_depth(raw)
     try:
-        return json.loads(
+        doc = json.loads(
             raw,
             object_pairs_hook=_no_duplicates,
             parse_constant=_no_constant,
@@ -50,38 +64,35 @@ def load_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES, max_digits:
         )
     except json.JSONDecodeError as e:
         raise BadValue(f"not valid JSON at line {e.lineno} column {e.colno} ({e.msg})") from None
-    except RecursionError:  # unreachable after _check_depth; kept as a last guard
+    except RecursionError:  # the C decoder stops near 1,000 levels
         raise BadValue(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+    if check_depth:
+        _check_depth(doc)
+    return doc
 
 
-def _check_depth(raw: str) -> None:
-    """Bracket depth outside strings, without recursion."""
-    depth = 0
-    in_string = escaped = False
-    for ch in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise BadValue(f"nested more than {MAX_JSON_DEPTH} levels deep")
-        elif ch in "]}":
-            depth -= 1
+def _check_depth(doc: Any) -> None:
+    """At most MAX_JSON_DEPTH levels, walked without recursion after parsing (the
+    decoder itself stops near 1,000 levels); cheaper than scanning the text."""
+    stack = [(doc, 1)] if type(doc) in (dict, list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise BadValue(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        for item in value.values() if type(value) is dict else value:
+            kind = type(item)
+            if kind is dict or kind is list:
+                stack.append((item, depth + 1))
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise BadValue(f"the key {show(key)} appears twice")
-        out[key] = value
+    out = dict(pairs)  # the loop runs in C; a key seen twice makes the dict shorter
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadValue(f"the key {show(key)} appears twice")
+            seen.add(key)
     return out
 
 

@@ -124,7 +124,9 @@ def test_clean_removes_only_owned_outputs_and_gc_keeps_locked_renders(
     heygen_build(spec_file, fake)
     assert fake.creates == 2  # office-walk was restored from the cache, not rendered
     assert cli.main(["gc"]) == 0
-    assert "dropped 1 results and 1 renders" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "dropped 0 results and 1 renders" in err  # the bytes; demo's record stays
+    assert "the records of 2 paid renders (1 without bytes here" in err
     assert cli.main(["gc"]) == 0
     assert "dropped 0 results and 0 renders" in capsys.readouterr().err
 

@@ -14,6 +14,7 @@ from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec
 from shotbuild.build import BuildOptions, build
 from shotbuild.spec.model import Reference
 from shotbuild.store.cache import Cache
+from shotbuild.store.lock import read_lock
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -97,8 +98,8 @@ def test_a_killed_force_is_resumed_not_paid_twice(
     assert world_of(app).stats.as_json()["jobs"] == 3  # the force paid once, not twice
     final = _cli(spec, url, "status", "--json")
     assert {s["status"] for s in json.loads(final.stdout)["shots"]} == {"up to date"}
-    lock = json.loads(spec.with_suffix(".lock").read_text())["shots"]
-    assert len({lock["intro"]["video_id"], lock["outro"]["video_id"]}) == 2
+    lock = read_lock(spec.with_suffix(".lock"))
+    assert len({lock["intro"].video_id, lock["outro"].video_id}) == 2
 
 
 # -- the README's Python API example, as a script and from stdin ----------------------

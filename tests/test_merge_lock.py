@@ -3,6 +3,7 @@ a real `git merge` of two branches through the driver."""
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import subprocess
 import sys
@@ -11,16 +12,27 @@ from pathlib import Path
 import pytest
 
 from shotbuild import cli
-from shotbuild.commands.merge_lock import merge_locks
-from shotbuild.store.lock import LockEntry, dumps_lock, read_lock, write_lock
+from shotbuild.store.lock import (
+    LockEntry,
+    LockFile,
+    ShotTakes,
+    dumps_lock,
+    dumps_lock_file,
+    read_lock,
+    read_lock_file,
+    write_lock,
+    write_lock_file,
+)
+from shotbuild.store.lockmerge import Conflict, merge_lock_files
+from shotbuild.takes import take_key
 
 
-def e(video_id: str, key: str = "k") -> LockEntry:
+def e(video_id: str, key: str = "f") -> LockEntry:
     n = sum(map(ord, video_id))  # fields that differ between renders, as real ones do
     return LockEntry(
         key=key * 64,
         video_id=video_id,
-        sha256=f"sha-of-{video_id}",
+        sha256=hashlib.sha256(video_id.encode()).hexdigest(),
         size=1000 + n,
         duration=4.0 + n % 11,
         origin="https://api.heygen.com",
@@ -29,6 +41,15 @@ def e(video_id: str, key: str = "k") -> LockEntry:
 
 
 A, A2, A3 = e("a1", "a"), e("a2", "b"), e("a3", "c")
+
+
+def merge_locks(
+    base: dict[str, LockEntry], ours: dict[str, LockEntry], theirs: dict[str, LockEntry]
+) -> tuple[dict[str, LockEntry], list[Conflict]]:
+    """The merge of one-take locks, in the picked view."""
+    sides = (LockFile.from_picked(side) for side in (base, ours, theirs))
+    merged, conflicts = merge_lock_files(*sides)
+    return merged.picked(), conflicts
 
 
 @pytest.mark.parametrize(
@@ -78,10 +99,10 @@ def test_the_same_render_with_other_metadata_is_not_a_conflict() -> None:
         pytest.param({"s": A}, {"s": A2}, {}, A2, "theirs removed it, ours", id="removed-theirs"),
         pytest.param(
             {},
-            {"s": e("v1", "k")},
-            {"s": e("v2", "k")},
-            e("v1", "k"),
-            "same inputs (key kkkkkkkkkkkk) as different videos (ours v1, theirs v2)",
+            {"s": e("v1", "f")},
+            {"s": e("v2", "f")},
+            e("v1", "f"),
+            "both sides have a different render as take 1 (ours v1, theirs v2); kept ours",
             id="same-key-two-renders",
         ),
     ],
@@ -143,7 +164,10 @@ def test_an_empty_or_missing_base_means_no_common_entries(tmp_path: Path) -> Non
     [
         ("<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> b\n", "git conflict markers"),
         ("{", "not valid JSON"),
-        ('{"format_version": 1, "shots": {"x": {}}}', "entry for shot 'x' is damaged"),
+        (
+            '{"format_version": 1, "shots": {"x": {}}}',
+            "shot 'x': a take lacks the field 'built_at'",
+        ),
     ],
 )
 def test_malformed_sides_are_one_line_errors(
@@ -226,3 +250,172 @@ def test_git_conflict_names_the_shot(repo: Path) -> None:
     assert "outro" not in done.stderr
     assert git(repo, "status", "--porcelain").stdout == "UU shots.lock\n"
     assert read_lock(repo / "shots.lock") == {"intro": A3, "outro": A}  # valid, ours kept
+
+
+# -- takes -----------------------------------------------------------------------------
+
+K = "d" * 64  # one shot's inputs
+
+
+def take(n: int, video_id: str) -> LockEntry:
+    return LockEntry(**{**e(video_id).to_json(), "key": take_key(K, n)})
+
+
+def shot(*numbers: int, pick: int = 1, tag: str = "") -> ShotTakes:
+    return ShotTakes(K, {n: take(n, f"t{n}{tag}") for n in numbers}, pick)
+
+
+def lock(**shots: ShotTakes) -> LockFile:
+    return LockFile(shots)
+
+
+def test_rerolls_of_one_shot_on_both_sides_keep_every_take() -> None:
+    base = lock(s=shot(1))
+    ours = lock(s=ShotTakes(K, {1: take(1, "t1"), 2: take(2, "ours2")}, 1))
+    theirs = lock(s=ShotTakes(K, {1: take(1, "t1"), 3: take(3, "theirs3")}, 3))
+    merged, conflicts = merge_lock_files(base, ours, theirs)
+    assert conflicts == []
+    got = merged.shots["s"]
+    assert got.numbers == [1, 2, 3] and got.pick == 3  # only theirs moved the pick
+    assert got.takes[2].video_id == "ours2" and got.takes[3].video_id == "theirs3"
+
+
+def test_a_pick_on_one_side_and_a_reroll_on_the_other_merge() -> None:
+    base = lock(s=shot(1, 2))
+    ours = lock(s=shot(1, 2, pick=2))
+    theirs = lock(s=shot(1, 2, 3))
+    merged, conflicts = merge_lock_files(base, ours, theirs)
+    assert conflicts == [] and merged.shots["s"].same_as(shot(1, 2, 3, pick=2))
+
+
+def test_different_picks_of_one_shot_are_a_conflict_that_keeps_a_valid_lock() -> None:
+    base = lock(s=shot(1, 2, 3))
+    merged, conflicts = merge_lock_files(
+        base, lock(s=shot(1, 2, 3, pick=2)), lock(s=shot(1, 2, 3, pick=3))
+    )
+    assert [(c.shot, c.picks) for c in conflicts] == [("s", True)]
+    line = conflicts[0].describe("shots.lock")
+    assert "both sides picked a different take (ours 2, theirs 3)" in line
+    assert "`shotbuild pick s N` resolves it" in line and "\n" not in line
+    assert merged.shots["s"].pick == 2 and merged.shots["s"].numbers == [1, 2, 3]
+    assert read_lock_text_round_trip(merged) == merged
+
+
+def read_lock_text_round_trip(merged: LockFile) -> LockFile:
+    from shotbuild.store.lock import loads_lock_file
+
+    return loads_lock_file(dumps_lock_file(merged))
+
+
+def test_the_same_take_number_as_two_renders_is_a_named_conflict() -> None:
+    ours = lock(s=shot(1, 2, tag="o"))
+    theirs = lock(s=ShotTakes(K, {1: take(1, "t1o"), 2: take(2, "other")}, 1))
+    merged, conflicts = merge_lock_files(lock(s=shot(1, tag="o")), ours, theirs)
+    assert [(c.shot, c.take) for c in conflicts] == [("s", 2)]
+    assert merged.shots["s"].takes[2].video_id == "t2o"
+
+
+def test_changed_inputs_on_one_side_win_over_untouched_takes() -> None:
+    other = ShotTakes("e" * 64, {1: e("new", "e")}, 1)
+    merged, conflicts = merge_lock_files(lock(s=shot(1, 2)), lock(s=other), lock(s=shot(1, 2)))
+    assert conflicts == [] and merged.shots["s"] is other
+
+
+def test_changed_inputs_and_new_takes_of_the_old_inputs_conflict_keeping_ours() -> None:
+    other = ShotTakes("e" * 64, {1: e("new", "e")}, 1)
+    merged, conflicts = merge_lock_files(lock(s=shot(1)), lock(s=other), lock(s=shot(1, 2, pick=2)))
+    assert [c.shot for c in conflicts] == ["s"] and merged.shots["s"] is other
+    assert "changed on both sides" in conflicts[0].describe("shots.lock")
+
+
+def commit_lock(repo: Path, branch: str, lock_file: LockFile, new: bool = True) -> None:
+    git(repo, "checkout", "-q", *(["-b"] if new else []), branch)
+    write_lock_file(repo / "shots.lock", lock_file)
+    git(repo, "commit", "-q", "-am", f"takes on {branch}")
+
+
+@pytest.fixture
+def takes_repo(repo: Path) -> Path:
+    write_lock_file(repo / "shots.lock", lock(a=shot(1), b=shot(1)))
+    git(repo, "commit", "-q", "-am", "takes")
+    return repo
+
+
+def test_git_merges_rerolls_and_picks_of_different_shots(takes_repo: Path) -> None:
+    commit_lock(takes_repo, "alice", lock(a=shot(1, 2, pick=2), b=shot(1)))
+    commit_lock(takes_repo, "main", lock(a=shot(1), b=shot(1, 2, pick=2)), new=False)
+    done = git(takes_repo, "merge", "--no-edit", "alice", check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    merged = read_lock_file(takes_repo / "shots.lock")
+    assert merged.shots["a"].same_as(shot(1, 2, pick=2))
+    assert merged.shots["b"].same_as(shot(1, 2, pick=2))
+    assert git(takes_repo, "status", "--porcelain").stdout == ""
+
+
+def test_git_names_both_picking_one_shot_differently(takes_repo: Path) -> None:
+    write_lock_file(takes_repo / "shots.lock", lock(a=shot(1, 2, 3), b=shot(1)))
+    git(takes_repo, "commit", "-q", "-am", "three takes of a")
+    commit_lock(takes_repo, "alice", lock(a=shot(1, 2, 3, pick=2), b=shot(1)))
+    commit_lock(takes_repo, "main", lock(a=shot(1, 2, 3, pick=3), b=shot(1)), new=False)
+    done = git(takes_repo, "merge", "--no-edit", "alice", check=False)
+    assert done.returncode != 0
+    assert "shot 'a': both sides picked a different take (ours 3, theirs 2)" in done.stderr
+    assert "shotbuild pick a N" in done.stderr and "'b'" not in done.stderr
+    assert git(takes_repo, "status", "--porcelain").stdout == "UU shots.lock\n"
+    assert read_lock_file(takes_repo / "shots.lock").shots["a"].pick == 3  # valid, ours kept
+
+
+# -- generated merges --------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+RENDERS = st.sampled_from(["r1", "r2", "r3"])
+
+
+@st.composite
+def shot_versions(draw: st.DrawFn) -> ShotTakes | None:
+    """None, or takes of one of two inputs, each take one of a few renders."""
+    if draw(st.booleans()) and draw(st.booleans()):
+        return None
+    inputs = draw(st.sampled_from(["d", "e"])) * 64
+    numbers = draw(st.sets(st.integers(1, 4), min_size=1, max_size=4))
+    takes = {
+        n: LockEntry(
+            **{**e(f"{inputs[0]}{n}{draw(RENDERS)}").to_json(), "key": take_key(inputs, n)}
+        )
+        for n in numbers
+    }
+    return ShotTakes(inputs, takes, draw(st.sampled_from(sorted(numbers))))
+
+
+SIDES = st.dictionaries(st.sampled_from(["a", "b"]), shot_versions(), max_size=2).map(
+    lambda shots: LockFile({n: s for n, s in shots.items() if s is not None})
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=SIDES, ours=SIDES, theirs=SIDES)
+def test_a_merge_is_a_valid_lock_that_keeps_every_take_of_the_kept_inputs(
+    base: LockFile, ours: LockFile, theirs: LockFile
+) -> None:
+    merged, conflicts = merge_lock_files(base, ours, theirs)
+    assert read_lock_text_round_trip(merged) == merged  # valid: every pick names a take
+    conflicted = {c.shot for c in conflicts}
+    for name, shot in merged.shots.items():
+        for side in (ours.get(name), theirs.get(name)):
+            if side is None or side.key != shot.key:
+                continue
+            for number in side.takes:  # no take number of these inputs is lost
+                kept = shot.takes.get(number)
+                assert kept is not None
+                versions = [
+                    s.takes[number]
+                    for s in (ours.get(name), theirs.get(name))
+                    if s and s.key == shot.key and number in s.takes
+                ]
+                assert any(kept.same_render(v) for v in versions)
+    for name in ours.shots.keys() | theirs.shots.keys():
+        if name not in merged.shots:  # only a shot removed on one side and untouched on the other
+            assert name not in conflicted
+            assert ours.get(name) is None or theirs.get(name) is None

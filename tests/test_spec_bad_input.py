@@ -106,7 +106,7 @@ def test_unknown_keys_suggest_the_near_name(tmp_path: Path) -> None:
         "6:18: references[0]: missing required key url",
         "6:30: ulr: unknown key; did you mean url?",
         "7:5: zzz: unknown key; allowed: aspect_ratio, auto_duration, avatar_id, callback_url, "
-        "duration, enhance_prompt, prompt, references, resolution, title, type",
+        "duration, enhance_prompt, prompt, references, resolution, takes, title, type",
     ]
 
 

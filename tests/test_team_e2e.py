@@ -165,7 +165,7 @@ def test_a_render_heygen_forgot_needs_rerender_missing(
 ) -> None:
     a = machine_a(tmp_path, api)
     lock = json.loads((a.repo / "shots.lock").read_text())
-    gone = lock["shots"]["walk"]["video_id"]
+    gone = lock["shots"]["walk"]["takes"]["1"]["video_id"]
     del world_of(api.app).jobs[gone]  # HeyGen deleted it (the build is not running)
     b = clone("b")
     code, doc, err = b.build("-k")
@@ -178,7 +178,7 @@ def test_a_render_heygen_forgot_needs_rerender_missing(
     assert code == 0, err
     assert doc["built"] == ["walk"] and counts(api)[0] == 4
     assert "walk: HeyGen no longer has" in err and "rendering it again" in err
-    relocked = json.loads((b.repo / "shots.lock").read_text())["shots"]["walk"]
+    relocked = json.loads((b.repo / "shots.lock").read_text())["shots"]["walk"]["takes"]["1"]
     assert relocked["key"] == lock["shots"]["walk"]["key"] and relocked["video_id"] != gone
 
 

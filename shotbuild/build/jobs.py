@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import IO, cast
 
+from shotbuild import takes
 from shotbuild.backends.base import (
     CreateRejected,
     DownloadBrokeOff,
@@ -67,7 +68,7 @@ def idempotency_key(key: str, attempt: int, *, forced: bool) -> str:
     """Derived from the key and the attempt, so even a build that lost its cache
     after a create replays that create instead of paying again (HeyGen keeps keys
     24 h). A forced render must be a new job: it gets a random part."""
-    base = f"shotbuild-{key[:40]}-{attempt}"
+    base = takes.idempotency_key(key, attempt)
     return f"{base}-{uuid.uuid4().hex[:12]}" if forced else base
 
 

@@ -21,6 +21,7 @@ from shotbuild.spec.model import (
     DEFAULT_ASPECT_RATIO,
     DEFAULT_DURATION,
     DEFAULT_RESOLUTION,
+    DEFAULT_TAKES,
     Position,
     Reference,
     Shot,
@@ -266,6 +267,7 @@ def _shot(shot: MergedShot) -> Shot:
         title=f.get("title"),
         callback_url=f.get("callback_url"),
         api_type=f.get("type", DEFAULT_API_TYPE),
+        takes=int(f.get("takes", DEFAULT_TAKES)),
     )
 
 

@@ -16,6 +16,8 @@ DEFAULT_API_TYPE = "avatar_shots"
 DEFAULT_ASPECT_RATIO = "16:9"
 DEFAULT_RESOLUTION = "720p"
 DEFAULT_DURATION = 10
+DEFAULT_TAKES = 1  # not an API field: how many takes of the shot a build makes sure exist
+MAX_TAKES = 10
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Shot:
     title: str | None = None
     callback_url: str | None = None
     api_type: str = DEFAULT_API_TYPE  # `type` in YAML: avatar_shots | cinematic_avatar
+    takes: int = DEFAULT_TAKES  # never part of the key: take n's key is derived per take
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,59 @@
-"""shots.lock: one entry per rendered shot, committed beside the spec.
+"""shots.lock: per shot, every take of its current inputs and the one picked.
 
-JSON with sorted keys, two-space indent and a trailing newline, so each shot is
-one block and diffs stay readable. Written atomically after every finished shot."""
+Format 2 (written; format 1, one entry per shot, is still read as that shot's
+one take, picked):
+
+    {
+      "format_version": 2,
+      "shots": {
+        "intro": {
+          "key": "<the shot's input key: take 1's key>",
+          "pick": 2,
+          "takes": {
+            "1": {"built_at": ..., "duration": ..., "key": ..., "origin": ...,
+                  "sha256": ..., "size": ..., "video_id": ...},
+            "2": {...}
+          }
+        }
+      }
+    }
+
+Keys are sorted (takes by number), two-space indent, a trailing newline: one
+block per shot and one line per pick, so diffs and merges stay readable. The
+file is written atomically after every finished shot.
+
+The lock comes from git, so from anyone: it is read bounded (a lock that is not
+a regular file, or larger than `MAX_LOCK_BYTES`, is refused before it is read)
+and field by field through `shotbuild.untrusted`. Every problem is one LockError
+line naming the file and saying how to recover.
+
+Two views: `LockFile` (shot name -> `ShotTakes`) for code that knows takes, and
+`read_lock`/`write_lock` (shot name -> the picked take's `LockEntry`) for code
+that does not yet."""
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shotbuild import untrusted
 from shotbuild.errors import ShotbuildError
 from shotbuild.fs import atomic_write_text
+from shotbuild.takes import MAX_TAKE_NUMBER, take_key
+from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, show
 
-LOCK_FORMAT_VERSION = 1
+LOCK_FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+MAX_LOCK_BYTES = untrusted.MAX_JSON_BYTES
 _CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ", "||||||| ")
+_ENTRY_FIELDS = frozenset(("built_at", "duration", "key", "origin", "sha256", "size", "video_id"))
+_SHOT_FIELDS = frozenset(("key", "pick", "takes"))
+_TOP_FIELDS = frozenset(("format_version", "shots"))
 
 
 class LockError(ShotbuildError):
@@ -24,7 +62,9 @@ class LockError(ShotbuildError):
 
 @dataclass(frozen=True)
 class LockEntry:
-    key: str  # the shot's input key (sha256 hex)
+    """One take: a finished paid render."""
+
+    key: str  # the take's key (take 1: the shot's input key; sha256 hex)
     video_id: str
     sha256: str  # of the mp4 bytes
     size: int  # bytes
@@ -33,11 +73,21 @@ class LockEntry:
     built_at: str  # UTC, ISO 8601 with a Z
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields in sorted order (a dict literal: this runs for every shot)."""
+        return {
+            "built_at": self.built_at,
+            "duration": self.duration,
+            "key": self.key,
+            "origin": self.origin,
+            "sha256": self.sha256,
+            "size": self.size,
+            "video_id": self.video_id,
+        }
 
     @classmethod
     def from_json(cls, raw: Any) -> LockEntry:
-        """The entry `to_json` made; KeyError, TypeError or ValueError when damaged."""
+        """The entry `to_json` made; KeyError, TypeError or ValueError when damaged.
+        Lenient (for the caches); the lock itself is read with `parse_entry`."""
         return cls(
             key=_str(raw["key"]),
             video_id=_str(raw["video_id"]),
@@ -48,17 +98,212 @@ class LockEntry:
             built_at=_str(raw["built_at"]),
         )
 
-
-def dumps_lock(entries: Mapping[str, LockEntry]) -> str:
-    doc = {
-        "format_version": LOCK_FORMAT_VERSION,
-        "shots": {name: entries[name].to_json() for name in sorted(entries)},
-    }
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    def same_render(self, other: LockEntry) -> bool:
+        """The same paid render (when it was recorded does not matter)."""
+        return (self.key, self.video_id, self.sha256) == (other.key, other.video_id, other.sha256)
 
 
-def loads_lock(text: str, where: str = "shots.lock") -> dict[str, LockEntry]:
+def parse_entry(raw: Any) -> LockEntry:
+    """A lock entry from outside, every field checked; BadValue says which is wrong.
+    The lock of a no-op build is read on every build, so a well-formed entry takes
+    one fast test and only a bad one goes through the checks that explain it."""
+    if type(raw) is dict and raw.keys() == _ENTRY_FIELDS:
+        key, video_id, sha = raw["key"], raw["video_id"], raw["sha256"]
+        size, duration = raw["size"], raw["duration"]
+        origin, built_at = raw["origin"], raw["built_at"]
+        if (
+            type(key) is str
+            and is_sha256(key)
+            and type(sha) is str
+            and is_sha256(sha)
+            and type(video_id) is str
+            and is_token(video_id)
+            and type(size) is int
+            and 0 <= size <= untrusted.MAX_SIZE
+            and type(duration) in (int, float)
+            and 0 <= duration <= untrusted.MAX_DURATION
+            and type(origin) is str
+            and (origin in _GOOD_ORIGINS or _good_origin(origin))
+            and type(built_at) is str
+            and is_timestamp(built_at)
+        ):
+            return LockEntry(key, video_id, sha, size, float(duration), origin, built_at)
+    return _checked_entry(raw)
+
+
+_GOOD_ORIGINS: set[str] = set()  # the few origins seen, each matched once
+
+
+def _good_origin(origin: str) -> bool:
+    if not is_origin(origin):
+        return False
+    if len(_GOOD_ORIGINS) < 64:
+        _GOOD_ORIGINS.add(origin)
+    return True
+
+
+def _checked_entry(raw: Any) -> LockEntry:
+    fields = untrusted.obj(raw, "a take")
+    _only(fields, _ENTRY_FIELDS, "a take")
+    return LockEntry(
+        key=untrusted.sha256(fields.get("key"), "key"),
+        video_id=untrusted.token(fields.get("video_id"), "video_id"),
+        sha256=untrusted.sha256(fields.get("sha256"), "sha256"),
+        size=untrusted.count(fields.get("size"), "size", limit=untrusted.MAX_SIZE),
+        duration=untrusted.seconds(fields.get("duration"), "duration"),
+        origin=untrusted.origin(fields.get("origin"), "origin"),
+        built_at=untrusted.timestamp(fields.get("built_at"), "built_at"),
+    )
+
+
+@dataclass(frozen=True)
+class ShotTakes:
+    """One shot in the lock: its input key, its takes by number, the pick."""
+
+    key: str  # the shot's input key (take 1's key)
+    takes: Mapping[int, LockEntry]
+    pick: int = 1
+
+    def __post_init__(self) -> None:
+        if self.pick not in self.takes:
+            raise ValueError(f"pick {self.pick} is not one of the takes {self.numbers}")
+
+    @property
+    def picked(self) -> LockEntry:
+        return self.takes[self.pick]
+
+    @property
+    def numbers(self) -> list[int]:
+        return sorted(self.takes)
+
+    def missing(self, wanted: int) -> list[int]:
+        """The take numbers 1..wanted a build must still render (`takes: wanted`)."""
+        return [n for n in range(1, wanted + 1) if n not in self.takes]
+
+    def next_number(self) -> int:
+        """The number a new take (a reroll) gets."""
+        return max(self.takes) + 1
+
+    def with_take(self, number: int, entry: LockEntry, *, pick: bool = False) -> ShotTakes:
+        takes = {**self.takes, number: entry}
+        return ShotTakes(self.key, takes, number if pick else self.pick)
+
+    def with_pick(self, number: int) -> ShotTakes:
+        return ShotTakes(self.key, self.takes, number)
+
+    def same_as(self, other: ShotTakes) -> bool:
+        """The same takes (as renders) and the same pick."""
+        if (
+            self.key != other.key
+            or self.pick != other.pick
+            or self.takes.keys() != other.takes.keys()
+        ):
+            return False
+        return all(e.same_render(other.takes[n]) for n, e in self.takes.items())
+
+    @classmethod
+    def single(cls, entry: LockEntry) -> ShotTakes:
+        """A shot with one take, picked: how a format-1 entry reads."""
+        return cls(entry.key, {1: entry}, 1)
+
+
+@dataclass(frozen=True)
+class LockFile:
+    """The whole lock: shot name -> ShotTakes."""
+
+    shots: Mapping[str, ShotTakes] = field(default_factory=dict)
+
+    def picked(self) -> dict[str, LockEntry]:
+        """Shot name -> its picked take (the compatibility view)."""
+        return {name: shot.takes[shot.pick] for name, shot in self.shots.items()}
+
+    def get(self, name: str) -> ShotTakes | None:
+        return self.shots.get(name)
+
+    def with_shot(self, name: str, shot: ShotTakes) -> LockFile:
+        return LockFile({**self.shots, name: shot})
+
+    def without(self, name: str) -> LockFile:
+        return LockFile({n: s for n, s in self.shots.items() if n != name})
+
+    @classmethod
+    def from_picked(cls, entries: Mapping[str, LockEntry]) -> LockFile:
+        return cls({name: ShotTakes.single(entry) for name, entry in entries.items()})
+
+
+# writing
+
+
+def dumps_lock_file(lock: LockFile) -> str:
+    shots = {name: _shot_json(lock.shots[name]) for name in sorted(lock.shots)}
+    doc = {"format_version": LOCK_FORMAT_VERSION, "shots": shots}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _shot_json(shot: ShotTakes) -> dict[str, Any]:
+    takes = {str(n): shot.takes[n].to_json() for n in sorted(shot.takes)}
+    return {"key": shot.key, "pick": shot.pick, "takes": takes}
+
+
+def write_lock_file(path: Path, lock: LockFile) -> None:
+    """Replace the lock in one step: a reader sees the old file or the new one."""
+    atomic_write_text(path, dumps_lock_file(lock))
+
+
+# reading
+
+
+def read_lock_file(path: Path) -> LockFile:
+    """The lock at `path`; an absent lock file has no shots."""
+    text = read_lock_text(path)
+    return LockFile() if text is None else loads_lock_file(text, str(path))
+
+
+def loads_lock_file(text: str, where: str = "shots.lock") -> LockFile:
     """Parse a lock; every problem is a LockError naming `where` and how to recover."""
+    _refuse_conflict_markers(text, where)
+    try:
+        # every value's type is checked below: no need to walk the document for depth
+        doc = untrusted.load_json(text, max_bytes=MAX_LOCK_BYTES, check_depth=False)
+    except BadValue as e:
+        raise LockError(f"{where}: {e}{_restore(where)}") from None
+    return _lock_file(doc, where)
+
+
+def read_lock_text(path: Path) -> str | None:
+    """The file's text, refusing what is not a regular file or is too large
+    (a lock symlinked to /dev/zero or a FIFO is never read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise LockError(f"{path}: cannot be read ({e.strerror}){_restore(str(path))}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise LockError(f"{path}: not a regular file{_restore(str(path))}")
+        if st.st_size > MAX_LOCK_BYTES:
+            raise LockError(f"{path}: larger than {MAX_LOCK_BYTES:,} bytes{_restore(str(path))}")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_LOCK_BYTES + 1)
+    except OSError as e:
+        raise LockError(f"{path}: cannot be read ({e.strerror}){_restore(str(path))}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_LOCK_BYTES:  # it grew while being read
+        raise LockError(f"{path}: larger than {MAX_LOCK_BYTES:,} bytes{_restore(str(path))}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LockError(
+            f"{path}: not UTF-8 text ({e.reason} at byte {e.start}){_restore(str(path))}"
+        ) from None
+
+
+def _refuse_conflict_markers(text: str, where: str) -> None:
+    if not any(marker in text for marker in _CONFLICT_MARKERS):
+        return  # the usual case, without splitting a large file into lines
     for number, line in enumerate(text.splitlines(), 1):
         if line.startswith(_CONFLICT_MARKERS):
             raise LockError(
@@ -67,33 +312,96 @@ def loads_lock(text: str, where: str = "shots.lock") -> dict[str, LockEntry]:
                 " the rest; set up the merge driver (README, 'Working in a team') so git"
                 " merges locks shot by shot next time"
             )
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise LockError(
-            f"{where}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}); restore it with"
-            f" `git checkout -- {where}` or delete it (outputs are then re-fetched or re-rendered)"
-        ) from None
-    return _entries(doc, where)
 
 
-def _entries(doc: Any, where: str) -> dict[str, LockEntry]:
-    hint = f"; restore it with `git checkout -- {where}`"
+def _lock_file(doc: Any, where: str) -> LockFile:
     if not isinstance(doc, dict) or not isinstance(doc.get("shots"), dict):
-        raise LockError(f"{where}: not a shotbuild lock (no 'shots' object){hint}")
+        raise LockError(f"{where}: not a shotbuild lock (no 'shots' object){_restore(where)}")
     version = doc.get("format_version")
-    if version != LOCK_FORMAT_VERSION:
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise LockError(
-            f"{where}: lock format_version {version!r} is not {LOCK_FORMAT_VERSION};"
-            " upgrade shotbuild or restore the lock from git"
+            f"{where}: lock format_version {show(version)} is not one this shotbuild reads"
+            f" ({', '.join(map(str, READABLE_VERSIONS))}); upgrade shotbuild or restore the"
+            " lock from git"
         )
-    entries: dict[str, LockEntry] = {}
+    try:
+        _only(doc, _TOP_FIELDS, "the lock")
+    except BadValue as e:
+        raise LockError(f"{where}: {e}{_restore(where)}") from None
+    parse = _v1_shot if version == 1 else _v2_shot
+    shots: dict[str, ShotTakes] = {}
     for name, raw in doc["shots"].items():
         try:
-            entries[name] = LockEntry.from_json(raw)
-        except (KeyError, TypeError, ValueError) as e:
-            raise LockError(f"{where}: entry for shot {name!r} is damaged ({e!r}){hint}") from None
-    return entries
+            untrusted.shot_name(name)
+            shots[name] = parse(raw, name)
+        except BadValue as e:
+            raise LockError(f"{where}: shot {show(name)}: {e}{_restore(where)}") from None
+    return LockFile(shots)
+
+
+def _v1_shot(raw: Any, name: str) -> ShotTakes:
+    return ShotTakes.single(parse_entry(raw))
+
+
+def _v2_shot(raw: Any, name: str) -> ShotTakes:
+    if type(raw) is dict and raw.keys() == _SHOT_FIELDS:
+        key, pick, takes = raw["key"], raw["pick"], raw["takes"]
+        if (
+            type(pick) is int
+            and pick == 1
+            and type(takes) is dict
+            and len(takes) == 1
+            and "1" in takes
+        ):
+            entry = parse_entry(takes["1"])  # the usual shot: one take, picked
+            if entry.key == key:  # so the shot's key is a checked sha256 too
+                return ShotTakes(key, {1: entry}, 1)
+    return _checked_shot(raw, name)
+
+
+def _checked_shot(raw: Any, name: str) -> ShotTakes:
+    fields = untrusted.obj(raw, "a shot")
+    _only(fields, _SHOT_FIELDS, "a shot")
+    key = untrusted.sha256(fields.get("key"), "key")
+    pick = untrusted.count(fields.get("pick"), "pick", limit=MAX_TAKE_NUMBER)
+    takes: dict[int, LockEntry] = {}
+    for number_text, entry in untrusted.obj(fields.get("takes"), "takes").items():
+        number = _take_number(number_text)
+        try:
+            takes[number] = parse_entry(entry)
+        except BadValue as e:
+            raise BadValue(f"take {number}: {e}") from None
+        if takes[number].key != take_key(key, number):
+            raise BadValue(f"take {number}: its key is not take {number} of the shot's key")
+    if pick not in takes:
+        have = ", ".join(map(str, sorted(takes))) or "none"
+        raise BadValue(
+            f"picks take {pick}, which the lock does not have (takes: {have}); run"
+            f" `shotbuild pick {name} N` with one of them or restore the lock from git"
+        )
+    return ShotTakes(key, takes, pick)
+
+
+def _take_number(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and text[0] != "0" and len(text) <= 3):
+        raise BadValue(f"a take number must be from 1 to {MAX_TAKE_NUMBER}, not {show(text)}")
+    return int(text)
+
+
+def _only(fields: Mapping[str, Any], known: frozenset[str], what: str) -> None:
+    """Exactly the `known` fields: none missing, none unknown."""
+    missing, unknown = known - fields.keys(), fields.keys() - known
+    if missing:
+        raise BadValue(f"{what} lacks the field {show(min(missing))}")
+    if unknown:
+        raise BadValue(f"{what} has a field shotbuild does not know: {show(min(unknown))}")
+
+
+def _restore(where: str) -> str:
+    return (
+        f"; restore it with `git checkout -- {where}` or delete it"
+        " (outputs are then re-fetched or re-rendered)"
+    )
 
 
 def _str(value: Any) -> str:
@@ -102,17 +410,23 @@ def _str(value: Any) -> str:
     return value
 
 
+# the picked view, for code that does not know takes yet
+
+
+def dumps_lock(entries: Mapping[str, LockEntry]) -> str:
+    return dumps_lock_file(LockFile.from_picked(entries))
+
+
+def loads_lock(text: str, where: str = "shots.lock") -> dict[str, LockEntry]:
+    return loads_lock_file(text, where).picked()
+
+
 def read_lock(path: Path) -> dict[str, LockEntry]:
-    """The lock's entries by shot name; an absent lock file has none."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as e:
-        raise LockError(f"{path}: cannot be read ({e})") from None
-    return loads_lock(text, str(path))
+    """The picked take of every shot, by name; an absent lock file has none."""
+    return read_lock_file(path).picked()
 
 
 def write_lock(path: Path, entries: Mapping[str, LockEntry]) -> None:
-    """Replace the lock in one step: a reader sees the old file or the new one."""
-    atomic_write_text(path, dumps_lock(entries))
+    """Write shots of one take each (the entry, as take 1, picked). It keeps no
+    other takes: code that knows takes writes a LockFile with `write_lock_file`."""
+    write_lock_file(path, LockFile.from_picked(entries))
