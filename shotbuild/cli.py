@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "lock": "lock",
     "merge-lock": "merge_lock",
     "emulate": "emulate",
+    "review": "review",
 }
 
 
