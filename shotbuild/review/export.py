@@ -51,7 +51,8 @@ def export(project: Project, out: Path) -> Exported:
         media[shot["name"]] = _videos(spec, shot, out)
         refs[shot["name"]] = _refs(spec, shot, out)
     config = {"mode": "static", "model": doc, "media": media, "refs": refs}
-    script = "window.REVIEW = " + json.dumps(config, ensure_ascii=True, sort_keys=True) + ";\n"
+    text = json.dumps(config, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
+    script = f"window.REVIEW = {text};\n"  # no "<" at all: no </script> whatever the spec says
     atomic_write_text(out / "model.js", script)
     for name in PAGE_FILES:
         atomic_write_bytes(out / name, asset(name))
