@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,8 +65,11 @@ def built_project(root: Path) -> Iterator[tuple[Path, str]]:
         mp.setenv("HOME", str(root / "no-home"))
         mp.setenv("HEYGEN_API_KEY", "test-key")
         mp.setenv("HEYGEN_BASE_URL", url)
-        api.build(spec, backend="preview")
-        result = api.build(spec, backend="heygen", only=[PAID])
+        # in a thread: the engine runs its own event loop, and Playwright's sync API
+        # keeps one running in this thread
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(api.build, spec, backend="preview").result()
+            result = pool.submit(api.build, spec, backend="heygen", only=[PAID]).result()
         assert not result.failed, result.failed
         yield spec, url
 
@@ -102,7 +106,5 @@ def copy_project(spec: Path, into: Path) -> Path:
         else:
             shutil.copy2(source, target)
 
-    shutil.copytree(
-        spec.parent, into, ignore=shutil.ignore_patterns(".cache"), copy_function=place
-    )
+    shutil.copytree(spec.parent, into, ignore=shutil.ignore_patterns(".cache"), copy_function=place)
     return into / spec.name
