@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from shotbuild.cli import main
 from shotbuild.errors import ShotbuildError
+from shotbuild.plan import Plan
 from shotbuild.review.model import (
     Project,
     ReviewError,
@@ -22,6 +24,7 @@ from shotbuild.review.model import (
     reference_image,
 )
 from shotbuild.spec import load_spec
+from shotbuild.spec.model import Spec
 from tests.review_fixtures import PAID, SHOTS, built_project, copy_project, planner_for
 
 pytest.importorskip("watchfiles")
@@ -219,3 +222,56 @@ def test_a_port_in_use_is_one_line(project: Project, capsys: pytest.CaptureFixtu
 
 def test_pick_errors_are_shotbuild_errors() -> None:
     assert issubclass(ReviewError, ShotbuildError)
+
+
+def test_a_failed_render_shows_heygen_s_message(project: Project) -> None:
+    from dataclasses import replace
+
+    from shotbuild.plan import FAILED
+    from shotbuild.store.cache import JobRecord
+
+    inner = project.planner
+    assert inner is not None
+    job = JobRecord("k", "sign-off", "o", "i", 1, "failed", "v1", None, "BAD", "face not found")
+
+    def planner(spec: Spec, backend: str) -> Plan:
+        plan = inner(spec, backend)
+        if backend != "heygen":
+            return plan
+        items = tuple(
+            replace(i, status=FAILED, reason="render failed (BAD: face not found)", job=job)
+            if i.name == "sign-off"
+            else i
+            for i in plan.items
+        )
+        return replace(plan, items=items)
+
+    shot = build_model(replace(project, planner=planner)).shots[2]
+    assert (shot.status, shot.message) == (FAILED, "face not found")
+
+
+def test_watch_renders_the_preview_of_a_changed_shot_again(project: Project) -> None:
+    from dataclasses import replace
+
+    from shotbuild.review.server import serve_in_thread
+
+    preview = project.spec_path.parent / "build" / "preview" / "office-walk.mp4"
+    before = preview.stat().st_ino
+    text = project.spec_path.read_text().replace("sunlit office", "dark office")
+    with serve_in_thread(replace(project, watch=True)) as where:
+        doc = httpx.get(f"{where.base}/api/model", params={"t": where.token}).json()
+        assert doc["watch"] is True and doc["shots"][1]["preview_current"]
+        project.spec_path.write_text(text)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            doc = httpx.get(f"{where.base}/api/model", params={"t": where.token}).json()
+            shot = doc["shots"][1]
+            if "dark office" in shot["prompt"] and shot["preview_current"]:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the preview was not rendered again: {doc['shots'][1]}")
+    assert preview.stat().st_ino != before  # a new file (the build replaces, never edits)
+    # a preview render only: the paid shot still has its one take, and the lock is as it was
+    assert doc["shots"][0]["takes"][0]["picked"] and doc["shots"][1]["takes"] == []
+    assert doc["shots"][1]["status"] == "new"

@@ -59,20 +59,25 @@ class Live:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(self._watch()), asyncio.create_task(self._follow())]
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(self._watch(stop)), asyncio.create_task(self._follow())]
         try:
             yield
         finally:
+            stop.set()  # the watcher's thread sees it within one step (50 ms)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _watch(self) -> None:
+    async def _watch(self, stop: asyncio.Event) -> None:
         import watchfiles
 
         roots, wanted = self._targets()
         async for _ in watchfiles.awatch(
-            *roots, watch_filter=lambda _c, p: _wanted(Path(p), wanted), debounce=DEBOUNCE_MS
+            *roots,
+            watch_filter=lambda _c, p: _wanted(Path(p), wanted),
+            debounce=DEBOUNCE_MS,
+            stop_event=stop,
         ):
             self._wake.set()
 
@@ -81,8 +86,11 @@ class Live:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            model = await asyncio.to_thread(self.refresh)
-            await self._rerender(model.to_json())
+            try:
+                model = await asyncio.to_thread(self.refresh)
+                await self._rerender(model.to_json())
+            except Exception:  # a bug must not stop the page from following the files
+                log.exception("shotbuild review: reading the project again failed")
 
     def _targets(self) -> tuple[list[Path], list[Path]]:
         spec = self.project.spec_path

@@ -179,9 +179,16 @@ def _takes(entry: Any, output: Path) -> tuple[Take, ...]:
     """Today's model: the lock entry is the one take, and it is picked."""
     if entry is None:
         return ()
-    available = output.is_file() and output.stat().st_size == entry.size
+    available = _size(output) == entry.size
     take = Take(1, True, available, entry.video_id, entry.duration, entry.built_at, entry.origin)
     return (take,)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
 
 
 def _wanted(shot: Shot) -> int:
