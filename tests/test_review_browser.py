@@ -1,7 +1,7 @@
 """The review page in a real browser: Playwright's sync API driving Debian's
 Chromium (launched by path; Playwright's own browser download is not used).
-Skipped, with the reason, where Chromium or Playwright is missing; `.ci/run`
-installs Chromium so CI always runs these."""
+The `browser` fixture (tests/conftest.py) skips them, with the reason, where
+Chromium or Playwright is missing; `.ci/run` installs Chromium so CI runs them."""
 
 from __future__ import annotations
 
@@ -18,35 +18,9 @@ import pytest
 from shotbuild.review.model import Project
 from tests.review_fixtures import PAID, SHOTS, built_project, copy_project, planner_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 LIVE_SECONDS = 2.0  # the page follows a change on disk within this
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="no /usr/bin/chromium: apt-get install -y chromium"
-    ),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = pytest.mark.browser  # the `browser` fixture (tests/conftest.py) skips without it
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +202,22 @@ def test_the_static_export_plays_from_disk_without_the_build_folder(
     assert page.locator("button.pick").first.is_disabled()
     assert "picking is disabled" in page.locator("#notes").inner_text()
     assert page.locator("img.ref").evaluate("i => i.complete && i.naturalWidth > 0")
+
+
+def test_a_broken_spec_keeps_the_shots_and_says_why(page: Any, project: Project) -> None:
+    good = project.spec_path.read_text()
+    project.spec_path.write_text(good.replace("prompt: The founder walks", "prompt_: x"))
+    page.wait_for_selector("#notes .note.bad", timeout=10_000)
+    assert "cannot be read" in page.locator("#notes").inner_text()
+    assert page.locator("section.shot").count() == len(SHOTS)
+    project.spec_path.write_text(good)
+    page.wait_for_selector("#notes .note.bad", state="detached", timeout=10_000)
+
+
+def test_a_take_tile_shows_that_take_in_the_player(page: Any) -> None:
+    shot = page.locator(f"section.shot[data-name='{PAID}']")
+    shot.locator(".preview-tile video").click()
+    assert shot.locator(".frame .badge").inner_text() == "PREVIEW"
+    assert shot.locator("video.main").evaluate("v => v.src").split("?")[0].endswith("/preview")
+    shot.locator(".tile.picked video").click()
+    assert shot.locator(".frame .badge").inner_text() == "TAKE 1"

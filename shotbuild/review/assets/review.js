@@ -89,17 +89,30 @@
       title: isStatic ? "Picking needs `shotbuild review` (this is a static export)" : `Pick take ${take.number} (key ${take.number})`,
       onclick: () => pick(shot.name, take.number),
     }, take.picked ? `\u2713 picked` : `pick ${take.number}`);
+    const url = mediaUrl(shot, String(take.number), version);
     const thumb = take.available
-      ? el("video", { class: "thumb", preload: "metadata", muted: true, src: mediaUrl(shot, String(take.number), version) })
+      ? el("video", { class: "thumb", preload: "metadata", muted: true, src: url, title: `Show take ${take.number} in the player`, onclick: (e) => show(e, url, `TAKE ${take.number}`, false) })
       : el("div", { class: "thumb missing" }, "not in build folder");
     return el("div", { class: take.picked ? "tile picked" : "tile", dataset: { take: String(take.number) } },
       thumb, el("div", { class: "tile-label" }, `Take ${take.number}`, el("span", { class: "muted" }, ` ${take.seconds} s`)), pickButton);
   }
 
   function previewTile(shot, version) {
+    const url = mediaUrl(shot, "preview", version);
     return el("div", { class: "tile preview-tile" },
-      el("video", { class: "thumb", preload: "metadata", muted: true, src: mediaUrl(shot, "preview", version) }),
+      el("video", { class: "thumb", preload: "metadata", muted: true, src: url, title: "Show the preview in the player", onclick: (e) => show(e, url, "PREVIEW", true) }),
       el("div", { class: "tile-label" }, el("span", { class: "badge preview" }, "PREVIEW"), shot.preview_current ? "" : el("span", { class: "muted" }, " out of date")));
+  }
+
+  // Show another take (or the preview) of the same shot in its main player.
+  function show(event, url, label, preview) {
+    const section = event.target.closest("section.shot");
+    const video = section.querySelector("video.main");
+    const badge = section.querySelector(".frame .badge");
+    if (!video || !badge) return;
+    video.src = url;
+    badge.textContent = label;
+    badge.className = preview ? "badge preview" : "badge take";
   }
 
   function details(shot) {
@@ -136,6 +149,12 @@
 
   // -- the whole page ------------------------------------------------------------
   function render(model) {
+    if (model.error && !model.shots.length && state.model) {
+      // the spec cannot be read (e.g. half-saved): keep the shots shown, say why
+      state.model = Object.assign({}, state.model, { digest: model.digest, error: model.error });
+      renderNotes(state.model);
+      return;
+    }
     state.model = model;
     document.getElementById("spec-name").textContent = model.spec;
     const paid = model.renders ? `a paid build would render ${model.renders} shot${model.renders === 1 ? "" : "s"}, ${model.seconds} s of video` : "a paid build would render nothing";
@@ -236,9 +255,7 @@
 
   // -- keys ------------------------------------------------------------------------
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest && event.target.closest("select, input, textarea, button")) {
-      if (event.key !== " " || event.target.tagName !== "BUTTON") return;
-    }
+    if (event.target.closest && event.target.closest("select, input, textarea")) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const key = event.key;
     if (key === "ArrowDown" || key === "ArrowRight") { select(state.current + 1, true); event.preventDefault(); }
