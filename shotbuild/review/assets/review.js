@@ -7,7 +7,7 @@
   const config = window.REVIEW || { mode: "server" };
   const isStatic = config.mode === "static";
   const token = new URLSearchParams(location.search).get("t") || "";
-  const POLL_MS = 1000;
+  const POLL_MS = 500;
   const state = { model: null, current: 0, playingAll: false, nodes: new Map(), views: new Map() };
 
   // -- small DOM helpers -------------------------------------------------------
