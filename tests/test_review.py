@@ -162,6 +162,8 @@ def test_a_pick_needs_the_token_and_the_same_origin(server: tuple[str, str]) -> 
     good = {"X-Review-Token": token, "Origin": base}
     assert _pick(base, body).status_code == 403
     assert _pick(base, body, Origin=base).status_code == 403  # no token
+    in_query = httpx.post(f"{base}/api/pick?t={token}", json=body, headers={"Origin": base})
+    assert in_query.status_code == 403  # a change needs the header, not the URL
     assert _pick(base, body, **{"X-Review-Token": token}).status_code == 403  # no Origin
     evil = {"X-Review-Token": token, "Origin": "http://evil.example"}
     assert _pick(base, body, **evil).status_code == 403

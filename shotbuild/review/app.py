@@ -43,64 +43,7 @@ MAX_BODY = 4096
 
 def create_app(live: Live, token: str) -> Starlette:
     """The review app for `live` (the model kept current), guarded by `token`."""
-
-    def authorised(request: Request) -> bool:
-        given = request.query_params.get("t") or request.headers.get("x-review-token") or ""
-        return hmac.compare_digest(given.encode(), token.encode())
-
-    def refuse(request: Request) -> Response | None:
-        if not authorised(request):
-            return _error(403, "missing or wrong token: open the URL `shotbuild review` printed")
-        return None
-
-    async def page(request: Request) -> Response:
-        return refuse(request) or _asset("index.html")
-
-    async def static_asset(request: Request) -> Response:
-        return _asset(request.path_params["name"])
-
-    async def model_js(request: Request) -> Response:
-        body = b'window.REVIEW = {"mode": "server"};\n'
-        return Response(body, media_type="text/javascript", headers=SECURITY_HEADERS)
-
-    async def model(request: Request) -> Response:
-        if (no := refuse(request)) is not None:
-            return no
-        doc = live.current()
-        if request.query_params.get("since") == doc["digest"]:
-            return JSONResponse({"digest": doc["digest"]}, headers=SECURITY_HEADERS)
-        return JSONResponse(doc, headers=SECURITY_HEADERS)
-
-    async def media(request: Request) -> Response:
-        if (no := refuse(request)) is not None:
-            return no
-        name, take = request.path_params["shot"], request.path_params["take"]
-        try:
-            path = await asyncio.to_thread(media_path, live.spec(), name, take)
-        except ShotbuildError as e:
-            return _error(404, str(e))
-        return FileResponse(path, media_type="video/mp4", headers=SECURITY_HEADERS)
-
-    async def reference(request: Request) -> Response:
-        if (no := refuse(request)) is not None:
-            return no
-        name, index = request.path_params["shot"], request.path_params["index"]
-        try:
-            data, media_type = await asyncio.to_thread(reference_image, live.spec(), name, index)
-        except ShotbuildError as e:
-            return _error(404, str(e))
-        return Response(data, media_type=media_type, headers=SECURITY_HEADERS)
-
-    async def pick_take(request: Request) -> Response:
-        if (no := refuse(request) or _cross_origin(request)) is not None:
-            return no
-        try:
-            shot, take = _pick_body(await request.body())
-            chosen = await asyncio.to_thread(pick, live.spec(), shot, take)
-        except ShotbuildError as e:
-            return _error(400 if not isinstance(e, ReviewError) else 404, str(e))
-        live.changed()
-        return JSONResponse({"shot": shot, "take": chosen.number}, headers=SECURITY_HEADERS)
+    view = _Views(live, token)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -108,16 +51,81 @@ def create_app(live: Live, token: str) -> Starlette:
             yield
 
     routes = [
-        Route("/", page),
-        Route("/model.js", model_js),
-        Route("/{name:str}", static_asset),
-        Route("/api/model", model),
-        Route("/api/pick", pick_take, methods=["POST"]),
-        Route("/media/{shot:str}/{take:str}", media),
-        Route("/ref/{shot:str}/{index:int}", reference),
+        Route("/", view.page),
+        Route("/model.js", view.model_js),
+        Route("/{name:str}", view.asset),
+        Route("/api/model", view.model),
+        Route("/api/pick", view.pick, methods=["POST"]),
+        Route("/media/{shot:str}/{take:str}", view.media),
+        Route("/ref/{shot:str}/{index:int}", view.reference),
     ]
     loopback = Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])
     return Starlette(routes=routes, middleware=[loopback], lifespan=lifespan)
+
+
+class _Views:
+    def __init__(self, live: Live, token: str) -> None:
+        self.live = live
+        self._token = token.encode()
+
+    def refuse(self, request: Request, *, change: bool = False) -> Response | None:
+        """403 unless the request has the token: ?t= for a read, the X-Review-Token
+        header (which a cross-site form cannot send) and this page's Origin for a change."""
+        given = request.headers.get("x-review-token", "")
+        if not change:
+            given = request.query_params.get("t") or given
+        if not hmac.compare_digest(given.encode(), self._token):
+            return _error(403, "missing or wrong token: open the URL `shotbuild review` printed")
+        return _cross_origin(request) if change else None
+
+    async def page(self, request: Request) -> Response:
+        return self.refuse(request) or _asset("index.html")
+
+    async def asset(self, request: Request) -> Response:
+        return _asset(request.path_params["name"])
+
+    async def model_js(self, request: Request) -> Response:
+        body = b'window.REVIEW = {"mode": "server"};\n'
+        return Response(body, media_type="text/javascript", headers=SECURITY_HEADERS)
+
+    async def model(self, request: Request) -> Response:
+        if (no := self.refuse(request)) is not None:
+            return no
+        doc = self.live.current()
+        if request.query_params.get("since") == doc["digest"]:
+            return JSONResponse({"digest": doc["digest"]}, headers=SECURITY_HEADERS)
+        return JSONResponse(doc, headers=SECURITY_HEADERS)
+
+    async def media(self, request: Request) -> Response:
+        if (no := self.refuse(request)) is not None:
+            return no
+        name, take = request.path_params["shot"], request.path_params["take"]
+        try:
+            path = await asyncio.to_thread(media_path, self.live.spec(), name, take)
+        except ShotbuildError as e:
+            return _error(404, str(e))
+        return FileResponse(path, media_type="video/mp4", headers=SECURITY_HEADERS)
+
+    async def reference(self, request: Request) -> Response:
+        if (no := self.refuse(request)) is not None:
+            return no
+        name, index = request.path_params["shot"], request.path_params["index"]
+        try:
+            found = await asyncio.to_thread(reference_image, self.live.spec(), name, index)
+        except ShotbuildError as e:
+            return _error(404, str(e))
+        return Response(found[0], media_type=found[1], headers=SECURITY_HEADERS)
+
+    async def pick(self, request: Request) -> Response:
+        if (no := self.refuse(request, change=True)) is not None:
+            return no
+        try:
+            shot, take = _pick_body(await request.body())
+            chosen = await asyncio.to_thread(pick, self.live.spec(), shot, take)
+        except ShotbuildError as e:
+            return _error(404 if isinstance(e, ReviewError) else 400, str(e))
+        self.live.changed()
+        return JSONResponse({"shot": shot, "take": chosen.number}, headers=SECURITY_HEADERS)
 
 
 def _asset(name: str) -> Response:
