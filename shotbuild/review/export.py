@@ -22,8 +22,8 @@ from shotbuild.review.model import (
     PREVIEW,
     Project,
     ReviewError,
-    build_model,
     media_path,
+    read_project,
     reference_image,
 )
 from shotbuild.spec.model import Spec
@@ -39,10 +39,9 @@ class Exported:
 
 def export(project: Project, out: Path) -> Exported:
     """Write the static review of `project` into `out` (created; files replaced)."""
-    model = build_model(project)
-    if model.error:
+    spec, model = read_project(project)
+    if spec is None:
         raise ShotbuildError(f"cannot export the review: {model.error}")
-    spec = project.load()
     out.mkdir(parents=True, exist_ok=True)
     doc = model.to_json()
     media: dict[str, dict[str, str]] = {}

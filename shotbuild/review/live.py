@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shotbuild.errors import ShotbuildError
-from shotbuild.review.model import Project, ReviewModel, build_model
+from shotbuild.review.model import Project, ReviewModel, read_project
 from shotbuild.spec.model import Spec
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,7 @@ class Live:
         return spec
 
     def refresh(self) -> ReviewModel:
-        model = build_model(self.project)
-        spec = None if model.error else _quiet_load(self.project)
+        spec, model = read_project(self.project)
         with self._lock:
             if spec is not None:
                 self._spec = spec
@@ -111,13 +110,6 @@ class Live:
         if stale:
             await asyncio.to_thread(_render_previews, self.project.spec_path, stale)
             self._wake.set()
-
-
-def _quiet_load(project: Project) -> Spec | None:
-    try:
-        return project.load()
-    except ShotbuildError:
-        return None
 
 
 def _existing(path: Path) -> Path:

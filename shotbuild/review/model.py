@@ -124,18 +124,24 @@ class Project:
 def build_model(project: Project) -> ReviewModel:
     """The page's model now; a spec or lock that cannot be read gives a model with
     `error` set and no shots (the page keeps what it showed and says why)."""
+    return read_project(project)[1]
+
+
+def read_project(project: Project) -> tuple[Spec | None, ReviewModel]:
+    """The spec (None when it cannot be read) and the page's model of it."""
     try:
         spec = project.load()
         paid = _plan(project, spec, "heygen")
         preview = _plan(project, spec, "preview")
     except ShotbuildError as e:
-        return ReviewModel(project.spec_path.name, (), 0, 0.0, error=str(e), watch=project.watch)
+        error = ReviewModel(project.spec_path.name, (), 0, 0.0, error=str(e), watch=project.watch)
+        return None, error
     items = {i.name: i for i in paid.items}
     previews = {i.name: i for i in preview.items}
     shots = tuple(_shot(s, items[s.name], previews[s.name], paid.lock) for s in spec.shots)
     renders = sum(1 for s in shots if s.seconds)
     seconds = sum(s.seconds for s in shots)
-    return ReviewModel(spec.path.name, shots, renders, seconds, watch=project.watch)
+    return spec, ReviewModel(spec.path.name, shots, renders, seconds, watch=project.watch)
 
 
 def _plan(project: Project, spec: Spec, backend: str) -> Any:
