@@ -277,3 +277,14 @@ def test_watch_renders_the_preview_of_a_changed_shot_again(project: Project) -> 
     # a preview render only: the paid shot still has its one take, and the lock is as it was
     assert doc["shots"][0]["takes"][0]["picked"] and doc["shots"][1]["takes"] == []
     assert doc["shots"][1]["status"] == "new"
+
+
+def test_the_export_of_a_spec_that_cannot_be_read_says_why(
+    project: Project, tmp_path: Path
+) -> None:
+    from shotbuild.review.export import export
+
+    project.spec_path.write_text("version: 1\nshots: {bad: {}}\n")
+    with pytest.raises(ShotbuildError, match=r"cannot export the review: .*prompt"):
+        export(project, tmp_path / "site")
+    assert not (tmp_path / "site").exists()
