@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "doctor",
     "init": "init",
     "schema": "schema",
+    "review": "review",
 }
 
 

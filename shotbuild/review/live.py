@@ -1,0 +1,139 @@
+"""The model kept current: watchfiles watches the spec, the lock, the build
+folder and the reference files; each change recomputes the model (the page
+polls it once a second, so it follows within two seconds). With `watch`, shots
+whose preview no longer matches the spec get their preview rendered again in
+the background: always with the offline preview backend, never a paid render."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from shotbuild.errors import ShotbuildError
+from shotbuild.review.model import Project, ReviewModel, read_project
+from shotbuild.spec.model import Spec
+
+log = logging.getLogger(__name__)
+DEBOUNCE_MS = 150
+
+
+class Live:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._lock = threading.Lock()
+        self._spec: Spec | None = None
+        self._doc: dict[str, Any] = {}
+        self._wake = asyncio.Event()
+        self._rendered: set[str] = set()  # model digests a preview render was started for
+        self.refresh()
+
+    def current(self) -> dict[str, Any]:
+        with self._lock:
+            return self._doc
+
+    def spec(self) -> Spec:
+        """The spec as last read successfully (what media and picks are checked against)."""
+        with self._lock:
+            spec = self._spec
+        if spec is None:
+            raise ShotbuildError(f"{self.project.spec_path.name} cannot be read right now")
+        return spec
+
+    def refresh(self) -> ReviewModel:
+        spec, model = read_project(self.project)
+        with self._lock:
+            if spec is not None:
+                self._spec = spec
+            self._doc = model.to_json()
+        return model
+
+    def changed(self) -> None:
+        """Something changed on disk through this server (a pick): read again soon."""
+        self._wake.set()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(self._watch(stop)), asyncio.create_task(self._follow())]
+        try:
+            yield
+        finally:
+            stop.set()  # the watcher's thread sees it within one step (50 ms)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        import watchfiles
+
+        roots, wanted = self._targets()
+        async for _ in watchfiles.awatch(
+            *roots,
+            watch_filter=lambda _c, p: _wanted(Path(p), wanted),
+            debounce=DEBOUNCE_MS,
+            stop_event=stop,
+        ):
+            self._wake.set()
+
+    async def _follow(self) -> None:
+        await self._rerender(self.current())
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                model = await asyncio.to_thread(self.refresh)
+                await self._rerender(model.to_json())
+            except Exception:  # a bug must not stop the page from following the files
+                log.exception("shotbuild review: reading the project again failed")
+
+    def _targets(self) -> tuple[list[Path], list[Path]]:
+        spec = self.project.spec_path
+        wanted = [spec, spec.with_suffix(".lock")]
+        if self._spec is not None:
+            wanted.append(self._spec.build_dir)
+            wanted += [
+                self._spec.root / r.path for s in self._spec.shots for r in s.references if r.path
+            ]
+        roots = {_existing(p.parent) for p in wanted}
+        return sorted(roots), wanted
+
+    async def _rerender(self, doc: dict[str, Any]) -> None:
+        if not self.project.watch or doc.get("error") or doc["digest"] in self._rendered:
+            return
+        stale = tuple(s["name"] for s in doc["shots"] if not s["preview_current"])
+        self._rendered.add(doc["digest"])
+        if stale:
+            await asyncio.to_thread(_render_previews, self.project.spec_path, stale)
+            self._wake.set()
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def _wanted(path: Path, wanted: list[Path]) -> bool:
+    return any(path == w or w in path.parents for w in wanted)
+
+
+def _render_previews(spec_path: Path, names: tuple[str, ...]) -> None:
+    """Render the previews of `names` with the preview backend (offline, unpaid)."""
+    from shotbuild.backends.preview import PreviewBackend
+    from shotbuild.build import BuildOptions, build
+    from shotbuild.spec import load_spec
+    from shotbuild.store.cache import Cache
+
+    try:
+        spec = load_spec(spec_path)
+        with Cache() as cache:
+            build(
+                spec, PreviewBackend(cache), BuildOptions(only=names, keep_going=True), cache=cache
+            )
+    except ShotbuildError as e:
+        log.warning("shotbuild review: preview render failed: %s", e)

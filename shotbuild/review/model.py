@@ -1,0 +1,281 @@
+"""The review page's one view of the project: spec + plan + lock + build folder ->
+shots with their takes, statuses, reasons and the renders a build would pay for.
+
+This is the only module of the review package that reads the engine's types
+(Spec, Plan, LockEntry, the build folder layout). Takes, sequences and the new
+planner change this file and nothing else: the page and the server speak only
+the values defined here.
+
+Today a shot has at most one paid take (its lock entry; the file at
+<build_dir>/<shot>.mp4), and it is the picked one; the preview animatic at
+<build_dir>/preview/<shot>.mp4 stands in (marked PREVIEW) where no paid take
+exists. Paths stay on the server: the page names media by shot and take number."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shotbuild.errors import ShotbuildError
+from shotbuild.spec.model import Reference, Shot, Spec
+
+PREVIEW = "preview"  # the media name of a shot's preview animatic (not a take number)
+MAX_TAKES = 9  # keys 1-9 pick; a shot shows at most this many takes
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+MAX_INLINE_IMAGE = 2_000_000  # bytes of a base64 reference shown as a thumbnail
+
+
+class ReviewError(ShotbuildError):
+    """A review request names something the spec does not have."""
+
+
+@dataclass(frozen=True)
+class Take:
+    number: int  # 1-based, as the keys 1-9 pick it
+    picked: bool
+    available: bool  # its video is in the build folder (else: on record only)
+    video_id: str
+    seconds: float
+    built_at: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class Thumb:
+    """A reference as the page shows it: an image served by index, or a label."""
+
+    index: int
+    kind: str  # image | video
+    label: str  # file name, URL or asset_id, as written
+    served: bool  # /ref/<shot>/<index> answers with the image
+
+
+@dataclass(frozen=True)
+class ShotView:
+    name: str
+    prompt: str
+    title: str | None
+    looks: tuple[str, ...]
+    aspect_ratio: str
+    resolution: str
+    duration: str  # "5 s" or "auto"
+    status: str  # the paid plan's status (new, changed, up to date, in flight, failed ...)
+    reason: str
+    fields: tuple[str, ...]  # changed fields
+    message: str | None  # a failed render's message from HeyGen
+    seconds: float  # seconds of video a paid build would render for this shot
+    takes: tuple[Take, ...]
+    wanted: int  # takes the spec asks for
+    preview: bool  # a preview animatic exists
+    preview_current: bool  # ... and it matches the shot as written now
+    references: tuple[Thumb, ...] = ()
+
+    @property
+    def picked(self) -> Take | None:
+        return next((t for t in self.takes if t.picked), None)
+
+
+@dataclass(frozen=True)
+class ReviewModel:
+    spec: str  # the spec's file name
+    shots: tuple[ShotView, ...]
+    renders: int  # shots a paid build would render
+    seconds: float  # ... and the seconds of video it would pay for
+    error: str | None = None  # the spec or lock cannot be read right now
+    watch: bool = False  # previews of changed shots are re-rendered in the background
+    digest: str = field(default="", compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["digest"] = self.digest or digest_of(doc)
+        return doc
+
+
+def digest_of(doc: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in doc.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where the review reads from: a spec path, and how to plan it (injectable for tests)."""
+
+    spec_path: Path
+    watch: bool = False
+    planner: Callable[[Spec, str], Any] | None = None  # (spec, backend name) -> Plan
+
+    def load(self) -> Spec:
+        from shotbuild.spec import load_spec
+
+        return load_spec(self.spec_path)
+
+
+def build_model(project: Project) -> ReviewModel:
+    """The page's model now; a spec or lock that cannot be read gives a model with
+    `error` set and no shots (the page keeps what it showed and says why)."""
+    return read_project(project)[1]
+
+
+def read_project(project: Project) -> tuple[Spec | None, ReviewModel]:
+    """The spec (None when it cannot be read) and the page's model of it."""
+    try:
+        spec = project.load()
+        paid = _plan(project, spec, "heygen")
+        preview = _plan(project, spec, "preview")
+    except ShotbuildError as e:
+        error = ReviewModel(project.spec_path.name, (), 0, 0.0, error=str(e), watch=project.watch)
+        return None, error
+    items = {i.name: i for i in paid.items}
+    previews = {i.name: i for i in preview.items}
+    shots = tuple(_shot(s, items[s.name], previews[s.name], paid.lock) for s in spec.shots)
+    renders = sum(1 for s in shots if s.seconds)
+    seconds = sum(s.seconds for s in shots)
+    return spec, ReviewModel(spec.path.name, shots, renders, seconds, watch=project.watch)
+
+
+def _plan(project: Project, spec: Spec, backend: str) -> Any:
+    if project.planner is not None:
+        return project.planner(spec, backend)
+    from shotbuild.backends import get_backend
+    from shotbuild.plan import make_plan
+    from shotbuild.store.cache import Cache
+
+    with Cache() as cache:
+        return make_plan(spec, get_backend(backend, cache=cache), cache)
+
+
+def _shot(shot: Shot, item: Any, preview: Any, lock: Mapping[str, Any]) -> ShotView:
+    from shotbuild.plan import FAILED, UP_TO_DATE, Render, Resume
+
+    job = item.previous if isinstance(item, Render) else None
+    job = item.job if isinstance(item, Resume) else job
+    message = job.failure_message or job.failure_code if item.status == FAILED and job else None
+    return ShotView(
+        name=shot.name,
+        prompt=shot.prompt,
+        title=shot.title,
+        looks=shot.avatar_id,
+        aspect_ratio=shot.aspect_ratio,
+        resolution=shot.resolution,
+        duration="auto" if shot.auto_duration or shot.duration is None else f"{shot.duration} s",
+        status=item.status,
+        reason=item.reason,
+        fields=tuple(item.fields),
+        message=message,
+        seconds=float(item.seconds),
+        takes=_takes(lock.get(shot.name), Path(item.output)),
+        wanted=_wanted(shot),
+        preview=Path(preview.output).is_file(),
+        preview_current=preview.status == UP_TO_DATE,
+        references=tuple(_thumb(i, ref) for i, ref in enumerate(shot.references)),
+    )
+
+
+def _takes(entry: Any, output: Path) -> tuple[Take, ...]:
+    """Today's model: the lock entry is the one take, and it is picked."""
+    if entry is None:
+        return ()
+    available = _size(output) == entry.size
+    take = Take(1, True, available, entry.video_id, entry.duration, entry.built_at, entry.origin)
+    return (take,)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _wanted(shot: Shot) -> int:
+    return int(getattr(shot, "takes", 1))  # the takes field arrives with the takes issue
+
+
+def _thumb(index: int, ref: Reference) -> Thumb:
+    label = ref.path or ref.url or ref.asset_id or (ref.media_type or "inline data")
+    served = ref.kind == "image" and (
+        (ref.type == "file" and Path(ref.path or "").suffix.lower() in IMAGE_TYPES)
+        or (ref.type == "base64" and (ref.media_type or "") in IMAGE_TYPES.values())
+    )
+    return Thumb(index, ref.kind, label, served)
+
+
+# -- what the server hands out: media and references by name, never by a request path --
+
+
+def _spec_shot(spec: Spec, name: str) -> Shot:
+    try:
+        return spec.shot(name)
+    except KeyError:
+        raise ReviewError(f"no shot named {name!r} in {spec.path.name}") from None
+
+
+def media_path(spec: Spec, name: str, take: str) -> Path:
+    """The file of shot `name`'s take `take` ("1".."9" or "preview"), checked against
+    the spec and the lock; ReviewError when either does not have it."""
+    _spec_shot(spec, name)
+    if take == PREVIEW:
+        path = spec.build_dir / "preview" / f"{name}.mp4"
+    else:
+        _take_number(spec, name, take)
+        path = spec.build_dir / f"{name}.mp4"
+    if not path.is_file():
+        raise ReviewError(f"shot {name!r} has no {take} video in the build folder")
+    return path
+
+
+def _take_number(spec: Spec, name: str, take: str) -> int:
+    from shotbuild.store.lock import read_lock
+
+    number = int(take) if take.isdigit() and len(take) == 1 else 0
+    count = 1 if name in read_lock(spec.lock_path) else 0
+    if not 1 <= number <= count:
+        raise ReviewError(f"shot {name!r} has no take {take!r} on record")
+    return number
+
+
+def reference_image(spec: Spec, name: str, index: int) -> tuple[bytes, str]:
+    """The bytes and media type of shot `name`'s reference `index`, when it is an image."""
+    shot = _spec_shot(spec, name)
+    if not 0 <= index < len(shot.references) or not _thumb(index, shot.references[index]).served:
+        raise ReviewError(f"shot {name!r} has no image reference {index}")
+    ref = shot.references[index]
+    if ref.type == "base64":
+        try:
+            data = base64.b64decode(ref.data or "", validate=True)
+        except (binascii.Error, ValueError):
+            raise ReviewError(f"shot {name!r}: reference {index} is not valid base64") from None
+        if len(data) > MAX_INLINE_IMAGE:
+            raise ReviewError(f"shot {name!r}: reference {index} is too large to show")
+        return data, ref.media_type or "image/png"
+    path = spec.root / (ref.path or "")
+    try:
+        return path.read_bytes(), IMAGE_TYPES[path.suffix.lower()]
+    except OSError:
+        raise ReviewError(f"shot {name!r}: reference {ref.path} cannot be read") from None
+
+
+def pick(spec: Spec, name: str, take: int) -> Take:
+    """Make take `take` shot `name`'s pick. Today a shot has one take, already
+    picked, so this only checks that both exist; the takes issue brings the real
+    pick (the same code path as `shotbuild pick`) here."""
+    _spec_shot(spec, name)
+    number = _take_number(spec, name, str(take))
+    from shotbuild.store.lock import read_lock
+
+    entry = read_lock(spec.lock_path)[name]
+    available = (spec.build_dir / f"{name}.mp4").is_file()
+    return Take(
+        number, True, available, entry.video_id, entry.duration, entry.built_at, entry.origin
+    )

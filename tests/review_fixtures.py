@@ -1,0 +1,110 @@
+"""A small reviewed project, built for real: previews of every shot (the preview
+backend) and one paid take (a heygen build against the local emulator). Shared
+by the review tests and docs/review_shot.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from shotbuild.backends.base import Backend
+from shotbuild.plan import Plan
+from shotbuild.spec.model import Spec
+
+SPEC = """\
+version: 1
+defaults:
+  avatar_id: [look_founder]
+  resolution: 720p
+  duration: 4
+shots:
+  cold-open:
+    prompt: >
+      Close-up of the founder in a dark studio, lit by the glow of a laptop screen.
+      She looks up into the lens and smiles.
+    title: Launch teaser - cold open
+  office-walk:
+    prompt: The founder walks through a sunlit office, gesturing toward a whiteboard.
+    avatar_id: [look_founder, look_cofounder]
+    references:
+      - type: file
+        path: refs/lighting.jpg
+      - type: url
+        url: https://cdn.example.com/refs/dolly-walk.mp4
+  sign-off:
+    prompt: "The team waves goodbye <script>window.__pwned = 1</script> & <b>bold</b>"
+    aspect_ratio: "9:16"
+"""
+SHOTS = ("cold-open", "office-walk", "sign-off")
+PAID = "cold-open"  # the shot with a paid take (rendered by the emulator)
+LIGHTING = Path(__file__).parent.parent / "examples" / "references" / "refs" / "lighting.jpg"
+
+
+@contextmanager
+def built_project(root: Path) -> Iterator[tuple[Path, str]]:
+    """Write the spec under `root`, build its previews and one paid take; yields the
+    spec's path and the emulator's URL (the origin of the paid take). Runs with its
+    own cache folder and no real key or home."""
+    from shotbuild import api
+    from shotbuild.emulator import EmulatorConfig, create_app, serve_in_thread
+    from shotbuild.preview import video_bytes
+
+    spec = root / "shots.yaml"
+    (root / "refs").mkdir(parents=True, exist_ok=True)
+    shutil.copy(LIGHTING, root / "refs" / "lighting.jpg")
+    spec.write_text(SPEC, encoding="utf-8")
+    app = create_app(EmulatorConfig(latency=0.0, seed=7), video_factory=video_bytes)
+    with pytest.MonkeyPatch.context() as mp, serve_in_thread(app) as url:
+        mp.setenv("SHOTBUILD_CACHE_DIR", str(root / ".cache"))
+        mp.setenv("HOME", str(root / "no-home"))
+        mp.setenv("HEYGEN_API_KEY", "test-key")
+        mp.setenv("HEYGEN_BASE_URL", url)
+        # in a thread: the engine runs its own event loop, and Playwright's sync API
+        # keeps one running in this thread
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(api.build, spec, backend="preview").result()
+            result = pool.submit(api.build, spec, backend="heygen", only=[PAID]).result()
+        assert not result.failed, result.failed
+        yield spec, url
+
+
+def planner_for(spec_path: Path, origin: str) -> Callable[[Spec, str], Plan]:
+    """Plans as a build against `origin` with the build's cache would make them."""
+
+    def plan(spec: Spec, backend: str) -> Plan:
+        from shotbuild.backends.heygen import HeyGenBackend
+        from shotbuild.backends.preview import PreviewBackend
+        from shotbuild.plan import make_plan
+        from shotbuild.store.cache import Cache
+
+        with Cache(spec_path.parent / ".cache") as cache:
+            chosen: Backend
+            if backend == "heygen":
+                chosen = HeyGenBackend(origin, None, cache=cache)
+            else:
+                chosen = PreviewBackend(cache)
+            return make_plan(spec, chosen, cache)
+
+    return plan
+
+
+def copy_project(spec: Path, into: Path) -> Path:
+    """A copy of the built project at `into`: the spec, lock and references copied,
+    the build folder's files hard-linked (the manifest knows outputs by inode, so
+    they stay up to date; shotbuild replaces outputs, never writes into them)."""
+    build = spec.parent / "build"
+
+    def place(source: str, target: str) -> None:
+        if Path(source).is_relative_to(build):
+            os.link(source, target)
+        else:
+            shutil.copy2(source, target)
+
+    shutil.copytree(spec.parent, into, ignore=shutil.ignore_patterns(".cache"), copy_function=place)
+    return into / spec.name

@@ -1,0 +1,301 @@
+"""The review page without a browser: the view model over a real build, the
+media and pick checks, and the server's guards (token, origin, host)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shotbuild.cli import main
+from shotbuild.errors import ShotbuildError
+from shotbuild.plan import Plan
+from shotbuild.review.model import (
+    Project,
+    ReviewError,
+    build_model,
+    media_path,
+    pick,
+    reference_image,
+)
+from shotbuild.spec import load_spec
+from shotbuild.spec.model import Spec
+from tests.review_fixtures import PAID, SHOTS, built_project, copy_project, planner_for
+
+pytest.importorskip("watchfiles")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    with built_project(tmp_path_factory.mktemp("review") / "project") as found:
+        yield found
+
+
+@pytest.fixture
+def project(built: tuple[Path, str], tmp_path: Path) -> Project:
+    """A fresh copy of the built project for each test (tests may edit it)."""
+    spec, origin = built
+    return Project(copy_project(spec, tmp_path / "p"), planner=planner_for(spec, origin))
+
+
+def test_model_lists_every_shot_in_spec_order_with_takes_and_previews(project: Project) -> None:
+    model = build_model(project)
+    assert model.error is None
+    assert [s.name for s in model.shots] == list(SHOTS)
+    paid = model.shots[0]
+    assert paid.name == PAID and paid.status == "up to date" and paid.seconds == 0
+    assert len(paid.takes) == 1 and paid.takes[0].picked and paid.takes[0].available
+    assert paid.picked is paid.takes[0]
+    for shot in model.shots[1:]:
+        assert shot.takes == () and shot.status == "new" and shot.reason == "never built"
+        assert shot.preview and shot.preview_current and shot.seconds == 4
+    assert (model.renders, model.seconds) == (2, 8)
+    walk = model.shots[1]
+    assert walk.looks == ("look_founder", "look_cofounder")
+    assert [(r.kind, r.served) for r in walk.references] == [("image", True), ("video", False)]
+
+
+def test_a_changed_shot_says_which_fields_and_its_preview_is_stale(project: Project) -> None:
+    text = project.spec_path.read_text().replace("She looks up", "He looks up")
+    project.spec_path.write_text(text)
+    shot = build_model(project).shots[0]
+    assert shot.status == "changed" and shot.fields == ("prompt",)
+    assert shot.reason == "prompt changed" and shot.seconds == 4
+    assert shot.takes[0].picked  # the take on record stays until a build replaces it
+    assert not shot.preview_current
+
+
+def test_a_spec_that_cannot_be_read_gives_an_error_model(project: Project) -> None:
+    project.spec_path.write_text("version: 1\nshots: {bad: {}}\n")
+    model = build_model(project)
+    assert model.shots == () and model.error and "prompt" in model.error
+
+
+def test_the_digest_follows_the_content(project: Project) -> None:
+    first = build_model(project).to_json()["digest"]
+    assert build_model(project).to_json()["digest"] == first
+    (project.spec_path.parent / "build" / "preview" / "sign-off.mp4").unlink()
+    assert build_model(project).to_json()["digest"] != first
+
+
+def test_media_is_found_by_shot_and_take_only(project: Project) -> None:
+    spec = load_spec(project.spec_path)
+    assert media_path(spec, PAID, "1") == spec.build_dir / f"{PAID}.mp4"
+    assert media_path(spec, "sign-off", "preview").name == "sign-off.mp4"
+    for name, take in [
+        ("nope", "1"),
+        ("sign-off", "1"),  # no take on record
+        (PAID, "2"),
+        (PAID, "01"),
+        (PAID, "../shots"),
+        ("../build", "preview"),
+    ]:
+        with pytest.raises(ReviewError):
+            media_path(spec, name, take)
+
+
+def test_reference_images_by_index(project: Project) -> None:
+    spec = load_spec(project.spec_path)
+    data, kind = reference_image(spec, "office-walk", 0)
+    assert kind == "image/jpeg" and data[:2] == b"\xff\xd8"
+    for name, index in [("office-walk", 1), ("office-walk", 2), ("cold-open", 0), ("x", 0)]:
+        with pytest.raises(ReviewError):
+            reference_image(spec, name, index)
+
+
+def test_pick_checks_the_shot_and_the_take(project: Project) -> None:
+    spec = load_spec(project.spec_path)
+    lock_before = spec.lock_path.read_bytes()
+    assert pick(spec, PAID, 1).number == 1
+    for name, take in [(PAID, 2), ("sign-off", 1), ("nope", 1)]:
+        with pytest.raises(ReviewError):
+            pick(spec, name, take)
+    assert spec.lock_path.read_bytes() == lock_before  # one take per shot: nothing to switch
+
+
+# -- the server's guards ------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(project: Project) -> Iterator[tuple[str, str]]:
+    from shotbuild.review.server import serve_in_thread
+
+    with serve_in_thread(project) as where:
+        yield where.base, where.token
+
+
+def _pick(base: str, body: object, **headers: str) -> httpx.Response:
+    return httpx.post(f"{base}/api/pick", content=json.dumps(body), headers=headers)
+
+
+def test_reads_need_the_token(server: tuple[str, str]) -> None:
+    base, token = server
+    assert httpx.get(f"{base}/").status_code == 403
+    assert httpx.get(f"{base}/?t=wrong").status_code == 403
+    assert httpx.get(f"{base}/api/model").status_code == 403
+    assert httpx.get(f"{base}/media/{PAID}/1").status_code == 403
+    page = httpx.get(f"{base}/?t={token}")
+    assert page.status_code == 200 and "review.js" in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert httpx.get(f"{base}/review.js").status_code == 200  # the page's own code: no secret
+    assert httpx.get(f"{base}/shots.yaml").status_code == 404
+    video = httpx.get(f"{base}/media/{PAID}/1?t={token}", headers={"Range": "bytes=0-99"})
+    assert video.status_code == 206 and len(video.content) == 100
+
+
+def test_the_model_answers_only_its_digest_when_nothing_changed(server: tuple[str, str]) -> None:
+    base, token = server
+    doc = httpx.get(f"{base}/api/model", params={"t": token}).json()
+    assert [s["name"] for s in doc["shots"]] == list(SHOTS)
+    again = httpx.get(f"{base}/api/model", params={"t": token, "since": doc["digest"]}).json()
+    assert again == {"digest": doc["digest"]}
+
+
+def test_a_pick_needs_the_token_and_the_same_origin(server: tuple[str, str]) -> None:
+    base, token = server
+    body = {"shot": PAID, "take": 1}
+    good = {"X-Review-Token": token, "Origin": base}
+    assert _pick(base, body).status_code == 403
+    assert _pick(base, body, Origin=base).status_code == 403  # no token
+    in_query = httpx.post(f"{base}/api/pick?t={token}", json=body, headers={"Origin": base})
+    assert in_query.status_code == 403  # a change needs the header, not the URL
+    assert _pick(base, body, **{"X-Review-Token": token}).status_code == 403  # no Origin
+    evil = {"X-Review-Token": token, "Origin": "http://evil.example"}
+    assert _pick(base, body, **evil).status_code == 403
+    cross = {**good, "Sec-Fetch-Site": "cross-site"}
+    assert _pick(base, body, **cross).status_code == 403
+    answer = _pick(base, body, **good)
+    assert answer.status_code == 200 and answer.json() == {"shot": PAID, "take": 1}
+    assert _pick(base, {"shot": PAID, "take": 2}, **good).status_code == 404
+    assert _pick(base, {"shot": "../x", "take": 1}, **good).status_code == 400
+    assert _pick(base, {"shot": PAID, "take": True}, **good).status_code == 400
+    assert _pick(base, [1, 2], **good).status_code == 400
+
+
+def test_a_request_for_another_host_name_is_refused(server: tuple[str, str]) -> None:
+    base, token = server  # DNS rebinding: evil.example resolving to 127.0.0.1
+    answer = httpx.get(f"{base}/api/model?t={token}", headers={"Host": "evil.example"})
+    assert answer.status_code == 400
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def test_static_export_writes_the_page_and_its_media(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "site"
+    assert main(["review", str(project.spec_path), "--static", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == (out / "index.html").resolve().as_uri()
+    script = (out / "model.js").read_text()
+    doc = json.loads(script.removeprefix("window.REVIEW = ").removesuffix(";\n"))
+    assert doc["mode"] == "static" and doc["media"][PAID] == {
+        "1": f"media/{PAID}/1.mp4",
+        "preview": f"media/{PAID}/preview.mp4",
+    }
+    assert doc["refs"]["office-walk"] == {"0": "refs/office-walk/0.jpeg"}
+    shutil.rmtree(project.spec_path.parent / "build")
+    assert (out / f"media/{PAID}/1.mp4").stat().st_size > 1000  # its own link or copy
+    assert "<script>" not in script  # spec text is JSON-escaped in the script
+    assert {"index.html", "review.js", "review.css"} <= {p.name for p in out.iterdir()}
+
+
+def test_review_of_a_missing_spec_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["review", str(tmp_path / "nope.yaml"), "--no-open"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such file" in err
+
+
+def test_a_port_in_use_is_one_line(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    from shotbuild.review.server import bind
+
+    with bind() as busy:
+        port = str(busy.getsockname()[1])
+        assert main(["review", str(project.spec_path), "--no-open", "--port", port]) == 1
+    assert "choose another --port" in capsys.readouterr().err
+
+
+def test_pick_errors_are_shotbuild_errors() -> None:
+    assert issubclass(ReviewError, ShotbuildError)
+
+
+def test_a_failed_render_shows_heygen_s_message(project: Project) -> None:
+    from dataclasses import replace
+
+    from shotbuild.plan import FAILED, Render, ShotItem
+    from shotbuild.reasons import Code, Reason
+    from shotbuild.store.cache import JobRecord
+
+    inner = project.planner
+    assert inner is not None
+    job = JobRecord("k", "sign-off", "o", "i", 1, "failed", "v1", None, "BAD", "face not found")
+
+    def planner(spec: Spec, backend: str) -> Plan:
+        plan = inner(spec, backend)
+        if backend != "heygen":
+            return plan
+        items = tuple(
+            Render(
+                name=i.name,
+                status=FAILED,
+                why=Reason(Code.RENDER_FAILED, facts={"failure": "BAD: face not found"}),
+                output=i.output,
+                seconds=10.0,
+                key=i.key,
+                shot=i.shot,
+                request=i.request,
+                previous=job,
+            )
+            if i.name == "sign-off" and isinstance(i, ShotItem)
+            else i
+            for i in plan.items
+        )
+        return replace(plan, items=items)
+
+    shot = build_model(replace(project, planner=planner)).shots[2]
+    assert (shot.status, shot.message) == (FAILED, "face not found")
+
+
+def test_watch_renders_the_preview_of_a_changed_shot_again(project: Project) -> None:
+    from dataclasses import replace
+
+    from shotbuild.review.server import serve_in_thread
+
+    preview = project.spec_path.parent / "build" / "preview" / "office-walk.mp4"
+    before = preview.stat().st_ino
+    text = project.spec_path.read_text().replace("sunlit office", "dark office")
+    with serve_in_thread(replace(project, watch=True)) as where:
+        doc = httpx.get(f"{where.base}/api/model", params={"t": where.token}).json()
+        assert doc["watch"] is True and doc["shots"][1]["preview_current"]
+        project.spec_path.write_text(text)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            doc = httpx.get(f"{where.base}/api/model", params={"t": where.token}).json()
+            shot = doc["shots"][1]
+            if "dark office" in shot["prompt"] and shot["preview_current"]:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the preview was not rendered again: {doc['shots'][1]}")
+    assert preview.stat().st_ino != before  # a new file (the build replaces, never edits)
+    # a preview render only: the paid shot still has its one take, and the lock is as it was
+    assert doc["shots"][0]["takes"][0]["picked"] and doc["shots"][1]["takes"] == []
+    assert doc["shots"][1]["status"] == "new"
+
+
+def test_the_export_of_a_spec_that_cannot_be_read_says_why(
+    project: Project, tmp_path: Path
+) -> None:
+    from shotbuild.review.export import export
+
+    project.spec_path.write_text("version: 1\nshots: {bad: {}}\n")
+    with pytest.raises(ShotbuildError, match=r"(?s)cannot export the review: .*missing prompt"):
+        export(project, tmp_path / "site")
+    assert not (tmp_path / "site").exists()

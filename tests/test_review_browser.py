@@ -1,0 +1,223 @@
+"""The review page in a real browser: Playwright's sync API driving Debian's
+Chromium (launched by path; Playwright's own browser download is not used).
+The `browser` fixture (tests/conftest.py) skips them, with the reason, where
+Chromium or Playwright is missing; `.ci/run` installs Chromium so CI runs them."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from shotbuild.review.model import Project
+from tests.review_fixtures import PAID, SHOTS, built_project, copy_project, planner_for
+
+LIVE_SECONDS = 2.0  # the page follows a change on disk within this
+
+pytestmark = pytest.mark.browser  # the `browser` fixture (tests/conftest.py) skips without it
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    with built_project(tmp_path_factory.mktemp("review-browser") / "project") as found:
+        yield found
+
+
+@pytest.fixture
+def project(built: tuple[Path, str], tmp_path: Path) -> Project:
+    spec, origin = built
+    return Project(copy_project(spec, tmp_path / "p"), planner=planner_for(spec, origin))
+
+
+@pytest.fixture
+def served(project: Project) -> Iterator[Any]:
+    from shotbuild.review.server import serve_in_thread
+
+    with serve_in_thread(project) as where:
+        yield where
+
+
+class Watched:
+    """A page that records console errors and every request's URL."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.urls: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.urls.append(r.url))
+
+    def check_clean(self) -> None:
+        assert self.errors == []
+        for url in self.urls:
+            parts = urlparse(url)
+            assert parts.scheme in ("file", "data") or parts.hostname == "127.0.0.1", url
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = Watched(context.new_page())
+    yield page
+    context.close()
+    page.check_clean()  # no console errors, nothing fetched beyond 127.0.0.1 / file:
+
+
+@pytest.fixture
+def page(served: Any, watched: Watched) -> Iterator[Any]:
+    """The review page, open and loaded; closed before its server stops."""
+    watched.page.goto(served.url)
+    watched.page.wait_for_selector(f"section.shot[data-name='{SHOTS[-1]}']")
+    yield watched.page
+    watched.page.close()
+
+
+def _plays(page: Any, selector: str) -> None:
+    page.eval_on_selector(selector, "v => { v.muted = true; return v.play(); }")
+    page.wait_for_function(
+        f"() => document.querySelector({selector!r}).currentTime > 0.3", timeout=10_000
+    )
+
+
+def test_every_shot_appears_in_order_with_its_takes(page: Any) -> None:
+    names = page.eval_on_selector_all("section.shot", "ns => ns.map(n => n.dataset.name)")
+    assert names == list(SHOTS)
+    paid = page.locator(f"section.shot[data-name='{PAID}']")
+    assert paid.locator(".frame .badge").inner_text() == "TAKE 1"
+    assert paid.locator(".tile.picked").count() == 1
+    assert paid.locator(".tile.preview-tile .badge").inner_text() == "PREVIEW"
+    assert "up to date" in paid.locator(".status").inner_text()
+    for name in SHOTS[1:]:
+        shot = page.locator(f"section.shot[data-name='{name}']")
+        assert shot.locator(".frame .badge").inner_text() == "PREVIEW"
+        assert shot.locator(".status").inner_text() == "new"
+        assert "a build would render 4 s" in shot.locator(".record").inner_text()
+    walk = page.locator("section.shot[data-name='office-walk']")
+    assert walk.locator("img.ref").evaluate("i => i.complete && i.naturalWidth > 0")
+    assert "dolly-walk.mp4" in walk.locator(".ref.label").inner_text()
+    summary = page.locator("#summary").inner_text()
+    assert "3 shots" in summary and "2 shots, 8 s of video" in summary
+
+
+def test_spec_text_is_shown_as_text_never_run(page: Any) -> None:
+    prompt = page.locator("section.shot[data-name='sign-off'] .prompt").inner_text()
+    assert "<script>window.__pwned = 1</script> & <b>bold</b>" in prompt
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("section.shot b").count() == 0
+
+
+def test_a_video_plays(page: Any) -> None:
+    _plays(page, f"section.shot[data-name='{PAID}'] video.main")
+    _plays(page, "section.shot[data-name='sign-off'] video.main")
+
+
+def test_keys_move_between_shots_and_space_plays(page: Any) -> None:
+    current = "() => document.querySelector('section.shot.current').dataset.name"
+    assert page.evaluate(current) == SHOTS[0]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(current) == SHOTS[2]
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate(current) == SHOTS[1]
+    page.eval_on_selector("section.shot.current video.main", "v => { v.muted = true; }")
+    page.keyboard.press(" ")
+    page.wait_for_function(
+        "() => !document.querySelector('section.shot.current video.main').paused"
+    )
+    page.keyboard.press(" ")
+    page.wait_for_function("() => document.querySelector('section.shot.current video.main').paused")
+
+
+def test_a_pick_key_goes_through_the_server(page: Any) -> None:
+    with page.expect_response("**/api/pick") as answer:
+        page.keyboard.press("1")  # the first shot is current: its take 1
+    assert answer.value.status == 200
+    page.wait_for_selector("#toast.show")
+    assert page.locator("#toast").inner_text() == f"{PAID}: take 1 picked"
+
+
+def test_a_pick_without_the_token_is_refused(served: Any) -> None:
+    body = {"shot": PAID, "take": 1}
+    refused = httpx.post(f"{served.base}/api/pick", json=body, headers={"Origin": served.base})
+    assert refused.status_code == 403
+    headers = {"Origin": served.base, "X-Review-Token": served.token}
+    assert httpx.post(f"{served.base}/api/pick", json=body, headers=headers).status_code == 200
+
+
+def test_a_spec_edit_shows_up_without_a_reload(page: Any, project: Project) -> None:
+    page.evaluate("window.__same_page = true")
+    text = project.spec_path.read_text().replace("She looks up", "He looks up")
+    started = time.monotonic()
+    project.spec_path.write_text(text)
+    shot = f"section.shot[data-name='{PAID}']"
+    page.wait_for_function(
+        f"() => document.querySelector({shot + ' .prompt'!r}).textContent.includes('He looks')",
+        timeout=10_000,
+    )
+    took = time.monotonic() - started
+    assert page.evaluate("window.__same_page") is True  # no reload
+    assert page.locator(f"{shot} .reason").inner_text() == "prompt changed"
+    assert "out of date" in page.locator(f"{shot} .preview-tile").inner_text()
+    assert took < LIVE_SECONDS, f"the page followed the edit after {took:.1f} s"
+
+
+def test_play_all_plays_the_shots_in_order(page: Any) -> None:
+    page.evaluate("document.querySelectorAll('video').forEach(v => { v.muted = true; })")
+    page.click("#play-all")
+    page.wait_for_function(
+        f"() => !document.querySelector(\"section.shot[data-name='{PAID}'] video.main\").paused"
+    )
+    assert page.locator("#play-all").inner_text().endswith("Stop")
+    page.eval_on_selector(  # skip to the end of the first shot: the next one starts
+        f"section.shot[data-name='{PAID}'] video.main", "v => { v.currentTime = v.duration; }"
+    )
+    page.wait_for_function(
+        "() => !document.querySelector(\"section.shot[data-name='office-walk'] video.main\").paused"
+    )
+    page.click("#play-all")
+    assert page.locator("#play-all").inner_text().endswith("Play all in order")
+
+
+def test_the_static_export_plays_from_disk_without_the_build_folder(
+    watched: Watched, project: Project, tmp_path: Path
+) -> None:
+    from shotbuild.review.export import export
+
+    site = tmp_path / "site"
+    export(project, site)
+    shutil.rmtree(project.spec_path.parent / "build")
+    page = watched.page
+    page.goto((site / "index.html").as_uri())
+    page.wait_for_selector(f"section.shot[data-name='{SHOTS[-1]}']")
+    assert page.eval_on_selector_all("section.shot", "ns => ns.length") == len(SHOTS)
+    _plays(page, f"section.shot[data-name='{PAID}'] video.main")
+    _plays(page, "section.shot[data-name='office-walk'] video.main")
+    assert page.locator("button.pick").first.is_disabled()
+    assert "picking is disabled" in page.locator("#notes").inner_text()
+    assert page.locator("img.ref").evaluate("i => i.complete && i.naturalWidth > 0")
+
+
+def test_a_broken_spec_keeps_the_shots_and_says_why(page: Any, project: Project) -> None:
+    good = project.spec_path.read_text()
+    project.spec_path.write_text(good.replace("prompt: The founder walks", "prompt_: x"))
+    page.wait_for_selector("#notes .note.bad", timeout=10_000)
+    assert "cannot be read" in page.locator("#notes").inner_text()
+    assert page.locator("section.shot").count() == len(SHOTS)
+    project.spec_path.write_text(good)
+    page.wait_for_selector("#notes .note.bad", state="detached", timeout=10_000)
+
+
+def test_a_take_tile_shows_that_take_in_the_player(page: Any) -> None:
+    shot = page.locator(f"section.shot[data-name='{PAID}']")
+    shot.locator(".preview-tile video").click()
+    assert shot.locator(".frame .badge").inner_text() == "PREVIEW"
+    assert shot.locator("video.main").evaluate("v => v.src").split("?")[0].endswith("/preview")
+    shot.locator(".tile.picked video").click()
+    assert shot.locator(".frame .badge").inner_text() == "TAKE 1"
