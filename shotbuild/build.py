@@ -47,6 +47,7 @@ from shotbuild.plan import (
     output_rel,
     seconds_of,
 )
+from shotbuild.polling import next_delay
 from shotbuild.progress import (
     DONE,
     DOWNLOADING,
@@ -787,7 +788,7 @@ class _Executor:
                     " run the build again to resume it"
                 )
             self.reporter.shot(item.name, RENDERING, job.video_id)
-            await self.sleep(min(POLL_MAX, POLL_FIRST + age / 10))
+            await self.sleep(next_delay(age))  # shotbuild.polling: at most 12 % late
         sha, size = await self._fetch(item, job.video_id, first_url=status.video_url)
         guess = seconds_of(item.shot) if item.shot is not None else 0.0
         seconds = float(status.duration or guess)
