@@ -165,18 +165,20 @@ class _Walker:
             )
         self.parsed.values[path] = node
         if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
+            return node.value if node.tag == STR_TAG else self.scalar(node)  # str: most
         if len(path) > MAX_DEPTH:
             raise YamlSyntaxError(at(node), f"nested more than {MAX_DEPTH} levels deep")
-        if id(node) in self.active:
+        ident = id(node)
+        if ident in self.active:
             raise YamlSyntaxError(at(node), "an alias refers to a value that contains it")
-        self.active.add(id(node))
+        self.active.add(ident)
         try:
             if isinstance(node, yaml.SequenceNode):
-                return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+                value = self.value
+                return [value(item, (*path, i)) for i, item in enumerate(node.value)]
             return self.mapping(node, path)
         finally:
-            self.active.discard(id(node))
+            self.active.discard(ident)
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag == STR_TAG or _yaml11_only(node):
@@ -196,9 +198,11 @@ class _Walker:
 
     def mapping(self, node: yaml.Node, path: JsonPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        keys, value = self.parsed.keys, self.value
         for key, (key_node, value_node) in self.pairs(node).items():
-            self.parsed.keys[(*path, key)] = key_node
-            out[key] = self.value(value_node, (*path, key))
+            sub = (*path, key)
+            keys[sub] = key_node
+            out[key] = value(value_node, sub)
         return out
 
     def pairs(self, node: yaml.Node) -> dict[str, Pair]:
@@ -218,8 +222,10 @@ class _Walker:
                 finally:
                     self.merging.discard(id(node))
                 continue
-            name = self.key(key_node)
-            if name is None:
+            if isinstance(key_node, yaml.ScalarNode):
+                name = str(key_node.value)
+            else:
+                self.problem(key_node, "a mapping key must be a plain name, not a list or mapping")
                 continue
             if name in explicit:
                 first = at(explicit[name][0]).line
@@ -241,9 +247,3 @@ class _Walker:
             node, "<<: a merge key takes a mapping (an alias like *base) or a list of them"
         )
         return []
-
-    def key(self, node: yaml.Node) -> str | None:
-        if isinstance(node, yaml.ScalarNode):
-            return str(node.value)
-        self.problem(node, "a mapping key must be a plain name, not a list or mapping")
-        return None
