@@ -8,6 +8,7 @@ value and every mapping key, keyed by its path. Duplicate keys are problems
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,6 @@ INT_TAG = "tag:yaml.org,2002:int"
 FLOAT_TAG = "tag:yaml.org,2002:float"
 MAX_DEPTH = 64  # no spec needs more; deeper is an attack or an accident
 SAFE_DEPTH = 5_000  # libyaml composes recursively in C: ~50,000 levels crash the process
-_LINE_LEAD = re.compile(r"(?m)^[ ?:-]*")
 MAX_VALUES = 1_000_000  # after expanding aliases ("billion laughs" stop here)
 
 Pair = tuple[yaml.Node, yaml.Node]
@@ -95,7 +95,14 @@ def _may_nest_deeper_than(text: str, depth: int) -> bool:
     an indent or an indicator (`- `, `? `) per level at the start of a line."""
     if text.count("[") + text.count("{") > depth:
         return True
-    return any(len(lead) > depth for lead in _LINE_LEAD.findall(text))
+    return _deep_lead(depth).search(text) is not None
+
+
+@functools.cache
+def _deep_lead(depth: int) -> re.Pattern[str]:
+    """A line that starts with more than `depth` indent or indicator characters (one
+    search, instead of a list of every line's lead)."""
+    return re.compile(rf"(?m)^[ ?:-]{{{depth + 1}}}")
 
 
 def _check_depth(text: str) -> None:
