@@ -56,6 +56,17 @@ def timed_run(cmd: list[str], env: dict[str, str] | None = None, check: bool = T
     return elapsed
 
 
+def cpu_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + sys) of a subprocess that must succeed."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = timed_run(cmd, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
 _RSS_WRAPPER = (
     "import resource, subprocess, sys; "
     "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "

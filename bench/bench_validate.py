@@ -1,11 +1,15 @@
-"""Time `shotbuild validate` against check-jsonschema on the same 1,000-shot spec.
+"""Time `shotbuild validate` against check-jsonschema and against a floor on the
+same 1,000-shot spec.
 
 Run by hand: python bench/bench_validate.py [--shots N] [--runs N]
 
-Both commands run as subprocesses (start-up included, as in pre-commit), one
-warm-up each, then the median of --runs runs, alternating. Target: shotbuild
-takes at most half check-jsonschema's time. Also prints load_spec in-process
-against a bare yaml.CSafeLoader parse of the same file (the engine's budget).
+All commands run as subprocesses (start-up included, as in pre-commit), one
+warm-up each, then the median of --runs runs, alternating. Targets: shotbuild
+takes at most half check-jsonschema's time, and at most 0.9x the floor: a
+Python process that parses the file with yaml.CSafeLoader and checks it with a
+fastjsonschema-compiled validator of the same schema (no positions, no rules,
+one yes/no; `pip install fastjsonschema`, the `bench` extra). Also prints
+load_spec in-process against a bare yaml.CSafeLoader parse of the same file.
 """
 
 from __future__ import annotations
@@ -48,6 +52,22 @@ def spec_text(shots: int) -> str:
             f"      - {{type: asset_id, asset_id: ast_{i}, media: image}}",
         ]
     return "\n".join(lines) + "\n"
+
+
+FLOOR = (
+    "import json, sys, yaml, fastjsonschema;"
+    " check = fastjsonschema.compile(json.load(open(sys.argv[1], encoding='utf-8')));"
+    " check(yaml.load(open(sys.argv[2], encoding='utf-8'), Loader=yaml.CSafeLoader))"
+)
+
+
+def floor_command(spec: Path) -> list[str] | None:
+    """The floor as a command, or None when fastjsonschema is not installed."""
+    try:
+        import fastjsonschema  # noqa: F401
+    except ImportError:
+        return None
+    return [sys.executable, "-c", FLOOR, str(SCHEMA), str(spec)]
 
 
 def timed(command: list[str]) -> float:
@@ -94,17 +114,26 @@ def main() -> None:
         spec.write_text(spec_text(args.shots), encoding="utf-8")
         ours = [str(BIN / "shotbuild"), "validate", str(spec)]
         theirs = [str(BIN / "check-jsonschema"), "--schemafile", str(SCHEMA), str(spec)]
-        timed(ours), timed(theirs)  # warm-up (disk cache, .pyc files)
-        times: dict[str, list[float]] = {"ours": [], "theirs": []}
+        floor = floor_command(spec)
+        commands = {"ours": ours, "theirs": theirs} | ({"floor": floor} if floor else {})
+        for command in commands.values():
+            timed(command)  # warm-up (disk cache, .pyc files)
+        times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):
-            times["ours"].append(timed(ours))
-            times["theirs"].append(timed(theirs))
+            for name, command in commands.items():
+                times[name].append(timed(command))
         a, b = statistics.median(times["ours"]), statistics.median(times["theirs"])
         size = spec.stat().st_size / 1024
         print(f"spec: {args.shots} shots, {size:.0f} KiB; medians of {args.runs} runs")
         print(f"shotbuild validate      {a * 1000:8.1f} ms")
         print(f"check-jsonschema        {b * 1000:8.1f} ms")
         print(f"ratio                   {a / b:8.2f}   (target <= 0.50)")
+        if floor:
+            c = statistics.median(times["floor"])
+            print(f"floor: CSafeLoader + fastjsonschema {c * 1000:8.1f} ms")
+            print(f"ratio to the floor      {a / c:8.2f}   (target <= 0.90)")
+        else:
+            print("floor: not measured (pip install fastjsonschema)")
         bare, load = in_process(spec, args.runs)
         print(f"yaml CSafeLoader parse  {bare * 1000:8.1f} ms   (in process)")
         ratio = load / bare

@@ -29,12 +29,12 @@ from shotbuild.build.options import ShotFailed
 from shotbuild.build.record import Recorder, entry_of
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Orphan, Render, Resume, ShotItem, seconds_of
+from shotbuild.polling import next_delay
 from shotbuild.request import Body
 from shotbuild.status import Progress, RemoteState
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, JobRecord
 from shotbuild.store.lock import LockEntry
 
-POLL_FIRST = 2.0
 POLL_MAX = 30.0
 CREATE_ATTEMPTS = 8
 RETRY_AFTER_MAX = 120.0  # a longer Retry-After on a create is cut to this
@@ -242,7 +242,7 @@ class RemoteJobs:
                     " run the build again to resume it"
                 )
             self.ctx.reporter.shot(name, Progress.RENDERING, video_id)
-            await self.ctx.sleep(min(POLL_MAX, POLL_FIRST + age / 10))
+            await self.ctx.sleep(next_delay(age))  # shotbuild.polling: at most 12 % late
 
     def _failed(self, job: JobRecord, status: JobStatus) -> None:
         why = ": ".join(x for x in (status.failure_code, status.failure_message) if x)

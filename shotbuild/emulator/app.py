@@ -62,6 +62,7 @@ REFERENCE_KEYS = {
     "asset_id": frozenset({"type", "asset_id"}),
     "base64": frozenset({"type", "media_type", "data"}),
 }
+STATUSES_MAX = 100  # video IDs per GET /v3/videos/statuses
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-:.]{1,255}")
 GATEWAY_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
@@ -262,6 +263,15 @@ class Api:
         if job is None:
             return error(404, "video_not_found", "Video not found")
         return JSONResponse({"data": world.status_json(job, str(request.base_url))})
+
+    async def video_statuses(self, request: Request) -> Response:
+        """GET /v3/videos/statuses?video_ids=a,b,...: up to 100 jobs in one call, in
+        the order asked (repeats once); an unknown ID is an item with `not_found`."""
+        world = self.world
+        world.stats.batch_status_calls += 1
+        ids = _video_ids(request.query_params.get("video_ids"))
+        base = str(request.base_url)
+        return JSONResponse({"data": [world.bulk_status_json(i, base) for i in ids]})
 
     async def list_videos(self, request: Request) -> Response:
         world = self.world
@@ -518,6 +528,15 @@ async def _json_body(request: Request) -> Any:
         raise Rejection("the request body is not valid JSON") from None
 
 
+def _video_ids(raw: str | None) -> list[str]:
+    ids = list(dict.fromkeys(x.strip() for x in (raw or "").split(",") if x.strip()))
+    if not ids:
+        raise Rejection("video_ids is required: up to 100 video IDs, comma-separated", "video_ids")
+    if len(ids) > STATUSES_MAX:
+        raise Rejection(f"video_ids takes at most {STATUSES_MAX} IDs, got {len(ids)}", "video_ids")
+    return ids
+
+
 def _page(items: list[dict[str, Any]], request: Request) -> dict[str, Any]:
     """One page of `items` by `limit` and `token` (an opaque offset)."""
     q = request.query_params
@@ -565,6 +584,7 @@ def create_app(
     routes = [
         Route("/v3/videos", w(api.create_video), methods=["POST"]),
         Route("/v3/videos", w(api.list_videos), methods=["GET"]),
+        Route("/v3/videos/statuses", w(api.video_statuses), methods=["GET"]),  # before {video_id}
         Route("/v3/videos/{video_id}", w(api.get_video), methods=["GET"]),
         Route("/v3/users/me", w(api.get_account), methods=["GET"]),
         Route("/v3/avatars/looks", w(api.list_looks), methods=["GET"]),

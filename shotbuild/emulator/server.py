@@ -26,9 +26,14 @@ class _QuietDrops(logging.Filter):
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening TCP socket. Created with proto=IPPROTO_TCP (not 0), so asyncio sets
+    TCP_NODELAY on every accepted connection; the option is also set here, which
+    Linux passes on to accepted sockets. Without it each kept-alive answer waits
+    ~40 ms for the client's delayed ACK (Nagle's algorithm)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError:

@@ -21,6 +21,7 @@ FAILURES = (
     ("content_moderation", "The prompt was flagged by moderation; rephrase it"),
 )
 PAYING = ("wallet", "usage_based")  # billing kinds whose balance a job spends
+BULK_WORDS = {"pending": "queued"}  # the bulk endpoint's words differ from GET /v3/videos/{id}
 PENDING_SHARE = 0.25  # of a job's latency spent `pending` before `processing`
 
 
@@ -80,6 +81,7 @@ class Stats:
     jobs: int = 0  # jobs actually started (what a user would pay for)
     creates_per_key: Counter[str] = field(default_factory=Counter)
     status_calls: int = 0
+    batch_status_calls: int = 0  # GET /v3/videos/statuses requests (each up to 100 jobs)
     downloads: int = 0
     renders: int = 0
     injected: Counter[str] = field(default_factory=Counter)  # 429, 5xx, dropped
@@ -96,6 +98,7 @@ class Stats:
             "jobs": self.jobs,
             "creates_per_key": dict(self.creates_per_key),
             "status_calls": self.status_calls,
+            "batch_status_calls": self.batch_status_calls,
             "downloads": self.downloads,
             "renders": self.renders,
             "injected": dict(self.injected),
@@ -250,6 +253,17 @@ class World:
             data["video_url"] = self.video_url(job.id, base_url)
         if status == "failed" and job.failure:
             data["failure_code"], data["failure_message"] = job.failure
+        return data
+
+    def bulk_status_json(self, video_id: str, base_url: str) -> dict[str, Any]:
+        """One item of GET /v3/videos/statuses: keyed `video_id`, status words
+        queued | processing | completed | failed | not_found."""
+        job = self.jobs.get(video_id)
+        if job is None:
+            return {"video_id": video_id, "status": "not_found"}
+        data = self.status_json(job, base_url)
+        data["video_id"] = data.pop("id")
+        data["status"] = BULK_WORDS.get(data["status"], data["status"])
         return data
 
     # -- presigned links -----------------------------------------------------------

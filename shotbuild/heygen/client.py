@@ -24,7 +24,7 @@ import httpx
 
 from shotbuild import __version__
 from shotbuild.errors import ShotbuildError
-from shotbuild.heygen import errors
+from shotbuild.heygen import bulk, errors
 from shotbuild.heygen.errors import ApiError, AuthError, LinkExpired, MissingApiKey, NetworkError
 from shotbuild.heygen.models import (
     Account,
@@ -188,6 +188,13 @@ class HeyGenClient:
         Every field of the answer may be missing: what cannot be read is None."""
         doc = await self._api("GET", "/v3/users/me")
         return Account.from_api(_data(doc, "GET /v3/users/me"))
+
+    async def video_statuses(self, video_ids: Sequence[str]) -> dict[str, bulk.BulkStatus]:
+        """GET /v3/videos/statuses: up to 100 jobs' statuses in one call, by video ID
+        (an ID the answer leaves out is left out here; ask for it with get_video)."""
+        ids = bulk.check_ids(video_ids)
+        doc = await self._api("GET", "/v3/videos/statuses", params={"video_ids": ",".join(ids)})
+        return bulk.parse(doc, ids)
 
     async def list_looks(self, *, ownership: str | None = None) -> list[Look]:
         """Every avatar look (following next_token through all pages)."""

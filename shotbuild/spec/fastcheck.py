@@ -11,8 +11,8 @@ Tests check that both agree on many random documents."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 Check = Callable[[Any], bool]
 
@@ -81,10 +81,41 @@ def _all(checks: list[Check]) -> Check:
     return check
 
 
+def _each(sub: Check, kind: type) -> Check:
+    """`sub` holds for every item of a list (or key of a dict) of `kind`."""
+
+    def check(v: Any) -> bool:
+        if not isinstance(v, kind):
+            return True
+        for item in cast(Iterable[Any], v):  # noqa: SIM110 (a plain loop: the hot path)
+            if not sub(item):
+                return False
+        return True
+
+    return check
+
+
+def _properties(known: dict[str, Check], extra: Check) -> Check:
+    """properties and additionalProperties, with no patternProperties beside them."""
+
+    def check(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        get = known.get
+        for key, item in v.items():
+            sub = get(key, extra)
+            if not sub(item):
+                return False
+        return True
+
+    return check
+
+
 class _Compiler:
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
         self.refs: dict[str, Check] = {}
+        self.compiling: set[str] = set()  # refs whose target is being compiled
 
     def compile(self, schema: Any) -> Check:
         if schema is True:
@@ -115,23 +146,38 @@ class _Compiler:
             for part in filter(None, ref[1:].split("/")):
                 target = target[part.replace("~1", "/").replace("~0", "~")]
             self.refs[ref] = lambda v: True  # a placeholder while a recursive ref compiles
+            self.compiling.add(ref)
             self.refs[ref] = self.compile(target)
-        refs = self.refs  # looked up when called, so recursive refs see the real check
+            self.compiling.discard(ref)
+        if ref not in self.compiling:
+            return self.refs[ref]  # compiled: call it directly
+        refs = self.refs  # recursive: looked up when called, so it sees the real check
         return lambda v: refs[ref](v)
 
     def k_type(self, value: Any, schema: Mapping[str, Any]) -> Check:
         names = [value] if isinstance(value, str) else list(value)
         checks = [TYPES[n] for n in names]
+        if len(checks) == 1:
+            return checks[0]
         return lambda v: any(c(v) for c in checks)
 
     def k_enum(self, options: list[Any], schema: Mapping[str, Any]) -> Check:
+        if options and all(isinstance(o, str) for o in options):
+            words = frozenset(options)  # only a string equals a string (equal())
+            return lambda v: isinstance(v, str) and v in words
         return lambda v: any(equal(v, o) for o in options)
 
     def k_const(self, const: Any, schema: Mapping[str, Any]) -> Check:
+        if isinstance(const, str):
+            return lambda v: isinstance(v, str) and v == const
         return lambda v: equal(v, const)
 
     def k_required(self, keys: list[str], schema: Mapping[str, Any]) -> Check:
-        return lambda v: not isinstance(v, dict) or all(k in v for k in keys)
+        if len(keys) == 1:
+            (key,) = keys
+            return lambda v: not isinstance(v, dict) or key in v
+        wanted = frozenset(keys)
+        return lambda v: not isinstance(v, dict) or wanted <= v.keys()
 
     def k_properties(self, props: Mapping[str, Any], schema: Mapping[str, Any]) -> Check:
         known = {k: self.compile(s) for k, s in props.items()}
@@ -139,6 +185,8 @@ class _Compiler:
             (re.compile(p), self.compile(s)) for p, s in schema.get("patternProperties", {}).items()
         ]
         extra = self.compile(schema.get("additionalProperties", True))
+        if not patterns:
+            return _properties(known, extra)
 
         def check(v: Any) -> bool:
             if not isinstance(v, dict):
@@ -160,12 +208,10 @@ class _Compiler:
         return check
 
     def k_propertyNames(self, names: Any, schema: Mapping[str, Any]) -> Check:
-        sub = self.compile(names)
-        return lambda v: not isinstance(v, dict) or all(sub(k) for k in v)
+        return _each(self.compile(names), dict)
 
     def k_items(self, items: Any, schema: Mapping[str, Any]) -> Check:
-        sub = self.compile(items)
-        return lambda v: not isinstance(v, list) or all(sub(i) for i in v)
+        return _each(self.compile(items), list)
 
     def k_allOf(self, schemas: list[Any], schema: Mapping[str, Any]) -> Check:
         return _all([self.compile(s) for s in schemas])
@@ -226,6 +272,8 @@ class _Compiler:
         def check(v: Any) -> bool:
             if not unique or not isinstance(v, list):
                 return True
+            if all(type(a) is str for a in v):  # the common case: a list of IDs
+                return len(set(v)) == len(v)
             return not any(equal(a, b) for i, a in enumerate(v) for b in v[i + 1 :])
 
         return check

@@ -44,9 +44,9 @@ def load_spec(path: Path | str) -> Spec:
 
 
 def check_file(path: Path | str) -> list[Problem]:
-    """Every problem in the spec at `path` (empty when it is valid)."""
+    """Every problem in the spec at `path` (empty when it is valid); builds no model."""
     with _no_cyclic_gc():
-        return _load(Path(path))[1]
+        return _check(Path(path))[1]
 
 
 @contextlib.contextmanager
@@ -106,6 +106,18 @@ def read_text(path: Path) -> str:
 
 
 def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
+    checked, problems = _check(path)
+    if checked is None:
+        return None, problems
+    doc, shots, parsed = checked
+    return _spec(Path(os.path.abspath(path)), doc, shots, parsed), []
+
+
+_Checked = tuple[dict[str, Any], list[MergedShot], Parsed]
+
+
+def _check(path: Path) -> tuple[_Checked | None, list[Problem]]:
+    """(the document, its merged shots and the parse, when valid; every problem)."""
     shown = str(path)
 
     def problem(position: Position, message: str) -> Problem:
@@ -143,7 +155,7 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
             problems.append(problem(parsed.position(where, key=at_key), message))
     if problems:
         return None, unique(problems)
-    return _spec(Path(os.path.abspath(path)), doc, shots, parsed), []
+    return (doc, shots, parsed), []
 
 
 def _rules_can_run(doc: Any, errors: list[schema.SchemaError]) -> bool:

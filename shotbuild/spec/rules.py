@@ -8,7 +8,7 @@ import base64
 import binascii
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +35,7 @@ def reference_kind(ref: Mapping[str, Any]) -> MediaKind | None:
     where = ref.get("url") or ref.get("path")
     if isinstance(where, str):
         text = where.partition("?")[0].partition("#")[0] if ref.get("type") == "url" else where
-        suffix = PurePosixPath(text.replace("\\", "/")).suffix.lower()
+        suffix = _suffix(text.replace("\\", "/")).lower()
         if suffix in IMAGE_SUFFIXES:
             return "image"
         if suffix in VIDEO_SUFFIXES:
@@ -46,6 +46,14 @@ def reference_kind(ref: Mapping[str, Any]) -> MediaKind | None:
         if major in ("image", "video"):
             return "image" if major == "image" else "video"
     return None
+
+
+def _suffix(text: str) -> str:
+    """PurePosixPath(text).suffix, without building a path (run for every reference
+    of every shot on each load)."""
+    name = next((part for part in reversed(text.split("/")) if part and part != "."), "")
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def check(shot: MergedShot, root: Path) -> Found:

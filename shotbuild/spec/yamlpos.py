@@ -8,6 +8,7 @@ value and every mapping key, keyed by its path. Duplicate keys are problems
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,6 @@ INT_TAG = "tag:yaml.org,2002:int"
 FLOAT_TAG = "tag:yaml.org,2002:float"
 MAX_DEPTH = 64  # no spec needs more; deeper is an attack or an accident
 SAFE_DEPTH = 5_000  # libyaml composes recursively in C: ~50,000 levels crash the process
-_LINE_LEAD = re.compile(r"(?m)^[ ?:-]*")
 MAX_VALUES = 1_000_000  # after expanding aliases ("billion laughs" stop here)
 
 Pair = tuple[yaml.Node, yaml.Node]
@@ -97,7 +97,14 @@ def _may_nest_deeper_than(text: str, depth: int) -> bool:
     an indent or an indicator (`- `, `? `) per level at the start of a line."""
     if text.count("[") + text.count("{") > depth:
         return True
-    return any(len(lead) > depth for lead in _LINE_LEAD.findall(text))
+    return _deep_lead(depth).search(text) is not None
+
+
+@functools.cache
+def _deep_lead(depth: int) -> re.Pattern[str]:
+    """A line that starts with more than `depth` indent or indicator characters (one
+    search, instead of a list of every line's lead)."""
+    return re.compile(rf"(?m)^[ ?:-]{{{depth + 1}}}")
 
 
 def _check_depth(text: str) -> None:
@@ -174,18 +181,20 @@ class _Walker:
             )
         self.parsed.values[path] = node
         if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
+            return node.value if node.tag == STR_TAG else self.scalar(node)  # str: most
         if len(path) > MAX_DEPTH:
             raise YamlSyntaxError(at(node), f"nested more than {MAX_DEPTH} levels deep")
-        if id(node) in self.active:
+        ident = id(node)
+        if ident in self.active:
             raise YamlSyntaxError(at(node), "an alias refers to a value that contains it")
-        self.active.add(id(node))
+        self.active.add(ident)
         try:
             if isinstance(node, yaml.SequenceNode):
-                return [self.value(item, (*path, i)) for i, item in enumerate(node.value)]
+                value = self.value
+                return [value(item, (*path, i)) for i, item in enumerate(node.value)]
             return self.mapping(node, path)
         finally:
-            self.active.discard(id(node))
+            self.active.discard(ident)
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag == STR_TAG or _yaml11_only(node):
@@ -205,9 +214,11 @@ class _Walker:
 
     def mapping(self, node: yaml.Node, path: JsonPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        keys, value = self.parsed.keys, self.value
         for key, (key_node, value_node) in self.pairs(node).items():
-            self.parsed.keys[(*path, key)] = key_node
-            out[key] = self.value(value_node, (*path, key))
+            sub = (*path, key)
+            keys[sub] = key_node
+            out[key] = value(value_node, sub)
         return out
 
     def pairs(self, node: yaml.Node) -> dict[str, Pair]:
@@ -227,8 +238,10 @@ class _Walker:
                 finally:
                     self.merging.discard(id(node))
                 continue
-            name = self.key(key_node)
-            if name is None:
+            if isinstance(key_node, yaml.ScalarNode):
+                name = str(key_node.value)
+            else:
+                self.problem(key_node, "a mapping key must be a plain name, not a list or mapping")
                 continue
             if name in explicit:
                 first = at(explicit[name][0]).line
@@ -250,9 +263,3 @@ class _Walker:
             node, "<<: a merge key takes a mapping (an alias like *base) or a list of them"
         )
         return []
-
-    def key(self, node: yaml.Node) -> str | None:
-        if isinstance(node, yaml.ScalarNode):
-            return str(node.value)
-        self.problem(node, "a mapping key must be a plain name, not a list or mapping")
-        return None
