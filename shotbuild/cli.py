@@ -100,9 +100,9 @@ def _write_crash_log() -> str | None:
 
 
 def _redact(text: str) -> str:
-    import os
+    from shotbuild.settings import heygen_access
 
-    key = os.environ.get("HEYGEN_API_KEY")
+    key = heygen_access().api_key
     return text.replace(key, "[HEYGEN_API_KEY]") if key else text
 
 

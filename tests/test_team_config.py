@@ -8,7 +8,20 @@ from pathlib import Path
 import pytest
 
 from shotbuild import cli
-from shotbuild.config import ConfigError, find_config, remote_cache_for
+from shotbuild.config import ConfigError, find_config
+from shotbuild.settings import Settings
+from shotbuild.store.remote import RemoteCache
+
+
+def remote_cache_for(
+    spec_dir: Path,
+    *,
+    url: str | None = None,
+    mode: str | None = None,
+    environ: dict[str, str],
+) -> RemoteCache | None:
+    settings = Settings.resolve(spec_dir, remote_cache=url, remote_cache_mode=mode, environ=environ)
+    return settings.remote.open()
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@ Faults. A remote cache only saves money; it must never fail a build. So:
   per shot. A write fault turns off writes only.
 The engine therefore needs one clause: ``except RemoteCacheError as e: warn(e)``.
 Configuration mistakes (bad mode, unknown protocol, missing extra) are other
-``ShotbuildError``s raised by ``from_url``/``from_env``: they stop the run, since a
+``ShotbuildError``s raised by ``from_url`` (``shotbuild.settings`` picks the URL and
+mode): they stop the run, since a
 cache that is silently ignored means paying for renders again.
 
 Methods block; async callers run them in a worker thread (``anyio.to_thread.run_sync``).
@@ -42,7 +43,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -58,9 +58,6 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["read", "readwrite"]
 MODES: tuple[Mode, ...] = ("read", "readwrite")
-ENV_URL = "SHOTBUILD_REMOTE_CACHE"
-ENV_MODE = "SHOTBUILD_REMOTE_CACHE_MODE"
-DEFAULT_ENV_MODE: Mode = "readwrite"  # CI writes; laptops set SHOTBUILD_REMOTE_CACHE_MODE=read
 
 _CHUNK = 1 << 20
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -135,19 +132,6 @@ class RemoteCache:
                 f"remote cache {shown}: {_one_line(e)}; use a file://, s3://, gs:// or az:// URL"
             ) from None
         return cls(fs, root, url=shown, mode=mode)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RemoteCache | None:
-        """The cache named by SHOTBUILD_REMOTE_CACHE (None when unset), in the mode
-        SHOTBUILD_REMOTE_CACHE_MODE says (default readwrite)."""
-        env = os.environ if environ is None else environ
-        url = env.get(ENV_URL, "").strip()
-        if not url:
-            return None
-        mode = env.get(ENV_MODE, "").strip() or DEFAULT_ENV_MODE
-        if mode not in MODES:
-            raise RemoteCacheConfigError(f"{ENV_MODE}={mode!r}: set it to read or readwrite")
-        return cls.from_url(url, mode)
 
     @property
     def readable(self) -> bool:
