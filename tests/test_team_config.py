@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SpecWriter
 
 from shotbuild import cli
 from shotbuild.config import ConfigError, find_config
@@ -25,13 +26,12 @@ def remote_cache_for(
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def project(tmp_path: Path, write_spec: SpecWriter) -> Path:
     """A repository with its spec two folders down."""
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     spec_dir = tmp_path / "repo" / "video" / "launch"
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "shots.yaml").write_text(
-        "version: 1\nshots:\n  a: {prompt: Hello., avatar_id: [look_founder]}\n"
+    write_spec(
+        "version: 1\nshots:\n  a: {prompt: Hello., avatar_id: [look_founder]}\n", folder=spec_dir
     )
     return spec_dir
 
