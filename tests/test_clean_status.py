@@ -152,3 +152,16 @@ def test_status_says_why_the_api_could_not_be_asked(flying: Path) -> None:
     assert failed.live == {} and failed.live_error == "cannot reach the API" and jobs.closed
     assert failed.plan.items[0].status == IN_FLIGHT  # the plan still stands
     assert no_key.live == {} and no_key.live_error and "HEYGEN_API_KEY" in no_key.live_error
+
+
+def test_the_python_api_returns_the_same_status(
+    flying: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shotbuild import api
+
+    monkeypatch.setenv("HEYGEN_BASE_URL", BASE_URL)
+    result = api.status(flying)  # no key in the environment: the live part says why
+    assert isinstance(result, api.Status) and result.plan.items[0].status == IN_FLIGHT
+    assert result.live == {} and result.live_error and "HEYGEN_API_KEY" in result.live_error
+    preview = api.status(flying, backend="preview")
+    assert preview.live == {} and preview.live_error is None and preview.plan.backend == "preview"
