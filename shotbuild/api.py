@@ -4,6 +4,7 @@ import shotbuild.api as sb
 spec = sb.load("shots.yaml")
 print(sb.plan(spec, backend="preview").to_json())
 result = sb.build(spec, backend="preview", jobs=2)
+print(sb.status(spec).live)  # the API's state of each job in flight
 """
 
 from __future__ import annotations
@@ -11,14 +12,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shotbuild.backends import get_backend
 from shotbuild.build import BuildOptions, BuildResult
+from shotbuild.jobstatus import Status
 from shotbuild.plan import Plan, make_plan
 from shotbuild.progress import Reporter
+from shotbuild.settings import Settings
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import Cache
 
-__all__ = ["BuildOptions", "BuildResult", "Plan", "Spec", "build", "load", "plan"]
+__all__ = [
+    "BuildOptions",
+    "BuildResult",
+    "Plan",
+    "Spec",
+    "Status",
+    "build",
+    "load",
+    "plan",
+    "status",
+]
 
 
 def load(path: str | Path = "shots.yaml") -> Spec:
@@ -42,10 +54,25 @@ def plan(
     spec: Spec | str | Path, *, backend: str | None = None, out: str | Path | None = None
 ) -> Plan:
     """What a build would do, offline: one item per shot with a status and a reason."""
+    loaded = _spec(spec)
+    settings = Settings.resolve(loaded.root, backend=backend)
     with Cache() as cache:
         return make_plan(
-            _spec(spec), get_backend(backend), cache, out=Path(out) if out is not None else None
+            loaded, settings.open_backend(), cache, out=Path(out) if out is not None else None
         )
+
+
+def status(
+    spec: Spec | str | Path, *, backend: str | None = None, out: str | Path | None = None
+) -> Status:
+    """The plan, plus the API's state of each job in flight (`.live`, by shot name;
+    `.live_error` says why the API could not be asked)."""
+    from shotbuild.jobstatus import status as run
+
+    loaded = _spec(spec)
+    settings = Settings.resolve(loaded.root, backend=backend)
+    with Cache() as cache:
+        return run(loaded, settings, cache, out=Path(out) if out is not None else None)
 
 
 def build(
@@ -62,7 +89,6 @@ def build(
     `remote_cache`, else $SHOTBUILD_REMOTE_CACHE, else the project config file.
     Failed shots are in `result.failed`."""
     from shotbuild.build import build as run
-    from shotbuild.config import remote_cache_for
 
     if options.get("out") is not None:
         options["out"] = Path(options["out"])
@@ -70,11 +96,14 @@ def build(
         if name in options:
             options[name] = tuple(options[name])
     loaded = _spec(spec)
-    remote = remote_cache_for(loaded.root, url=remote_cache, mode=remote_cache_mode)
+    settings = Settings.resolve(
+        loaded.root, backend=backend, remote_cache=remote_cache, remote_cache_mode=remote_cache_mode
+    )
+    remote = settings.remote.open()
     with Cache() as cache:
         return run(
             loaded,
-            get_backend(backend, cache=cache),
+            settings.open_backend(cache),
             BuildOptions(**options),
             cache=cache,
             reporter=reporter,

@@ -8,21 +8,19 @@ repository's root) or the file system's root; the first folder with either file 
     remote_cache_mode = "read"     remote_cache = "s3://..."
 
 Each setting is taken from the command-line option, else the environment variable,
-else this file (else its default). Unknown keys and bad values are one-line errors."""
+else this file (else its default): `shotbuild.settings` applies that order.
+Unknown keys and bad values are one-line errors."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shotbuild.errors import ShotbuildError
 from shotbuild.money import MoneySettings
 from shotbuild.untrusted import one_line, show
-
-if TYPE_CHECKING:
-    from shotbuild.store.remote import RemoteCache
 
 CONFIG_NAME = "shotbuild.toml"
 MAX_CONFIG_BYTES = 4 << 20
@@ -141,38 +139,3 @@ def _money(where: str, table: Mapping[str, Any]) -> MoneySettings:
 
 def _opt(table: Mapping[str, Any], key: str, parse: Any) -> Any:
     return parse(table[key], key) if key in table else None
-
-
-def remote_cache_for(
-    spec_dir: Path,
-    *,
-    url: str | None = None,
-    mode: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> RemoteCache | None:
-    """The shared remote cache a build in `spec_dir` uses, or None. Each of the URL
-    and the mode comes from the option (`url`, `mode`), else the environment, else
-    the project config file; the mode defaults to readwrite. fsspec is imported only
-    when a URL is set."""
-    import os
-
-    env = os.environ if environ is None else environ
-    config = find_config(spec_dir)  # read even when unused, so a broken file never hides
-
-    def setting(option: str | None, var: str, key: str) -> tuple[str | None, str]:
-        if option is not None and option.strip():
-            return option.strip(), f"--{key.replace('_', '-')}"
-        if env.get(var, "").strip():
-            return env[var].strip(), var
-        return getattr(config, key), f"{config.path}: {key}"
-
-    chosen_url = setting(url, ENV_URL, "remote_cache")[0]
-    if not chosen_url:
-        return None
-    chosen, source = setting(mode, ENV_MODE, "remote_cache_mode")
-    chosen = chosen or DEFAULT_MODE
-    if chosen not in MODES:
-        raise ConfigError(f"{source}: remote cache mode {chosen!r} is not read or readwrite")
-    from shotbuild.store.remote import RemoteCache
-
-    return RemoteCache.from_url(chosen_url, chosen)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from shotbuild.errors import ShotbuildError
 from shotbuild.heygen.origin import DEFAULT_BASE_URL, origin_of
+from shotbuild.settings import heygen_access
 
 if TYPE_CHECKING:
     import httpx
@@ -72,7 +73,7 @@ async def run(setup: Setup) -> list[Check]:
     checks: list[Check] = []
     table = _prices(setup, checks)
     origin = _origin(setup, checks)
-    key = setup.environ.get("HEYGEN_API_KEY", "").strip()
+    key = heygen_access(setup.environ).api_key or ""
     if origin is not None:
         checks.append(await _server(setup, origin))
         checks.extend(await _account(setup, key, origin, table))
@@ -98,13 +99,13 @@ def _prices(setup: Setup, checks: list[Check]) -> PriceTable | None:
 
 
 def _origin(setup: Setup, checks: list[Check]) -> str | None:
-    base = setup.environ.get("HEYGEN_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    base = heygen_access(setup.environ).base_url
     try:
         origin = origin_of(base)
     except ShotbuildError as e:
         checks.append(Check("origin", "fail", str(e)))
         return None
-    where = "HEYGEN_BASE_URL" if setup.environ.get("HEYGEN_BASE_URL", "").strip() else "default"
+    where = "HEYGEN_BASE_URL" if base != DEFAULT_BASE_URL else "default"
     checks.append(Check("origin", "ok", f"{origin} ({where})"))
     return origin
 
@@ -164,7 +165,7 @@ async def _fetch_account(setup: Setup, key: str) -> Account:
     from shotbuild.heygen.client import HeyGenClient
     from shotbuild.heygen.retry import RetryPolicy
 
-    base = setup.environ.get("HEYGEN_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    base = heygen_access(setup.environ).base_url
     client: HeyGenClient = HeyGenClient(
         key, base, transport=setup.transport, retry=RetryPolicy(attempts=2)
     )
@@ -220,10 +221,10 @@ def _type_name(setup: Setup, origin: str) -> Check:
 
 
 def _remote_cache(setup: Setup) -> Check:
-    from shotbuild.config import remote_cache_for
+    from shotbuild.settings import Settings
 
     try:
-        cache = remote_cache_for(setup.folder, environ=setup.environ)
+        cache = Settings.resolve(setup.folder, environ=setup.environ).remote.open()
     except ShotbuildError as e:
         return Check("remote cache", "fail", str(e))
     if cache is None:

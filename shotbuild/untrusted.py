@@ -207,10 +207,10 @@ def add_secret(secret: str) -> None:
 
 def redact(text: str) -> str:
     """`text` with every registered secret (and HEYGEN_API_KEY) replaced."""
-    import os
+    from shotbuild.settings import heygen_access
 
     secrets = set(_SECRETS)
-    env_key = os.environ.get("HEYGEN_API_KEY", "").strip()
+    env_key = heygen_access().api_key or ""
     if len(env_key) >= 4:
         secrets.add(env_key)
     for secret in sorted(secrets, key=len, reverse=True):

@@ -3,6 +3,7 @@ HOME that does not exist, so no test can touch the real home or the real API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -38,10 +39,41 @@ def chdir_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+SpecWriter = Callable[..., Path]
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path) -> SpecWriter:
+    """write_spec(text, folder=tmp_path, name="shots.yaml", files={relative path: bytes})
+    -> the spec's path: the one way a test puts a spec (and the files it refers to)
+    on disk. Folders are made as needed; writing again replaces the spec."""
+
+    def write(
+        text: str,
+        *,
+        folder: Path | None = None,
+        name: str = "shots.yaml",
+        files: Mapping[str, bytes] | None = None,
+    ) -> Path:
+        where = folder if folder is not None else tmp_path
+        for rel, data in (files or {}).items():
+            (where / rel).parent.mkdir(parents=True, exist_ok=True)
+            (where / rel).write_bytes(data)
+        where.mkdir(parents=True, exist_ok=True)
+        path = where / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
 # -- the HeyGen emulator (issue 3): real sockets on 127.0.0.1, a clock tests move ------
 
 import contextlib  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
 
 
 class FakeClock:
@@ -62,11 +94,38 @@ class FakeClock:
 
 
 class RunningEmulator:
-    def __init__(self, url: str, app: object, clock: FakeClock) -> None:
-        self.url, self.app, self.clock = url, app, clock
+    """The one wrapper of an emulator a test started: its URL, its world (in-process
+    state and counts) and a way to run the real CLI against it in a child process."""
+
+    def __init__(self, url: str, app: object, clock: Any, api_key: str | None) -> None:
+        self.url, self.app, self.clock, self.api_key = url, app, clock, api_key
         key = getattr(getattr(app, "state", None), "world", None)
         configured = getattr(getattr(key, "config", None), "api_key", None)
-        self.headers = {"x-api-key": configured or "emulator-control"}
+        self.headers = {"x-api-key": configured or api_key or "emulator-control"}
+
+    @property
+    def world(self) -> Any:
+        from shotbuild.emulator import world_of
+
+        return world_of(self.app)
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        """The world's stats (jobs, creates, ...), read in-process without a request."""
+        return dict(self.world.stats.as_json())
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """This process's environment pointed at the emulator with its key."""
+        key = {"HEYGEN_API_KEY": self.api_key or "sk-any-key"}
+        return {**os.environ, **key, "HEYGEN_BASE_URL": self.url, **extra}
+
+    def shotbuild(
+        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 100
+    ) -> subprocess.CompletedProcess[str]:
+        """`python -m shotbuild ARGS` in a child process against the emulator."""
+        cmd = [sys.executable, "-m", "shotbuild", *args]
+        environ = dict(env) if env is not None else self.env()
+        return subprocess.run(cmd, env=environ, capture_output=True, text=True, timeout=timeout)
 
     def stats(self) -> dict[str, object]:
         import httpx
@@ -86,20 +145,19 @@ def _start_emulator(stack: contextlib.ExitStack, **config: object) -> RunningEmu
     from shotbuild.emulator import EmulatorConfig, create_app, serve_in_thread
     from shotbuild.preview import placeholder_mp4
 
-    clock = FakeClock()
-    config.setdefault("clock", clock)
+    config.setdefault("clock", FakeClock())
     config.setdefault("seed", 7)
     factory = config.pop("video_factory", placeholder_mp4)
     app = create_app(EmulatorConfig(**config), video_factory=factory)  # type: ignore[arg-type]
     url = stack.enter_context(serve_in_thread(app))
-    return RunningEmulator(url, app, config["clock"])  # type: ignore[arg-type]
+    return RunningEmulator(url, app, config["clock"], config.get("api_key"))  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def emulator() -> Iterator[Callable[..., RunningEmulator]]:
     """start(**EmulatorConfig fields) -> a RunningEmulator on 127.0.0.1, stopped after
-    the test; its clock is a FakeClock unless `clock=` is given; videos are placeholders
-    unless `video_factory=` is given."""
+    the test; its clock is a FakeClock unless `clock=` is given (`time.monotonic` for
+    builds in a child process); videos are placeholders unless `video_factory=` is given."""
     with contextlib.ExitStack() as stack:
         yield lambda **config: _start_emulator(stack, **config)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from conftest import SpecWriter
 from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec
-from test_engine_emulator import KEY, Emu, emu  # noqa: F401 (the emulator fixture)
+from test_engine_emulator import Emu, emu  # noqa: F401 (the emulator fixture)
 
 from shotbuild.build import RETRY_AFTER_MAX, BuildOptions, BuildResult, build
 from shotbuild.spec.model import Spec
@@ -56,25 +55,19 @@ def test_a_retry_after_date_is_honoured_and_capped(tmp_path: Path) -> None:
     assert RETRY_AFTER_MAX in sleeps and max(sleeps) == RETRY_AFTER_MAX
 
 
-def test_the_emulator_job_limit_is_learnt_over_a_socket(tmp_path: Path, emu: Emu) -> None:  # noqa: F811
+def test_the_emulator_job_limit_is_learnt_over_a_socket(
+    write_spec: SpecWriter,
+    emu: Emu,  # noqa: F811
+) -> None:
     emu.world.config.faults.concurrency = 3
     emu.world.config.faults.latency = 0.3
     lines = ["version: 1", "defaults: {avatar_id: [look_founder], duration: 4}", "shots:"]
     lines += [f"  shot-{i}: {{prompt: Shot number {i}.}}" for i in range(8)]
-    spec_file = tmp_path / "shots.yaml"
-    spec_file.write_text("\n".join(lines) + "\n")
-    env = {"HEYGEN_API_KEY": KEY, "HEYGEN_BASE_URL": emu.url}
-    cmd = [sys.executable, "-m", "shotbuild", "build", str(spec_file), "-j", "8"]
-    done = subprocess.run(cmd, env=_env(env), capture_output=True, text=True, timeout=100)
+    spec_file = write_spec("\n".join(lines) + "\n")
+    done = emu.shotbuild("build", str(spec_file), "-j", "8")
     assert done.returncode == 0, done.stderr[-800:]
-    assert emu.stats["jobs"] == 8 and len(read_lock(spec_file.with_suffix(".lock"))) == 8
-    assert emu.stats["injected"]["429"] <= 8, emu.stats["injected"]
-
-
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    import os
-
-    return {**os.environ, **extra}
+    assert emu.counts["jobs"] == 8 and len(read_lock(spec_file.with_suffix(".lock"))) == 8
+    assert emu.counts["injected"]["429"] <= 8, emu.counts["injected"]
 
 
 def test_the_client_hands_a_create_429_back_at_once_but_reads_still_retry() -> None:

@@ -8,14 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import RunningEmulator, SpecWriter
 
-from shotbuild.emulator import EmulatorConfig, create_app, serve_in_thread, world_of
-from shotbuild.preview import placeholder_mp4
 from shotbuild.store.lock import read_lock
 
 KEY = "sk-engine-emulated-7c1d"
@@ -32,45 +31,25 @@ shots:
 """
 
 
-class Emu:
-    def __init__(self, app: Any, url: str) -> None:
-        self.app, self.url = app, url
-
-    @property
-    def world(self) -> Any:
-        return world_of(self.app)
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = self.world.stats.as_json()
-        return stats
+Emu = RunningEmulator
 
 
 @pytest.fixture
-def emu() -> Iterator[Emu]:
-    app = create_app(
-        EmulatorConfig(api_key=KEY, latency=0.0, seed=7), video_factory=placeholder_mp4
-    )
-    with serve_in_thread(app) as url:
-        yield Emu(app, url)
+def emu(emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
+    """On the real clock: the builds run in child processes and poll in real time."""
+    return emulator(api_key=KEY, latency=0.0, seed=7, clock=time.monotonic)
 
 
 @pytest.fixture
-def spec_file(tmp_path: Path) -> Path:
-    (tmp_path / "ref.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    path = tmp_path / "shots.yaml"
-    path.write_text(SPEC)
-    return path
+def spec_file(write_spec: SpecWriter) -> Path:
+    return write_spec(SPEC, files={"ref.png": b"\x89PNG\r\n\x1a\n not really"})
 
 
 def run(
     spec_file: Path, emu: Emu, *args: str, crash_at: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HEYGEN_API_KEY": KEY, "HEYGEN_BASE_URL": emu.url}
-    if crash_at:
-        env["SHOTBUILD_TEST_CRASH_AT"] = crash_at
-    cmd = [sys.executable, "-m", "shotbuild", "build", str(spec_file), *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=100)
+    env = emu.env(SHOTBUILD_TEST_CRASH_AT=crash_at) if crash_at else emu.env()
+    return emu.shotbuild("build", str(spec_file), *args, env=env)
 
 
 def assert_complete(spec_file: Path, emu: Emu) -> None:
@@ -79,7 +58,7 @@ def assert_complete(spec_file: Path, emu: Emu) -> None:
     for name, entry in lock.items():
         assert (spec_file.parent / "build" / f"{name}.mp4").stat().st_size == entry.size
         assert entry.origin == emu.url
-    assert emu.stats["jobs"] == 4
+    assert emu.counts["jobs"] == 4
     leftovers = [p for p in (spec_file.parent / "build").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
 
@@ -89,10 +68,10 @@ def test_build_then_noop_against_the_emulator(spec_file: Path, emu: Emu) -> None
     assert first.returncode == 0, first.stderr
     assert "4 built" in first.stderr and "seconds of video paid for" in first.stderr
     assert_complete(spec_file, emu)
-    requests = emu.stats["requests"]
+    requests = emu.counts["requests"]
     again = run(spec_file, emu)
     assert again.returncode == 0 and "4 up to date" in again.stderr
-    assert emu.stats["requests"] == requests  # a no-op build asks the API nothing
+    assert emu.counts["requests"] == requests  # a no-op build asks the API nothing
     # the key is never written anywhere
     cache = Path(os.environ["SHOTBUILD_CACHE_DIR"])
     for path in [*cache.rglob("*"), *spec_file.parent.rglob("*")]:
@@ -111,7 +90,7 @@ def test_kill_9_at_any_point_then_rerun_pays_once(spec_file: Path, emu: Emu, poi
     resumed = run(spec_file, emu)
     assert resumed.returncode == 0, resumed.stderr
     assert_complete(spec_file, emu)
-    assert max(emu.stats["creates_per_key"].values()) <= 2  # one replay at most, never a job
+    assert max(emu.counts["creates_per_key"].values()) <= 2  # one replay at most, never a job
 
 
 def test_faults_429_5xx_drops_and_expired_links(spec_file: Path, emu: Emu) -> None:
@@ -123,7 +102,7 @@ def test_faults_429_5xx_drops_and_expired_links(spec_file: Path, emu: Emu) -> No
     result = run(spec_file, emu, "-j", "4")
     assert result.returncode == 0, result.stderr
     assert_complete(spec_file, emu)
-    assert emu.stats["injected"]
+    assert emu.counts["injected"]
     faults.error_rate = 0.0
     faults.expire_links = True
     (spec_file.parent / "build" / "walk.mp4").unlink()
@@ -132,7 +111,7 @@ def test_faults_429_5xx_drops_and_expired_links(spec_file: Path, emu: Emu) -> No
     assert failed.returncode == 1 and "walk" in failed.stderr and "kept expiring" in failed.stderr
     faults.expire_links = False
     assert run(spec_file, emu).returncode == 0
-    assert emu.stats["jobs"] == 4
+    assert emu.counts["jobs"] == 4
 
 
 def test_failed_render_with_keep_going_then_only_it_is_resubmitted(
@@ -145,12 +124,12 @@ def test_failed_render_with_keep_going_then_only_it_is_resubmitted(
     emu.world.config.faults.failure_rate = 0.0
     again = run(spec_file, emu)
     assert again.returncode == 0 and "4 built" in again.stderr
-    assert emu.stats["jobs"] == 8
+    assert emu.counts["jobs"] == 8
 
 
 def test_ctrl_c_keeps_submitted_jobs_and_exits_130(spec_file: Path, emu: Emu) -> None:
     emu.world.config.faults.latency = 1.0
-    env = {**os.environ, "HEYGEN_API_KEY": KEY, "HEYGEN_BASE_URL": emu.url}
+    env = emu.env()
     cmd = [sys.executable, "-m", "shotbuild", "build", "-v", str(spec_file)]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
@@ -160,7 +139,7 @@ def test_ctrl_c_keeps_submitted_jobs_and_exits_130(spec_file: Path, emu: Emu) ->
             break
     rest = proc.communicate(timeout=30)[1]
     assert proc.returncode == 130, rest
-    jobs = emu.stats["jobs"]
+    jobs = emu.counts["jobs"]
     assert 1 <= jobs <= 4
     resumed = run(spec_file, emu)
     assert resumed.returncode == 0, resumed.stderr
@@ -172,23 +151,19 @@ def test_status_asks_the_api_about_jobs_in_flight(spec_file: Path, emu: Emu) -> 
     spec_file.write_text(SPEC.split("  walk:")[0])
     timed_out = run(spec_file, emu, "--timeout", "1")
     assert timed_out.returncode == 1 and "stays recorded" in timed_out.stderr
-    env = {**os.environ, "HEYGEN_API_KEY": KEY, "HEYGEN_BASE_URL": emu.url}
-    cmd = [sys.executable, "-m", "shotbuild", "status", "--json", str(spec_file)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    done = emu.shotbuild("status", "--json", str(spec_file), timeout=60)
     assert done.returncode == 0, done.stderr
     shot = json.loads(done.stdout)["shots"][0]
     assert shot["status"] == "in flight" and shot["api_status"] == "pending"
-    assert emu.stats["jobs"] == 1
+    assert emu.counts["jobs"] == 1
 
 
 def test_status_without_a_key_still_shows_the_plan(spec_file: Path, emu: Emu) -> None:
     emu.world.config.faults.latency = 3600.0
     spec_file.write_text(SPEC.split("  walk:")[0])
     assert run(spec_file, emu, "--timeout", "1").returncode == 1
-    env = {k: v for k, v in os.environ.items() if k != "HEYGEN_API_KEY"}
-    env["HEYGEN_BASE_URL"] = emu.url
-    cmd = [sys.executable, "-m", "shotbuild", "status", str(spec_file)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in emu.env().items() if k != "HEYGEN_API_KEY"}
+    done = emu.shotbuild("status", str(spec_file), env=env, timeout=60)
     assert done.returncode == 0 and "in flight" in done.stderr
     assert "HEYGEN_API_KEY" in done.stderr
 
@@ -212,5 +187,5 @@ def test_editing_one_shot_of_fifty_renders_exactly_that_shot(tmp_path: Path, emu
     second = run(spec_file, emu, "-j", "8")
     assert second.returncode == 0 and "1 built, 0 restored, 49 up to date" in second.stderr
     assert "shot-17: done" in second.stderr
-    assert emu.stats["jobs"] == 51
+    assert emu.counts["jobs"] == 51
     assert len(read_lock(spec_file.with_suffix(".lock"))) == 50

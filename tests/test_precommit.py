@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shotbuild.commands.validate import is_spec_name
+from shotbuild.spec.files import is_spec_name
 
 REPO = Path(__file__).resolve().parent.parent
 HOOKS = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))

@@ -258,28 +258,6 @@ def test_concurrent_writers_never_expose_a_partial_object(tmp_path: Path, remote
     assert entry is not None and entry.sha256 == sha and dest.read_bytes() == data
 
 
-def test_from_env(remote_dir: Path) -> None:
-    url = remote_dir.as_uri()
-    assert RemoteCache.from_env({}) is None
-    assert RemoteCache.from_env({"SHOTBUILD_REMOTE_CACHE": "  "}) is None
-    cache = RemoteCache.from_env({"SHOTBUILD_REMOTE_CACHE": url})
-    assert cache is not None and cache.mode == "readwrite"
-    env = {"SHOTBUILD_REMOTE_CACHE": url, "SHOTBUILD_REMOTE_CACHE_MODE": "read"}
-    cache = RemoteCache.from_env(env)
-    assert cache is not None and cache.mode == "read"
-    env["SHOTBUILD_REMOTE_CACHE_MODE"] = "write"
-    with pytest.raises(RemoteCacheConfigError, match=r"^SHOTBUILD_REMOTE_CACHE_MODE='write': set"):
-        RemoteCache.from_env(env)
-
-
-def test_from_env_reads_the_environment(remote_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert RemoteCache.from_env() is None
-    monkeypatch.setenv("SHOTBUILD_REMOTE_CACHE", remote_dir.as_uri())
-    monkeypatch.setenv("SHOTBUILD_REMOTE_CACHE_MODE", "read")
-    cache = RemoteCache.from_env()
-    assert cache is not None and cache.mode == "read" and cache.url == remote_dir.as_uri()
-
-
 def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RemoteCacheConfigError, match="mode 'rw' is not one of"):
         RemoteCache.from_url("file:///tmp/x", "rw")

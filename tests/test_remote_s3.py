@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from shotbuild.settings import Settings
 from shotbuild.store.lock import LockEntry
 from shotbuild.store.remote import RemoteCache, RemoteCacheError
 
@@ -98,7 +99,7 @@ def test_endpoint_from_aws_endpoint_url(
     # botocore reads AWS_ENDPOINT_URL itself: no storage_options needed.
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("SHOTBUILD_REMOTE_CACHE", f"s3://{bucket}/cache")
-    cache = RemoteCache.from_env()
+    cache = Settings.resolve().remote.open()
     assert cache is not None
     entry, src = render(tmp_path, b"bytes")
     cache.push(KEY, entry, src)

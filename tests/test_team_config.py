@@ -6,19 +6,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SpecWriter
 
 from shotbuild import cli
-from shotbuild.config import ConfigError, find_config, remote_cache_for
+from shotbuild.config import ConfigError, find_config
+from shotbuild.settings import Settings
+from shotbuild.store.remote import RemoteCache
+
+
+def remote_cache_for(
+    spec_dir: Path,
+    *,
+    url: str | None = None,
+    mode: str | None = None,
+    environ: dict[str, str],
+) -> RemoteCache | None:
+    settings = Settings.resolve(spec_dir, remote_cache=url, remote_cache_mode=mode, environ=environ)
+    return settings.remote.open()
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def project(tmp_path: Path, write_spec: SpecWriter) -> Path:
     """A repository with its spec two folders down."""
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     spec_dir = tmp_path / "repo" / "video" / "launch"
-    spec_dir.mkdir(parents=True)
-    (spec_dir / "shots.yaml").write_text(
-        "version: 1\nshots:\n  a: {prompt: Hello., avatar_id: [look_founder]}\n"
+    write_spec(
+        "version: 1\nshots:\n  a: {prompt: Hello., avatar_id: [look_founder]}\n", folder=spec_dir
     )
     return spec_dir
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SpecWriter
 from engine_fakes import BASE_URL, FakeHeyGen, heygen_backend, no_sleep
 
 from shotbuild import cli
@@ -26,9 +27,8 @@ shots:
 
 
 @pytest.fixture
-def built(chdir_tmp: Path) -> Path:
-    spec = chdir_tmp / "shots.yaml"
-    spec.write_text(SPEC)
+def built(chdir_tmp: Path, write_spec: SpecWriter) -> Path:
+    spec = write_spec(SPEC, folder=chdir_tmp)
     with Cache() as cache:
         result = build(load_spec(spec), heygen_backend(FakeHeyGen(), cache), sleep=no_sleep)
     assert result.exit_code == 0

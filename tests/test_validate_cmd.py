@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shotbuild import cli
-from shotbuild.commands.validate import is_spec_name
+from shotbuild.spec.files import is_spec_name
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = "version: 1\nshots:\n  a: {prompt: p, avatar_id: [l]}\n"

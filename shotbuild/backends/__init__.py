@@ -5,35 +5,31 @@ submitted, so planning and no-op builds stay light."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from shotbuild.backends.base import Backend
-from shotbuild.errors import UsageError
+from shotbuild.settings import BACKENDS
 
 if TYPE_CHECKING:
+    from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
-
-BACKENDS = ("heygen", "preview")
 
 
 def backend_name(explicit: str | None) -> str:
     """--backend, else $SHOTBUILD_BACKEND, else heygen."""
-    name = explicit or os.environ.get("SHOTBUILD_BACKEND") or "heygen"
-    if name not in BACKENDS:
-        raise UsageError(f"unknown backend {name!r}; use one of: {', '.join(BACKENDS)}")
-    return name
+    from shotbuild.settings import backend_of
+
+    return backend_of(explicit)
 
 
-def get_backend(name: str | None = None, *, cache: Cache | None = None) -> Backend:
-    name = backend_name(name)
-    if name == "preview":
-        from shotbuild.backends.preview import PreviewBackend
+def get_backend(
+    name: str | None = None, *, cache: Cache | None = None, settings: Settings | None = None
+) -> Backend:
+    """The backend `settings` name (default: read from `name` and the environment)."""
+    from shotbuild.settings import Settings
 
-        return PreviewBackend(cache)
-    from shotbuild.backends.heygen import HeyGenBackend
-
-    return HeyGenBackend.from_env(cache=cache)
+    chosen = settings if settings is not None else Settings.resolve(backend=name)
+    return chosen.open_backend(cache)
 
 
 __all__ = ["BACKENDS", "Backend", "backend_name", "get_backend"]

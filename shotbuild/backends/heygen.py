@@ -7,7 +7,6 @@ the API is first needed, so plans and no-op builds never load it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -60,9 +59,10 @@ class HeyGenBackend:
     def from_env(
         cls, *, cache: Cache | None = None, transport: Any = None, **client_kw: Any
     ) -> HeyGenBackend:
-        base_url = os.environ.get("HEYGEN_BASE_URL", "").strip() or DEFAULT_BASE_URL
-        key = os.environ.get("HEYGEN_API_KEY", "").strip() or None
-        return cls(base_url, key, cache=cache, transport=transport, **client_kw)
+        from shotbuild.settings import heygen_access
+
+        access = heygen_access()
+        return cls(access.base_url, access.api_key, cache=cache, transport=transport, **client_kw)
 
     @property
     def origin(self) -> str:

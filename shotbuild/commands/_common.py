@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from shotbuild.errors import ShotbuildError
+from shotbuild.report.base import Output
 from shotbuild.spec.model import Spec
 
 
@@ -54,3 +55,11 @@ out_option = click.option(
 
 def echo_err(text: str = "", **kw: Any) -> None:
     click.echo(text, err=True, **kw)
+
+
+def echo_output(output: Output) -> None:
+    """A reporter's lines: the result on stdout, then the words for people on stderr."""
+    for line in output.stdout:
+        click.echo(line)
+    for line in output.stderr:
+        echo_err(line)

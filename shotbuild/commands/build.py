@@ -109,10 +109,9 @@ def cli(
     """Build SPEC (default: shots.yaml): each shot's output is restored from the
     build folder, the cache or the lock when its key is unchanged; the rest are
     rendered. Exit 1 when a shot failed."""
-    from shotbuild.backends import get_backend
     from shotbuild.build import BuildOptions, build
-    from shotbuild.config import remote_cache_for
     from shotbuild.progress import reporter_for
+    from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
 
     loaded = load(spec)
@@ -127,13 +126,19 @@ def cli(
         out=out,
         rerender_missing=rerender_missing,
     )
-    remote = remote_cache_for(loaded.root, url=remote_cache, mode=remote_cache_mode)
+    settings = Settings.resolve(
+        loaded.root,
+        backend=backend,
+        remote_cache=remote_cache,
+        remote_cache_mode=remote_cache_mode,
+    )
+    remote = settings.remote.open()
     reporter = reporter_for(quiet=quiet, verbose=verbose)
     with Cache() as cache:
         try:
             result = build(
                 loaded,
-                get_backend(backend, cache=cache),
+                settings.open_backend(cache),
                 options,
                 cache=cache,
                 reporter=reporter,

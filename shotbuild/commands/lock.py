@@ -9,7 +9,6 @@ import click
 
 from shotbuild.commands._common import echo_err, load, spec_argument
 from shotbuild.errors import UsageError
-from shotbuild.store.lock import LockEntry
 
 
 @click.command("lock")
@@ -24,49 +23,25 @@ def cli(spec: Path | None, check: bool, as_json: bool) -> int:
     Offline: no API key, no network. Keys are computed as a heygen build would,
     for the API at $HEYGEN_BASE_URL (default https://api.heygen.com): a lock
     rendered against another origin (e.g. the emulator) does not match."""
-    from shotbuild.backends.heygen import HeyGenBackend
-    from shotbuild.keys import StatCachedHasher, shot_keys
+    from shotbuild.lockcheck import check_lock
+    from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
-    from shotbuild.store.lock import read_lock
 
     if not check:
         raise UsageError("shotbuild lock: say what to do: --check")
     loaded = load(spec)
-    lock = read_lock(loaded.lock_path)
-    origin = HeyGenBackend.from_env().identity
+    settings = Settings.resolve(loaded.root, backend="heygen")
     with Cache() as cache:
-        hasher = StatCachedHasher(cache.stat_load, cache.stat_save)
-        keys = shot_keys(loaded, origin, hasher)
-    problems = [
-        (name, _mismatch(lock.get(name), origin))
-        for name, (key, _) in keys.items()
-        if name not in lock or lock[name].key != key
-    ]
-    problems += [
-        (name, "in the lock but not in the spec") for name in sorted(lock) if name not in keys
-    ]
+        result = check_lock(loaded, settings.open_backend(cache), cache)
     if as_json:
-        doc = {
-            "format_version": 1,
-            "ok": not problems,
-            "problems": [{"shot": name, "problem": why} for name, why in problems],
-        }
-        click.echo(json.dumps(doc, indent=2, sort_keys=True))
-    for name, why in problems:
-        echo_err(f"{loaded.lock_path}: {name}: {why}")
-    if problems:
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    for problem in result.problems:
+        echo_err(f"{result.lock_path}: {problem.shot}: {problem.problem}")
+    if not result.ok:
         echo_err(
             "shotbuild: the lock does not match the spec: run `shotbuild build` and commit the lock"
         )
         return 1
     if not as_json:
-        echo_err(f"{loaded.lock_path}: matches the spec ({len(keys)} shots)")
+        echo_err(f"{result.lock_path}: matches the spec ({result.shots} shots)")
     return 0
-
-
-def _mismatch(entry: LockEntry | None, origin: str) -> str:
-    if entry is None:
-        return "not in the lock"
-    if entry.origin != origin:
-        return f"rendered by {entry.origin}, checked for {origin} (see $HEYGEN_BASE_URL)"
-    return "changed since it was built"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -26,13 +27,14 @@ def cli(
 ) -> int:
     """Show each shot as new, changed (which fields), up to date, in flight,
     failed last time or removed, why, and the seconds of video a build would pay for."""
-    from shotbuild.backends import get_backend
     from shotbuild.plan import make_plan
+    from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
 
     loaded = load(spec)
+    settings = Settings.resolve(loaded.root, backend=backend)
     with Cache() as cache:
-        plan = make_plan(loaded, get_backend(backend), cache, out=out)
+        plan = make_plan(loaded, settings.open_backend(), cache, out=out)
     if as_json:
         click.echo(json.dumps(plan.to_json(), indent=2, sort_keys=True))
     else:
@@ -40,7 +42,7 @@ def cli(
     return 2 if detailed_exitcode and plan.pending else 0
 
 
-def show_plan(plan: Plan, live: dict[str, str] | None = None) -> None:
+def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     """The plan as a table on stderr (for people); `live` adds an API state per shot."""
     width = max((len(i.name) for i in plan.items), default=4)
     for item in plan.items:

@@ -125,11 +125,12 @@ class HeyGenClient:
         cls, *, transport: httpx.AsyncBaseTransport | None = None, **kw: Any
     ) -> HeyGenClient:
         """A client for HEYGEN_API_KEY at HEYGEN_BASE_URL (default https://api.heygen.com)."""
-        key = os.environ.get("HEYGEN_API_KEY", "").strip()
-        if not key:
+        from shotbuild.settings import heygen_access
+
+        access = heygen_access()
+        if not access.api_key:
             raise MissingApiKey()
-        base = os.environ.get("HEYGEN_BASE_URL", "").strip() or DEFAULT_BASE_URL
-        return cls(key, base, transport=transport, **kw)
+        return cls(access.api_key, access.base_url, transport=transport, **kw)
 
     @property
     def origin(self) -> str:

@@ -31,7 +31,8 @@ Faults. A remote cache only saves money; it must never fail a build. So:
   per shot. A write fault turns off writes only.
 The engine therefore needs one clause: ``except RemoteCacheError as e: warn(e)``.
 Configuration mistakes (bad mode, unknown protocol, missing extra) are other
-``ShotbuildError``s raised by ``from_url``/``from_env``: they stop the run, since a
+``ShotbuildError``s raised by ``from_url`` (``shotbuild.settings`` picks the URL and
+mode): they stop the run, since a
 cache that is silently ignored means paying for renders again.
 
 Trust. A remote cache is exactly as trusted as everyone who can write to it: a writer
@@ -49,7 +50,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -66,9 +66,6 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["read", "readwrite"]
 MODES: tuple[Mode, ...] = ("read", "readwrite")
-ENV_URL = "SHOTBUILD_REMOTE_CACHE"
-ENV_MODE = "SHOTBUILD_REMOTE_CACHE_MODE"
-DEFAULT_ENV_MODE: Mode = "readwrite"  # CI writes; laptops set SHOTBUILD_REMOTE_CACHE_MODE=read
 
 _CHUNK = 1 << 20
 MAX_RESULT_BYTES = 64 << 10  # a result is ~300 bytes
@@ -153,19 +150,6 @@ class RemoteCache:
                 " use a file://, s3://, gs:// or az:// URL"
             ) from None
         return cls(fs, root, url=shown, mode=mode)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RemoteCache | None:
-        """The cache named by SHOTBUILD_REMOTE_CACHE (None when unset), in the mode
-        SHOTBUILD_REMOTE_CACHE_MODE says (default readwrite)."""
-        env = os.environ if environ is None else environ
-        url = env.get(ENV_URL, "").strip()
-        if not url:
-            return None
-        mode = env.get(ENV_MODE, "").strip() or DEFAULT_ENV_MODE
-        if mode not in MODES:
-            raise RemoteCacheConfigError(f"{ENV_MODE}={mode!r}: set it to read or readwrite")
-        return cls.from_url(url, mode)
 
     @property
     def readable(self) -> bool:

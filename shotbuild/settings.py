@@ -1,0 +1,142 @@
+"""Every setting a run uses, read once and passed down: each one is the command-line
+option (or Python API argument), else its environment variable, else the project
+config file (`config.py`: shotbuild.toml or [tool.shotbuild]), else its default.
+
+    setting             option               environment                   config file
+    backend             --backend            SHOTBUILD_BACKEND             -
+    API key             -                    HEYGEN_API_KEY                -
+    API base URL        -                    HEYGEN_BASE_URL               -
+    remote cache        --remote-cache       SHOTBUILD_REMOTE_CACHE        remote_cache
+    remote cache mode   --remote-cache-mode  SHOTBUILD_REMOTE_CACHE_MODE   remote_cache_mode
+
+This module is the only reader of these variables; nothing below it looks at
+`os.environ` for them. The API key never appears in a repr."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shotbuild.config import DEFAULT_MODE, ENV_MODE, ENV_URL, MODES, ConfigError, find_config
+from shotbuild.errors import UsageError
+from shotbuild.heygen.origin import DEFAULT_BASE_URL
+
+if TYPE_CHECKING:
+    from shotbuild.backends.base import Backend
+    from shotbuild.store.cache import Cache
+    from shotbuild.store.remote import RemoteCache
+
+ENV_API_KEY = "HEYGEN_API_KEY"
+ENV_BASE_URL = "HEYGEN_BASE_URL"
+ENV_BACKEND = "SHOTBUILD_BACKEND"
+BACKENDS = ("heygen", "preview")
+DEFAULT_BACKEND = "heygen"
+
+
+@dataclass(frozen=True)
+class HeyGenAccess:
+    """Where the HeyGen API is and the key for it (None: not set)."""
+
+    base_url: str = DEFAULT_BASE_URL
+    api_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RemoteSetting:
+    """The shared remote cache a build uses (url None: none)."""
+
+    url: str | None = None
+    mode: str = DEFAULT_MODE
+
+    def open(self) -> RemoteCache | None:
+        """The cache itself; fsspec is imported only when a URL is set."""
+        if not self.url:
+            return None
+        from shotbuild.store.remote import RemoteCache
+
+        return RemoteCache.from_url(self.url, self.mode)
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: str = DEFAULT_BACKEND
+    heygen: HeyGenAccess = HeyGenAccess()
+    remote: RemoteSetting = RemoteSetting()
+
+    @classmethod
+    def resolve(
+        cls,
+        spec_dir: Path | None = None,
+        *,
+        backend: str | None = None,
+        remote_cache: str | None = None,
+        remote_cache_mode: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """The settings for a run on the spec in `spec_dir` (None: no config file)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            backend=backend_of(backend, env),
+            heygen=heygen_access(env),
+            remote=remote_of(spec_dir, remote_cache, remote_cache_mode, env),
+        )
+
+    def open_backend(self, cache: Cache | None = None) -> Backend:
+        """The backend these settings name (httpx is imported only on first submit)."""
+        if self.backend == "preview":
+            from shotbuild.backends.preview import PreviewBackend
+
+            return PreviewBackend(cache)
+        from shotbuild.backends.heygen import HeyGenBackend
+
+        return HeyGenBackend(self.heygen.base_url, self.heygen.api_key, cache=cache)
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+def heygen_access(environ: Mapping[str, str] | None = None) -> HeyGenAccess:
+    """HEYGEN_BASE_URL (default https://api.heygen.com) and HEYGEN_API_KEY."""
+    env = os.environ if environ is None else environ
+    return HeyGenAccess(_env(env, ENV_BASE_URL) or DEFAULT_BASE_URL, _env(env, ENV_API_KEY))
+
+
+def backend_of(option: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """--backend, else $SHOTBUILD_BACKEND, else heygen."""
+    env = os.environ if environ is None else environ
+    name = option or _env(env, ENV_BACKEND) or DEFAULT_BACKEND
+    if name not in BACKENDS:
+        raise UsageError(f"unknown backend {name!r}; use one of: {', '.join(BACKENDS)}")
+    return name
+
+
+def remote_of(
+    spec_dir: Path | None,
+    url: str | None,
+    mode: str | None,
+    env: Mapping[str, str],
+) -> RemoteSetting:
+    """The remote cache's URL and mode, each from the option, else the environment,
+    else the config file. The file is read even when unused, so a broken one never
+    hides behind an option."""
+    config = find_config(spec_dir) if spec_dir is not None else None
+
+    def setting(option: str | None, var: str, key: str) -> tuple[str | None, str]:
+        if option is not None and option.strip():
+            return option.strip(), f"--{key.replace('_', '-')}"
+        if _env(env, var):
+            return env[var].strip(), var
+        return (getattr(config, key) if config else None), f"{config and config.path}: {key}"
+
+    chosen_url = setting(url, ENV_URL, "remote_cache")[0]
+    if not chosen_url:
+        return RemoteSetting()
+    chosen, source = setting(mode, ENV_MODE, "remote_cache_mode")
+    chosen = chosen or DEFAULT_MODE
+    if chosen not in MODES:
+        raise ConfigError(f"{source}: remote cache mode {chosen!r} is not read or readwrite")
+    return RemoteSetting(chosen_url, chosen)
