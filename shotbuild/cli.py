@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
+import json
 import os
 import sys
 import time
@@ -60,6 +62,22 @@ def cli() -> None:
     paying for each shot once."""
 
 
+INTERRUPTED = (
+    "shotbuild: interrupted; nothing more was submitted. Jobs already submitted keep"
+    " rendering at HeyGen (and are paid for): their video_ids are recorded, and the next"
+    " `shotbuild build` resumes them instead of paying again"
+)
+
+
+def _wants_json(argv: Sequence[str] | None) -> bool:
+    args = list(sys.argv[1:] if argv is None else argv)
+    return (
+        "--json" in args
+        or any(a == "json" and b in ("--format", "-f") for b, a in itertools.pairwise(args))
+        or "--format=json" in args
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script's entry point)."""
     try:
@@ -74,11 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         e.show()
         return e.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("shotbuild: interrupted", err=True)
+        click.echo(INTERRUPTED, err=True)
         return EXIT_INTERRUPTED
     except ShotbuildError as e:
-        for line in terminal_safe(redact(str(e))).splitlines() or [""]:  # each says where
+        message = terminal_safe(redact(str(e)))
+        for line in message.splitlines() or [""]:  # each says where
             click.echo(f"shotbuild: error: {line}", err=True)
+        if _wants_json(argv):  # --json promises one document on stdout, also on failure
+            click.echo(json.dumps({"format_version": 1, "error": redact(str(e))}, indent=2))
         return e.exit_code
     except BrokenPipeError:
         return EXIT_OK

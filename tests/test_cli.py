@@ -88,3 +88,52 @@ def test_every_line_of_a_many_line_error_has_the_prefix(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) >= 2
     assert all(line.startswith("shotbuild: error: ") for line in lines), lines
+
+
+def test_json_failure_is_one_document_on_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    spec = tmp_path / "shots.yaml"
+    spec.write_text("shots:\n  a: {prompt: p}\n", encoding="utf-8")
+    assert cli.main(["plan", "--json", str(spec)]) == 1
+    out = capsys.readouterr()
+    doc = json.loads(out.out)
+    assert doc["format_version"] == 1 and "missing avatar_id" in doc["error"]
+    assert "shotbuild: error:" in out.err
+
+
+def test_validate_json_is_the_same_as_format_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "shots.yaml"
+    spec.write_text("shots:\n  a: {prompt: p}\n", encoding="utf-8")
+    assert cli.main(["validate", "--json", str(spec)]) == 1
+    as_json = capsys.readouterr().out
+    assert cli.main(["validate", "--format", "json", str(spec)]) == 1
+    assert capsys.readouterr().out == as_json
+
+
+def test_interrupt_says_jobs_keep_rendering_and_are_resumed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    _install(monkeypatch, interrupt)
+    assert cli.main(["boom"]) == 130
+    err = capsys.readouterr().err
+    assert "keep rendering" in err and "resumes them" in err
+
+
+def test_lock_alone_says_how_to_use_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["lock"]) == 2
+    assert "usage: shotbuild lock --check [SPEC]" in capsys.readouterr().err
+
+
+def test_missing_key_for_looks_does_not_suggest_a_backend_option() -> None:
+    from shotbuild.heygen.errors import MissingApiKey
+
+    assert "--backend" not in str(MissingApiKey())
+    assert "--backend preview" in str(MissingApiKey(offline_hint=True))

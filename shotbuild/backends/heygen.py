@@ -70,7 +70,7 @@ class HeyGenBackend:
 
     def check_ready(self) -> None:
         if not self._api_key:
-            raise MissingApiKey()
+            raise MissingApiKey(offline_hint=True)
 
     async def _api(self) -> Any:
         if self._client is None:

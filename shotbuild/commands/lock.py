@@ -28,7 +28,10 @@ def cli(spec: Path | None, check: bool, as_json: bool) -> int:
     from shotbuild.store.cache import Cache
 
     if not check:
-        raise UsageError("shotbuild lock: say what to do: --check")
+        raise UsageError(
+            "usage: shotbuild lock --check [SPEC] (exit 1 unless shots.lock covers the spec;"
+            " the CI gate); see shotbuild lock --help"
+        )
     loaded = load(spec)
     settings = Settings.resolve(loaded.root, backend="heygen")
     with Cache() as cache:

@@ -23,12 +23,18 @@ from shotbuild.spec.files import check_paths
     show_default=True,
     help="text: path:line:col: message lines; json: one document; github: annotations.",
 )
-def cli(paths: tuple[Path, ...], output_format: str) -> int:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="The same as --format json (as every other command says it).",
+)
+def cli(paths: tuple[Path, ...], output_format: str, as_json: bool) -> int:
     """Check spec files offline and list every problem in every file.
 
     PATH is a spec file or a folder (searched for shots.yaml, shots.yml,
     *.shots.yaml and *.shots.yml); the default is shots.yaml here.
     Exit status: 0 when every file is valid, 1 otherwise."""
     results = check_paths(paths)
-    echo_output(REPORTERS[output_format](results))
+    echo_output(REPORTERS["json" if as_json else output_format](results))
     return 1 if any(r.problems for r in results) else 0

@@ -75,11 +75,11 @@ class LinkExpired(ApiError):
 class MissingApiKey(ApiError):
     """No HEYGEN_API_KEY in the environment."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            f"{KEY_VAR} is not set: export your HeyGen API key as {KEY_VAR}, "
-            "or use --backend preview to render offline animatics"
-        )
+    def __init__(self, *, offline_hint: bool = False) -> None:
+        """`offline_hint`: the caller can render offline instead (a build can; `looks`
+        cannot), so the message says how."""
+        hint = ", or use --backend preview to render offline animatics" if offline_hint else ""
+        super().__init__(f"{KEY_VAR} is not set: export your HeyGen API key as {KEY_VAR}{hint}")
 
 
 def error_body(response: httpx.Response) -> tuple[str | None, str | None, str | None]:
