@@ -137,3 +137,26 @@ def test_missing_key_for_looks_does_not_suggest_a_backend_option() -> None:
 
     assert "--backend" not in str(MissingApiKey())
     assert "--backend preview" in str(MissingApiKey(offline_hint=True))
+
+
+def test_plan_report_goes_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "shots.yaml"
+    spec.write_text("shots:\n  a: {prompt: p, avatar_id: [l]}\n", encoding="utf-8")
+    assert cli.main(["plan", "--backend", "preview", str(spec)]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("a  new") and "plan (preview): 1 new" in out.out
+    assert out.err == ""
+
+
+def test_force_outside_only_is_refused_not_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "shots.yaml"
+    spec.write_text(
+        "shots:\n  a: {prompt: p, avatar_id: [l]}\n  b: {prompt: q, avatar_id: [l]}\n",
+        encoding="utf-8",
+    )
+    code = cli.main(["build", "--backend", "preview", "--only", "a", "--force", "b", str(spec)])
+    assert code == 2
+    assert "--force b is not among --only" in capsys.readouterr().err
+    assert not (tmp_path / "build").exists()

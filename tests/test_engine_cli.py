@@ -60,12 +60,12 @@ def test_plan_json_and_detailed_exitcode(
     heygen_build(spec_file, FakeHeyGen())
     assert cli.main(["plan", "--detailed-exitcode"]) == 0
     captured = capsys.readouterr()
-    assert captured.out == "" and "up to date" in captured.err
+    assert captured.err == "" and "up to date" in captured.out  # a report: stdout
     spec_file.write_text(
         SPEC.replace("title: Demo", "title: Demo 2").replace("duration: 6", "duration: 7")
     )
     assert cli.main(["plan", "--detailed-exitcode", str(spec_file)]) == 2
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out
     assert (
         "duration changed" in err and "cosmetic change" in err and "7 s of video to pay for" in err
     )
@@ -183,9 +183,10 @@ def test_lock_check_is_the_ci_gate(
 ) -> None:
     monkeypatch.setenv("HEYGEN_BASE_URL", "https://api.fake-heygen.test")
     assert cli.main(["lock", "--check"]) == 1
-    assert "office-walk: not in the lock" in capsys.readouterr().err
+    assert "office-walk: not in the lock" in capsys.readouterr().out
     heygen_build(spec_file, FakeHeyGen())
     assert cli.main(["lock", "--check"]) == 0
+    assert "matches the spec (2 shots)" in capsys.readouterr().out
     spec_file.write_text(SPEC.replace("sunlit", "rainy").split("  demo:")[0])
     assert cli.main(["lock", "--check", "--json"]) == 1
     captured = capsys.readouterr()

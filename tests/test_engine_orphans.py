@@ -145,7 +145,7 @@ def test_over_a_socket_the_plan_shows_it_and_changing_back_costs_nothing(tmp_pat
         first = run("build", "Version one.", "--timeout", "1")
         assert first.returncode == 1 and "stays recorded" in first.stderr
         planned = run("plan", "Version two.")
-        assert "in flight (earlier version): submitted as" in planned.stderr, planned.stderr
+        assert "in flight (earlier version): submitted as" in planned.stdout, planned.stdout
         now[0] += 2000.0  # the first job is done; the next ones finish at once
         world_of(app).config.faults.latency = 0.0
         second = run("build", "Version two.")

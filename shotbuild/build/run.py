@@ -155,6 +155,13 @@ def _executor(
 
 def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) -> None:
     known = {shot.name for shot in spec.shots}
+    ignored = [n for n in options.force if options.only and n not in options.only]
+    if ignored:  # a force the selection leaves out would be dropped without a word
+        force, only = names.get("force", "force"), names.get("only", "only")
+        raise UsageError(
+            f"{force} {', '.join(ignored)} is not among {only}: add it there too, or leave"
+            f" {only} out"
+        )
     for option, given in (("only", options.only), ("force", options.force)):
         unknown = [n for n in given if n not in known]
         if unknown:

@@ -38,13 +38,13 @@ def cli(spec: Path | None, check: bool, as_json: bool) -> int:
         result = check_lock(loaded, settings.open_backend(cache), cache)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
-    for problem in result.problems:
-        echo_err(f"{result.lock_path}: {problem.shot}: {problem.problem}")
+    for problem in result.problems:  # the report, on stdout (not with --json: one document)
+        click.echo(f"{result.lock_path}: {problem.shot}: {problem.problem}", err=as_json)
     if not result.ok:
         echo_err(
             "shotbuild: the lock does not match the spec: run `shotbuild build` and commit the lock"
         )
         return 1
     if not as_json:
-        echo_err(f"{result.lock_path}: matches the spec ({result.shots} shots)")
+        click.echo(f"{result.lock_path}: matches the spec ({result.shots} shots)")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
+from shotbuild.commands._common import backend_option, load, out_option, spec_argument
 from shotbuild.plan import Plan
 
 
@@ -43,14 +43,15 @@ def cli(
 
 
 def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
-    """The plan as a table on stderr (for people); `live` adds an API state per shot."""
+    """The plan as a table on stdout (a report: `shotbuild plan > plan.txt` works);
+    `live` adds an API state per shot."""
     width = max((len(i.name) for i in plan.items), default=4)
     for item in plan.items:
         cost = f"  {item.seconds:g} s" if item.seconds else ""
         state = f" [{live[item.name]}]" if live and item.name in live else ""
-        echo_err(f"{item.name:<{width}}  {item.status:<16} {item.reason}{cost}{state}")
+        click.echo(f"{item.name:<{width}}  {item.status:<16} {item.reason}{cost}{state}")
     for item in plan.orphans:
-        echo_err(
+        click.echo(
             f"{item.name:<{width}}  {item.status}: {item.reason}; a build finishes it"
             " into the cache (not build/), so changing the shot back costs nothing"
         )
@@ -58,4 +59,4 @@ def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     backend = f" ({plan.backend})" if plan.backend != "heygen" else ""
     paid = "to pay for" if plan.backend == "heygen" else "to render"
-    echo_err(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}")
+    click.echo(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}")
