@@ -36,11 +36,38 @@ NOT_SPECS = [
 ]
 
 
-def test_the_hook() -> None:
-    (hook,) = HOOKS
-    assert hook["id"] == "shotbuild-validate"
-    assert hook["language"] == "python"
-    assert hook["entry"] == "shotbuild validate"
+def test_the_hooks() -> None:
+    validate, lock_check = HOOKS
+    assert validate["id"] == "shotbuild-validate"
+    assert validate["language"] == "python"
+    assert validate["entry"] == "shotbuild validate"
+    assert lock_check["id"] == "shotbuild-lock-check"
+    assert lock_check["entry"] == "shotbuild lock --check"
+    assert lock_check["pass_filenames"] is False
+    for path in ("shots.yaml", "a/b.shots.yml", "shots.lock", "x/promo.shots.lock"):
+        assert re.search(lock_check["files"], path), path
+    assert not re.search(lock_check["files"], "poetry.lock")
+
+
+def test_the_lock_check_hook_stops_a_commit_of_an_unbuilt_change(tmp_path: Path) -> None:
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    (tmp_path / "shots.yaml").write_text("shots:\n  a: {prompt: p, avatar_id: [l]}\n")
+    entry = shlex.split(HOOKS[1]["entry"])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("HEYGEN_BASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "shotbuild", *entry[1:]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1 and "a: not in the lock" in done.stdout
 
 
 @pytest.mark.parametrize("path", SPECS)
