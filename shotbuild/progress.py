@@ -70,7 +70,9 @@ class LineReporter:
         if self._last.get(name) == state and not self.verbose:
             return  # progress ticks (bytes, elapsed) only in -v or on a terminal
         self._last[name] = state
-        self._print(f"{name}: {state}" + (f" ({detail})" if detail else ""))
+        if state == DOWNLOADING and not self.verbose:
+            detail = ""  # the first tick is a chunk, not the size: counts only in -v
+        self._print(f"{name}: {state}" + (f" ({printable(detail)})" if detail else ""))
 
     def message(self, text: str) -> None:
         if not self.quiet:

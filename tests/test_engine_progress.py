@@ -32,7 +32,7 @@ def test_plain_lines_once_per_state_and_a_summary(tmp_path: Path) -> None:
     reporter.shot("a", "done")
     reporter.summary(result(tmp_path))
     assert out.getvalue().splitlines() == [
-        "a: downloading (10 bytes)",
+        "a: downloading",
         "a: done",
         "shotbuild: 1 built, 0 restored, 0 up to date, 1 failed (b); 10 seconds of video paid for",
     ]
@@ -58,3 +58,11 @@ def test_a_failure_message_is_printed_once(tmp_path: Path) -> None:
     reporter.shot("b", "failed", "render vid_2 failed: moderation_failed")
     reporter.summary(result(tmp_path))
     assert out.getvalue().count("moderation_failed") == 1
+
+
+def test_verbose_plain_lines_show_the_download_ticks() -> None:
+    out = io.StringIO()
+    reporter = LineReporter(out, verbose=True)
+    reporter.shot("a", "downloading", "10 bytes")
+    reporter.shot("a", "downloading", "20 bytes")
+    assert out.getvalue().splitlines() == ["a: downloading (10 bytes)", "a: downloading (20 bytes)"]
