@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import itertools
 import json
+import logging
 import os
 import sys
 import time
@@ -78,8 +79,27 @@ def _wants_json(argv: Sequence[str] | None) -> bool:
     )
 
 
+def _log_to_stderr(argv: Sequence[str] | None) -> None:
+    """shotbuild's log lines (retries, a server that does not answer) on stderr as
+    `shotbuild: ...`: warnings always, every retry with -v/--verbose."""
+    logger = logging.getLogger("shotbuild")
+    args = list(sys.argv[1:] if argv is None else argv)
+    logger.setLevel(logging.INFO if {"-v", "--verbose"} & set(args) else logging.WARNING)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to sys.stderr as it is at each line, redacted and safe for a terminal."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = terminal_safe(redact(f"shotbuild: {record.getMessage()}"))
+        sys.stderr.write(text + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script's entry point)."""
+    _log_to_stderr(argv)
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None,

@@ -160,3 +160,24 @@ def test_force_outside_only_is_refused_not_dropped(
     assert code == 2
     assert "--force b is not among --only" in capsys.readouterr().err
     assert not (tmp_path / "build").exists()
+
+
+def test_a_dead_api_origin_is_said_while_retrying(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HEYGEN_API_KEY", "sk-dead-origin-1")
+    monkeypatch.setenv("HEYGEN_BASE_URL", f"http://127.0.0.1:{port}")
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    monkeypatch.setattr("asyncio.sleep", no_sleep)
+    assert cli.main(["looks"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot reach http://127.0.0.1:{port}" in err and "trying again" in err
+    assert "sk-dead-origin-1" not in err

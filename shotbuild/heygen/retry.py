@@ -116,7 +116,14 @@ class Retrier:
                 delay = self._next(tries, start)
                 if delay is None:
                     raise errors.from_transport(exc, action=action, origin=self._origin) from exc
-                log.info("%s: %s; retrying in %.1f s", action, type(exc).__name__, delay)
+                # said without -v: a dead HEYGEN_BASE_URL must not wait in silence
+                log.warning(
+                    "%s: cannot reach %s (%s); trying again in %.1f s",
+                    action,
+                    self._origin,
+                    type(exc).__name__,
+                    delay,
+                )
                 await self._sleep(delay)
                 continue
             if response.status_code < 400:
@@ -135,7 +142,8 @@ class Retrier:
                 raise errors.from_response(
                     response, action=action, retry_after=self.retry_after(response)
                 )
-            log.info("%s: HTTP %d; retrying in %.1f s", action, response.status_code, delay)
+            level = logging.INFO if response.status_code == 429 else logging.WARNING
+            log.log(level, "%s: HTTP %d; retrying in %.1f s", action, response.status_code, delay)
             await self._sleep(delay)
 
     def _delay_for(
