@@ -144,7 +144,8 @@ _BY_STATUS: dict[int, tuple[type[ApiError], str]] = {
     400: (
         InvalidRequest,
         "HeyGen rejected {action}{field} ({status}{said}): fix that value in the spec "
-        "(shotbuild validate shows where)",
+        "(look and asset IDs are known only to HeyGen, so validate cannot check them "
+        "offline: `shotbuild looks` lists the account's looks)",
     ),
     500: (
         ServerError,
