@@ -368,3 +368,26 @@ def test_clean_removes_the_cuts_and_their_record_only(chdir_tmp: Path) -> None:
     assert (preview / "film.mp4").exists()
     assert cli.main(["clean", str(path)]) == 0
     assert sorted(p.name for p in preview.iterdir()) == ["notes.txt"]
+
+
+def test_plan_shows_each_sequence_waiting_then_up_to_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from shotbuild import cli
+
+    spec = tmp_path / "shots.yaml"
+    spec.write_text(
+        "defaults: {avatar_id: [l], duration: 4, resolution: 720p}\n"
+        "shots:\n  a: {prompt: one}\n  b: {prompt: two}\n"
+        "sequences:\n  film:\n    shots: [a, b]\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["plan", "--backend", "preview", str(spec)]) == 0
+    assert "film  sequence: waiting for a, b" in capsys.readouterr().out
+    assert cli.main(["build", "--backend", "preview", str(spec)]) == 0
+    capsys.readouterr()
+    assert cli.main(["plan", "--backend", "preview", "--json", str(spec)]) == 0
+    (cut,) = json.loads(capsys.readouterr().out)["sequences"]
+    assert (cut["name"], cut["status"], cut["waits_for"]) == ("film", "up to date", [])

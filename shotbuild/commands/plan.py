@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shotbuild.commands._common import backend_option, load, out_option, spec_argument
 from shotbuild.plan import Plan
+
+if TYPE_CHECKING:
+    from shotbuild.sequences.plan import SequencePlan
 
 
 @click.command("plan")
@@ -28,6 +32,8 @@ def cli(
     """Show each shot as new, changed (which fields), up to date, in flight,
     failed last time or removed, why, and the seconds of video a build would pay for."""
     from shotbuild.plan import make_plan
+    from shotbuild.sequences.plan import plan_of
+    from shotbuild.sequences.plan import to_json as cut_json
     from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
 
@@ -35,10 +41,13 @@ def cli(
     settings = Settings.resolve(loaded.root, backend=backend)
     with Cache() as cache:
         plan = make_plan(loaded, settings.open_backend(), cache, out=out)
+    cuts = plan_of(plan, "preview" if plan.backend == "preview" else "")
     if as_json:
-        click.echo(json.dumps(plan.to_json(), indent=2, sort_keys=True))
+        doc = {**plan.to_json(), "sequences": [cut_json(c) for c in cuts]}
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
         show_plan(plan)
+        show_cuts(cuts)
     return 2 if detailed_exitcode and plan.pending else 0
 
 
@@ -60,3 +69,11 @@ def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     backend = f" ({plan.backend})" if plan.backend != "heygen" else ""
     paid = "to pay for" if plan.backend == "heygen" else "to render"
     click.echo(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}")
+
+
+def show_cuts(cuts: Sequence[SequencePlan]) -> None:
+    """One line per sequence: assemble, up to date, or which shots it waits for."""
+    width = max((len(c.name) for c in cuts), default=4)
+    for cut in cuts:
+        said = cut.reason if cut.missing else f"{cut.status.value}: {cut.reason}"
+        click.echo(f"{cut.name:<{width}}  sequence: {said}")

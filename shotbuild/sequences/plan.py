@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shotbuild.keys import StatCachedHasher, UnreadableReference
+from shotbuild.plan import Plan
 from shotbuild.sequences import record
 from shotbuild.spec.model import Sequence, Spec
+from shotbuild.status import SETTLED
 
 # Bump when the assembler writes different bytes for the same inputs: every cut
 # is then assembled again (never a shot rendered).
@@ -108,3 +110,22 @@ def _why(
         if (old.start, old.end) != (new.start, new.end):
             return f"trims of {new.shot} changed"
     return ""
+
+
+def plan_of(plan: Plan, subdir: str) -> tuple[SequencePlan, ...]:
+    """The sequences of a shots plan, before it is built: a member is done when its
+    shot needs nothing (up to date); any other member is what the cut waits for."""
+    if not plan.spec.sequences:
+        return ()
+    done = {i.name: i.output for i in plan.items if i.status in SETTLED}
+    return plan_sequences(plan.spec, plan.build_dir, done, subdir)
+
+
+def to_json(cut: SequencePlan) -> dict[str, object]:
+    return {
+        "name": cut.name,
+        "status": cut.status.value,
+        "reason": cut.reason,
+        "output": str(cut.path),
+        "waits_for": list(cut.missing),
+    }
