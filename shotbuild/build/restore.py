@@ -53,7 +53,7 @@ class Restorer:
         """Restore a shot another machine already paid for, instead of rendering it."""
         if item.forced:
             return False
-        locked = self.recorder.lock.get(item.name)  # a result must agree with the lock
+        locked = self.recorder.picked(item.name)  # a result must agree with the lock
         seen = locked.video_id if locked is not None and locked.key == item.key else None
         entry = await self.shared.pull(item.key, seen)
         if entry is None:

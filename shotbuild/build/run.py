@@ -140,7 +140,7 @@ def _executor(
     locked = isinstance(worker, Remote)
     target = Target(backend.name, backend.identity, backend.subdir, locked)
     shared = Shared(remote if locked else None, ctx.cache, ctx.reporter)  # previews stay local
-    recorder = Recorder(plan.spec, target, dict(plan.lock), manifest, ctx.cache, shared)
+    recorder = Recorder(plan.spec, target, plan.takes, manifest, ctx.cache, shared)
     renders: Renders
     jobs: RemoteJobs | None = None
     match worker:
