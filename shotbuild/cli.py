@@ -34,6 +34,9 @@ COMMANDS: dict[str, str] = {
     "init": "init",
     "schema": "schema",
     "review": "review",
+    "pick": "pick",
+    "takes": "takes",
+    "reroll": "reroll",
 }
 
 

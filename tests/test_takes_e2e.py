@@ -1,0 +1,127 @@
+"""Takes end to end: the real CLI in child processes against the emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import RunningEmulator, SpecWriter
+
+from shotbuild.store.lock import read_lock_file, write_lock_file
+from shotbuild.takes import take_key
+
+KEY = "sk-takes-emulated-5a2e"
+SPEC = """\
+version: 1
+defaults:
+  avatar_id: [look_founder]
+  duration: 4
+shots:
+  a: {prompt: The founder says hello.}
+  b: {prompt: The founder waves goodbye.}
+"""
+
+
+@pytest.fixture
+def emu(emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
+    return emulator(api_key=KEY, latency=0.0, seed=3, clock=time.monotonic)
+
+
+@pytest.fixture
+def spec_file(write_spec: SpecWriter, emu: RunningEmulator) -> Path:
+    path = write_spec(SPEC)
+    built = emu.shotbuild("build", str(path))
+    assert built.returncode == 0, built.stderr
+    return path
+
+
+def creates(emu: RunningEmulator) -> int:
+    return int(emu.counts["jobs"])
+
+
+def output(spec_file: Path, name: str) -> bytes:
+    return (spec_file.parent / "build" / f"{name}.mp4").read_bytes()
+
+
+def give_a_second_take(spec_file: Path) -> None:
+    """Take 2 of a, made of b's paid render (real bytes the emulator rendered)."""
+    lock_path = spec_file.with_suffix(".lock")
+    lock = read_lock_file(lock_path)
+    a, b = lock.shots["a"], lock.shots["b"]
+    second = b.picked.__class__(**{**b.picked.to_json(), "key": take_key(a.key, 2)})
+    write_lock_file(lock_path, lock.with_shot("a", a.with_take(2, second)))
+
+
+def test_pick_switches_the_output_with_no_create(spec_file: Path, emu: RunningEmulator) -> None:
+    give_a_second_take(spec_file)
+    before, b_bytes = creates(emu), output(spec_file, "b")
+    picked = emu.shotbuild("pick", "a", "2", str(spec_file))
+    assert picked.returncode == 0, picked.stderr
+    assert "a: take 2 picked" in picked.stderr
+    assert output(spec_file, "a") == b_bytes and creates(emu) == before
+    assert read_lock_file(spec_file.with_suffix(".lock")).shots["a"].pick == 2
+    check = emu.shotbuild("lock", "--check", str(spec_file))
+    assert check.returncode == 0, check.stderr
+    rebuilt = emu.shotbuild("build", str(spec_file))
+    assert "2 up to date" in rebuilt.stderr and creates(emu) == before
+    back = emu.shotbuild("pick", "a", "1", str(spec_file))
+    assert back.returncode == 0 and output(spec_file, "a") != b_bytes
+
+
+def test_pick_says_what_exists(spec_file: Path, emu: RunningEmulator) -> None:
+    lock_before = spec_file.with_suffix(".lock").read_bytes()
+    for args, words in [
+        (("a", "2"), "shot 'a' has no take 2 (takes on record: 1)"),
+        (("zz", "1"), "no shot named 'zz' in shots.yaml (shots: a, b)"),
+    ]:
+        done = emu.shotbuild("pick", *args, str(spec_file))
+        assert done.returncode == 1 and words in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert spec_file.with_suffix(".lock").read_bytes() == lock_before
+
+
+def test_pick_is_refused_while_a_build_holds_the_spec(
+    spec_file: Path, emu: RunningEmulator
+) -> None:
+    from shotbuild.store.cache import Cache
+
+    with Cache() as cache, cache.spec_lock(spec_file.resolve()):
+        done = emu.shotbuild("pick", "a", "1", str(spec_file))
+    assert done.returncode == 1 and "another shotbuild build is running" in done.stderr
+
+
+def _json(text: str) -> object:
+    return json.loads(text)
+
+
+def test_takes_lists_every_take_and_the_pick(spec_file: Path, emu: RunningEmulator) -> None:
+    give_a_second_take(spec_file)
+    listed = emu.shotbuild("takes", str(spec_file), "a", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = _json(listed.stdout)["takes"]  # type: ignore[index]
+    assert [(r["shot"], r["take"], r["picked"]) for r in rows] == [("a", 1, True), ("a", 2, False)]
+    table = emu.shotbuild("takes", str(spec_file))
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["shot", "take", "video_id", "when", "picked"]
+    assert [line.split()[:2] for line in lines[1:]] == [["a", "1"], ["a", "2"], ["b", "1"]]
+    assert lines[1].endswith("*") and not lines[2].endswith("*")
+
+
+def test_going_back_to_an_earlier_prompt_after_gc_is_free(
+    spec_file: Path, emu: RunningEmulator
+) -> None:
+    original, before = output(spec_file, "a"), creates(emu)
+    text = spec_file.read_text()
+    spec_file.write_text(text.replace("says hello.", "says hi."))
+    changed = emu.shotbuild("build", str(spec_file))
+    assert changed.returncode == 0 and creates(emu) == before + 1
+    history = emu.shotbuild("takes", str(spec_file), "a", "--history")
+    assert "(earlier inputs: The founder says hello.)" in history.stdout, history.stdout
+    assert emu.shotbuild("gc").returncode == 0
+    spec_file.write_text(text)
+    back = emu.shotbuild("build", str(spec_file))
+    assert back.returncode == 0, back.stderr
+    assert creates(emu) == before + 1 and output(spec_file, "a") == original
