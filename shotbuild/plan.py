@@ -23,6 +23,7 @@ from shotbuild.status import PENDING, RENDERS, ShotStatus
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, LockFile, read_lock_file
 from shotbuild.store.outputs import Manifest, Owned
+from shotbuild.takes import take_key
 
 PLAN_FORMAT_VERSION = 1
 
@@ -99,6 +100,13 @@ class ShotItem(PlanItem):
     shot: Shot = field(repr=False)
     key: str
     request: Request = field(repr=False)
+    take: int = 1  # 1: the shot's render; n > 1: another take of its inputs (a reroll)
+    as_pick: bool = True  # a reroll's take becomes the pick and the output (--pick)
+
+    @property
+    def job_key(self) -> str:
+        """The key of the take this item renders (take 1: the shot's key)."""
+        return self.key if self.take == 1 else take_key(self.key, self.take)
 
 
 @dataclass(frozen=True, kw_only=True)

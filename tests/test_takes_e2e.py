@@ -125,3 +125,64 @@ def test_going_back_to_an_earlier_prompt_after_gc_is_free(
     back = emu.shotbuild("build", str(spec_file))
     assert back.returncode == 0, back.stderr
     assert creates(emu) == before + 1 and output(spec_file, "a") == original
+
+
+def test_reroll_adds_a_take_without_changing_the_output(
+    spec_file: Path, emu: RunningEmulator
+) -> None:
+    original, before = output(spec_file, "a"), creates(emu)
+    done = emu.shotbuild("reroll", "a", str(spec_file))
+    assert done.returncode == 0, done.stderr
+    assert creates(emu) == before + 1 and output(spec_file, "a") == original
+    shot = read_lock_file(spec_file.with_suffix(".lock")).shots["a"]
+    assert shot.numbers == [1, 2] and shot.pick == 1
+    assert shot.takes[2].key == take_key(shot.key, 2)
+    check = emu.shotbuild("lock", "--check", str(spec_file))
+    assert check.returncode == 0, check.stderr
+    rebuilt = emu.shotbuild("build", str(spec_file))
+    assert "2 up to date" in rebuilt.stderr and creates(emu) == before + 1
+    picked = emu.shotbuild("pick", "a", "2", str(spec_file))
+    assert picked.returncode == 0 and creates(emu) == before + 1
+    assert output(spec_file, "a") != original
+    assert (spec_file.parent / "build" / "a.mp4").stat().st_size == shot.takes[2].size
+
+
+def test_reroll_with_pick_and_its_cap(spec_file: Path, emu: RunningEmulator) -> None:
+    before = creates(emu)
+    capped = emu.shotbuild("reroll", "b", str(spec_file), "--max-seconds", "1")
+    assert capped.returncode == 1 and "over --max-seconds 1" in capped.stderr, capped.stderr
+    assert creates(emu) == before
+    done = emu.shotbuild("reroll", "b", str(spec_file), "--pick")
+    assert done.returncode == 0, done.stderr
+    shot = read_lock_file(spec_file.with_suffix(".lock")).shots["b"]
+    assert shot.numbers == [1, 2] and shot.pick == 2 and creates(emu) == before + 1
+    assert (spec_file.parent / "build" / "b.mp4").stat().st_size == shot.takes[2].size
+
+
+@pytest.mark.parametrize("point", ["before-create", "after-create", "mid-download"])
+def test_a_killed_reroll_resumes_its_take_and_pays_once(
+    spec_file: Path, emu: RunningEmulator, point: str
+) -> None:
+    before = creates(emu)
+    killed = emu.shotbuild(
+        "reroll", "a", str(spec_file), env=emu.env(SHOTBUILD_TEST_CRASH_AT=point)
+    )
+    assert killed.returncode != 0
+    again = emu.shotbuild("reroll", "a", str(spec_file))
+    assert again.returncode == 0, again.stderr
+    shot = read_lock_file(spec_file.with_suffix(".lock")).shots["a"]
+    assert shot.numbers == [1, 2] and creates(emu) == before + 1  # take 2, paid once
+
+
+def test_a_build_after_a_killed_reroll_keeps_its_take_for_the_next_reroll(
+    spec_file: Path, emu: RunningEmulator
+) -> None:
+    before = creates(emu)
+    env = emu.env(SHOTBUILD_TEST_CRASH_AT="after-create")
+    assert emu.shotbuild("reroll", "a", str(spec_file), env=env).returncode != 0
+    built = emu.shotbuild("build", str(spec_file))  # finishes the take's job into the cache
+    assert built.returncode == 0, built.stderr
+    again = emu.shotbuild("reroll", "a", str(spec_file))
+    assert again.returncode == 0, again.stderr
+    shot = read_lock_file(spec_file.with_suffix(".lock")).shots["a"]
+    assert shot.numbers == [1, 2] and creates(emu) == before + 1

@@ -60,16 +60,14 @@ class Recorder:
         self.cache = cache
         self.shared = shared
 
-    async def record(
-        self, item: ShotItem, entry: LockEntry, *, share: bool = False, take: int | None = None
-    ) -> None:
+    async def record(self, item: ShotItem, entry: LockEntry, *, share: bool = False) -> None:
         """Put a verified blob in place as the shot's output and record it everywhere;
-        `share` also gives it to the shared remote cache. `take` (a reroll) records it
-        as that take of the shot's inputs and leaves the output and pick alone;
+        `share` also gives it to the shared remote cache. A reroll (item.take > 1)
+        records it as that take, and as the output and pick only with --pick;
         otherwise it is the take of the lock it matches, else take 1."""
-        number = take if take is not None else self._take_of(item, entry)
+        number = item.take if item.take != 1 else self._take_of(item, entry)
         entry = dataclasses.replace(entry, key=take_key(item.key, number))
-        if take is None:
+        if item.as_pick:
             self._put_in_place(item, entry)
             self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
         self.cache.put_result(entry.key, entry)
@@ -105,7 +103,7 @@ class Recorder:
             takes = {n: r.lock_entry() for n, r in known.takes.items()} if known else {}
             shot = ShotTakes(item.key, {**takes, number: entry}, number)
         else:
-            shot = shot.with_take(number, entry)
+            shot = shot.with_take(number, entry, pick=item.take != 1 and item.as_pick)
         self.lock = self.lock.with_shot(item.name, shot)
         write_lock_file(self.spec.lock_path, self.lock)
 
