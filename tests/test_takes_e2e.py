@@ -186,3 +186,20 @@ def test_a_build_after_a_killed_reroll_keeps_its_take_for_the_next_reroll(
     assert again.returncode == 0, again.stderr
     shot = read_lock_file(spec_file.with_suffix(".lock")).shots["a"]
     assert shot.numbers == [1, 2] and creates(emu) == before + 1
+
+
+def test_the_python_api_rerolls_lists_and_picks(
+    spec_file: Path, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shotbuild import api
+
+    monkeypatch.setenv("HEYGEN_BASE_URL", emu.url)
+    monkeypatch.setenv("HEYGEN_API_KEY", KEY)
+    before = creates(emu)
+    result = api.reroll(spec_file, ["a"])
+    assert result.built == ["a"] and creates(emu) == before + 1
+    rows = api.takes(spec_file, ["a"])
+    assert [(r.take, r.picked) for r in rows] == [(1, True), (2, False)]
+    picked = api.pick(spec_file, "a", 2)
+    assert picked.ok and picked.changed and creates(emu) == before + 1
+    assert [(r.take, r.picked) for r in api.takes(spec_file, ["a"])] == [(1, False), (2, True)]
