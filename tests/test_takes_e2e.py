@@ -203,3 +203,21 @@ def test_the_python_api_rerolls_lists_and_picks(
     picked = api.pick(spec_file, "a", 2)
     assert picked.ok and picked.changed and creates(emu) == before + 1
     assert [(r.take, r.picked) for r in api.takes(spec_file, ["a"])] == [(1, False), (2, True)]
+
+
+def test_the_review_pages_pick_changes_the_lock(
+    spec_file: Path, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shotbuild.review.model import ReviewError, pick
+    from shotbuild.spec import load_spec
+
+    monkeypatch.setenv("HEYGEN_BASE_URL", emu.url)
+    monkeypatch.setenv("HEYGEN_API_KEY", KEY)
+    give_a_second_take(spec_file)
+    before, b_bytes = creates(emu), output(spec_file, "b")
+    spec = load_spec(spec_file)
+    assert pick(spec, "a", 2).number == 2
+    assert read_lock_file(spec_file.with_suffix(".lock")).shots["a"].pick == 2
+    assert output(spec_file, "a") == b_bytes and creates(emu) == before
+    with pytest.raises(ReviewError):
+        pick(spec, "a", 3)

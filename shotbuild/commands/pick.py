@@ -40,5 +40,6 @@ def cli(shot: str, take: int, spec: Path | None) -> int:
     if not picked.ok:
         return 1
     already = "" if picked.changed else " (it was picked already)"
-    echo_err(f"{shot}: take {take} picked{already}: {picked.entry.video_id} at build/{shot}.mp4")
+    where = picked.result.plan.build_dir / f"{shot}.mp4"
+    echo_err(f"{shot}: take {take} picked{already}: {picked.entry.video_id} at {where}")
     return 0
