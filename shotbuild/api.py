@@ -5,6 +5,9 @@ spec = sb.load("shots.yaml")
 print(sb.plan(spec, backend="preview").to_json())
 result = sb.build(spec, backend="preview", jobs=2)
 print(sb.status(spec).live)  # the API's state of each job in flight
+sb.reroll(spec, ["intro"])      # one more paid take of intro (the output stays)
+print([t.to_json() for t in sb.takes(spec, ["intro"])])
+sb.pick(spec, "intro", 2)       # take 2 ships: lock and build/intro.mp4, no render
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from shotbuild.build import BuildOptions, BuildResult
 from shotbuild.jobstatus import Status
+from shotbuild.picking import Picked, TakeRow
 from shotbuild.plan import Plan, make_plan
 from shotbuild.progress import Reporter
 from shotbuild.settings import Settings
@@ -28,8 +32,11 @@ __all__ = [
     "Status",
     "build",
     "load",
+    "pick",
     "plan",
+    "reroll",
     "status",
+    "takes",
 ]
 
 
@@ -109,3 +116,52 @@ def build(
             reporter=reporter,
             remote=remote,
         )
+
+
+def takes(
+    spec: Spec | str | Path, shots: list[str] | tuple[str, ...] = (), *, history: bool = False
+) -> list[TakeRow]:
+    """Every take in the lock of `shots` (default: all), and which is picked;
+    `history` adds the paid renders of earlier inputs still on record."""
+    from shotbuild.picking import list_takes
+
+    loaded = _spec(spec)
+    settings = Settings.resolve(loaded.root, backend="heygen")
+    with Cache() as cache:
+        return list_takes(
+            loaded, settings.open_backend(cache), cache, tuple(shots), history=history
+        )
+
+
+def pick(spec: Spec | str | Path, shot: str, take: int) -> Picked:
+    """Make take `take` the shot's pick and put it at build/<shot>.mp4: from the
+    cache, the remote cache, or a download by video_id; never a render.
+    `.result.failed` says when its bytes could not be put in place."""
+    from shotbuild.picking import pick as run
+
+    loaded = _spec(spec)
+    settings = Settings.resolve(loaded.root, backend="heygen")
+    remote = settings.remote.open()
+    with Cache() as cache:
+        return run(loaded, settings.open_backend(cache), cache, shot, take, remote=remote)
+
+
+def reroll(
+    spec: Spec | str | Path,
+    shots: list[str] | tuple[str, ...],
+    *,
+    pick: bool = False,
+    max_seconds: float | None = None,
+    reporter: Reporter | None = None,
+) -> BuildResult:
+    """Render one more take of each shot's current inputs (paid); `pick` makes the
+    new takes the picks. Interrupted, it resumes the same takes when run again."""
+    return build(
+        spec,
+        backend="heygen",
+        reporter=reporter,
+        only=tuple(shots),
+        reroll=tuple(shots),
+        pick_rerolled=pick,
+        max_seconds=max_seconds,
+    )

@@ -37,6 +37,9 @@ COMMANDS: dict[str, str] = {
     "init": "init",
     "schema": "schema",
     "review": "review",
+    "pick": "pick",
+    "takes": "takes",
+    "reroll": "reroll",
 }
 
 

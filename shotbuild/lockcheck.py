@@ -15,7 +15,7 @@ from shotbuild.backends.base import Backend
 from shotbuild.plan import make_plan
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import Cache
-from shotbuild.store.lock import LockEntry, read_lock
+from shotbuild.store.lock import LockEntry, read_lock_file
 
 FORMAT_VERSION = 1
 NOT_LOCKED = "not in the lock"
@@ -52,7 +52,7 @@ class LockCheck:
 def check_lock(spec: Spec, backend: Backend, cache: Cache) -> LockCheck:
     """Compare the lock with the keys the planner gives each shot for `backend`
     (a heygen backend: keys carry the API's origin)."""
-    lock = read_lock(spec.lock_path)
+    lock = read_lock_file(spec.lock_path).current()  # a pick of take 2 is as good
     plan = make_plan(spec, backend, cache)
     names = {shot.name for shot in spec.shots}
     keys = {item.name: item.key for item in plan.items if item.name in names}

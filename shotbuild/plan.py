@@ -21,8 +21,9 @@ from shotbuild.request import cosmetic_of
 from shotbuild.spec.model import DEFAULT_DURATION, Shot, Spec
 from shotbuild.status import PENDING, RENDERS, ShotStatus
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
-from shotbuild.store.lock import LockEntry, read_lock
+from shotbuild.store.lock import LockEntry, LockFile, read_lock_file
 from shotbuild.store.outputs import Manifest, Owned
+from shotbuild.takes import take_key
 
 PLAN_FORMAT_VERSION = 1
 
@@ -99,6 +100,13 @@ class ShotItem(PlanItem):
     shot: Shot = field(repr=False)
     key: str
     request: Request = field(repr=False)
+    take: int = 1  # 1: the shot's render; n > 1: another take of its inputs (a reroll)
+    as_pick: bool = True  # a reroll's take becomes the pick and the output (--pick)
+
+    @property
+    def job_key(self) -> str:
+        """The key of the take this item renders (take 1: the shot's key)."""
+        return self.key if self.take == 1 else take_key(self.key, self.take)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,6 +179,7 @@ class Plan:
     orphans: tuple[Orphan, ...] = ()
     settled: tuple[str, ...] = ()  # keys listed in flight that need nothing more
     hashed: Mapping[str, Stat] = field(default_factory=dict, repr=False)  # new stat-cache rows
+    takes: LockFile = field(default_factory=LockFile, repr=False)  # the lock, every take
 
     @property
     def seconds(self) -> float:
@@ -262,7 +271,8 @@ def make_plan(
     cache; writes nothing (the stats of files it hashed are in `Plan.hashed`)."""
     build_dir = build_dir_of(spec, out)
     remote = is_remote(backend)
-    lock = read_lock(spec.lock_path) if remote else {}
+    lock_file = read_lock_file(spec.lock_path) if remote else LockFile()
+    lock = lock_file.current()  # each shot's picked take, keyed by the shot's key
     manifest = manifest if manifest is not None else Manifest(build_dir)
     view = CacheView(cache)
     hasher = StatCachedHasher(view.stat_load, view.stat_save, root=spec.root)
@@ -278,7 +288,16 @@ def make_plan(
         orphans, settled = planner.orphans(live, current)
     outputs = dict(manifest.entries)
     return Plan(
-        spec, backend.name, tuple(items), lock, build_dir, outputs, orphans, settled, view.hashed
+        spec,
+        backend.name,
+        tuple(items),
+        lock,
+        build_dir,
+        outputs,
+        orphans,
+        settled,
+        view.hashed,
+        lock_file,
     )
 
 

@@ -27,6 +27,7 @@ class Code(StrEnum):
     RENDER_FAILED = "render_failed"  # facts: failure
     LEFT_SPEC_LOCK = "left_spec_lock"
     LEFT_SPEC_OUTPUT = "left_spec_output"
+    REROLL = "reroll"  # facts: take
 
 
 class Problem(StrEnum):
@@ -94,6 +95,8 @@ def words(reason: Reason) -> str:
         return f"{fact('problem')}; its render left the cache"
     if reason.code == Code.SUBMITTED:
         return f"submitted as {fact('video_id')}"
+    if reason.code == Code.REROLL:
+        return f"take {fact('take')}: another take of the same inputs"
     if reason.code == Code.FORCED_RESUMED:
         return f"forced render {fact('video_id') or '(create unanswered)'} interrupted: resumed"
     return f"render failed ({fact('failure') or 'no reason given'}): submit again"

@@ -43,8 +43,9 @@ from shotbuild.request import (
 )
 from shotbuild.spec.model import Reference, Shot
 from shotbuild.store.cache import Cache
-from shotbuild.store.lock import read_lock
+from shotbuild.store.lock import LockFile, read_lock
 from shotbuild.store.outputs import Manifest
+from shotbuild.store.records import paid_records
 
 # -- the request builder and the key ---------------------------------------------------
 
@@ -172,7 +173,9 @@ def test_the_recorder_makes_a_render_permanent_in_every_store(tmp_path: Path) ->
     sha = sha256_file(blob)
     manifest = Manifest(tmp_path / "build")
     target = Target("heygen", "https://api.heygen.com", "", locked=True)
-    recorder = Recorder(spec, target, {}, manifest, cache, Shared(None, cache, NullReporter()))
+    recorder = Recorder(
+        spec, target, LockFile(), manifest, cache, Shared(None, cache, NullReporter())
+    )
     item = make_plan(spec, _Heygenish(), cache).items[0]
     assert isinstance(item, Render) and isinstance(item, ShotItem)
     entry = entry_of(item.key, "vid_1", sha, len(data), 4.0, target.identity)
@@ -181,6 +184,7 @@ def test_the_recorder_makes_a_render_permanent_in_every_store(tmp_path: Path) ->
     assert (tmp_path / "build" / "s.mp4").read_bytes() == data
     assert read_lock(spec.lock_path) == {"s": entry}
     assert cache.result(entry.key) == entry and cache.request(entry.key) == item.request
+    assert [r.video_id for r in paid_records(cache, entry.key)] == ["vid_1"]  # kept for good
     owned = Manifest(tmp_path / "build").get("s.mp4")
     assert owned is not None and owned.key == entry.key and owned.title == "T"
     removed = Removed(name="s", status=REMOVED, why=Reason(Code.LEFT_SPEC_LOCK), output=item.output)

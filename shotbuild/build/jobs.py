@@ -94,7 +94,7 @@ class RemoteJobs:
 
     async def render_again(self, item: ShotItem) -> None:
         """A new, forced job for a shot whose locked render the API lost."""
-        await self.run(item, self.new_job(item, self.ctx.cache.job(item.key), forced=True))
+        await self.run(item, self.new_job(item, self.ctx.cache.job(item.job_key), forced=True))
 
     async def run(self, item: ShotItem, job: JobRecord, *, replay: bool = False) -> None:
         if job.video_id is None:
@@ -124,13 +124,14 @@ class RemoteJobs:
         self.ctx.reporter.shot(item.name, Progress.DONE)
 
     def new_job(self, item: ShotItem, prior: JobRecord | None, *, forced: bool) -> JobRecord:
-        prior = prior or self.ctx.cache.job(item.key)
+        key = item.job_key  # a reroll's take has its own key, so its own Idempotency-Key
+        prior = prior or self.ctx.cache.job(key)
         attempt = prior.attempt + 1 if prior is not None else 1
         return JobRecord(
-            key=item.key,
+            key=key,
             shot=item.name,
             origin=self.identity,
-            idempotency_key=idempotency_key(item.key, attempt, forced=forced),
+            idempotency_key=idempotency_key(key, attempt, forced=forced),
             attempt=attempt,
             state=JOB_INTENT,
         )

@@ -17,6 +17,7 @@ PYTHON_NAMES: Mapping[str, str] = {
     "force": "`force`",
     "max_seconds": "`max_seconds`",
     "rerender_missing": "`rerender_missing=True`",
+    "reroll": "`reroll`",
 }
 
 
@@ -36,6 +37,8 @@ class BuildOptions:
     out: Path | None = None
     lock_timeout: float = 5.0
     rerender_missing: bool = False  # a locked render gone from the API may be rendered again
+    reroll: tuple[str, ...] = ()  # shots that get one more take of their current inputs
+    pick_rerolled: bool = False  # the new takes become the picks and the outputs
 
 
 @dataclass

@@ -16,8 +16,10 @@ from shotbuild.build.shared import Shared
 from shotbuild.plan import Removed, Settled, ShotItem
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
-from shotbuild.store.lock import LockEntry, write_lock
+from shotbuild.store.lock import LockEntry, LockFile, ShotTakes, write_lock_file
 from shotbuild.store.outputs import DamagedBlob, Manifest, OutputInTheWay
+from shotbuild.store.records import PaidRender, record_paid, takes_on_record
+from shotbuild.takes import take_key
 
 
 @dataclass(frozen=True)
@@ -46,30 +48,64 @@ class Recorder:
         self,
         spec: Spec,
         target: Target,
-        lock: dict[str, LockEntry],
+        lock: LockFile,
         manifest: Manifest,
         cache: Cache,
         shared: Shared,
     ) -> None:
         self.spec = spec
         self.target = target
-        self.lock = lock  # the executor's own copy: the plan's stays as planned
+        self.lock = lock  # every take; the plan's copy stays as planned
         self.manifest = manifest
         self.cache = cache
         self.shared = shared
 
     async def record(self, item: ShotItem, entry: LockEntry, *, share: bool = False) -> None:
         """Put a verified blob in place as the shot's output and record it everywhere;
-        `share` also gives it to the shared remote cache."""
-        self._put_in_place(item, entry)
-        self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
+        `share` also gives it to the shared remote cache. A reroll (item.take > 1)
+        records it as that take, and as the output and pick only with --pick;
+        otherwise it is the take of the lock it matches, else take 1."""
+        number = item.take if item.take != 1 else self._take_of(item, entry)
+        entry = dataclasses.replace(entry, key=take_key(item.key, number))
+        if item.as_pick:
+            self._put_in_place(item, entry)
+            self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
         self.cache.put_result(entry.key, entry)
         self.cache.put_request(entry.key, item.request)
         if self.target.locked:
-            self.lock[item.name] = entry
-            write_lock(self.spec.lock_path, self.lock)
+            self._lock_take(item, number, entry)
+            render = PaidRender.of(
+                entry, inputs_key=item.key, take=number, shot=item.name, request=item.request
+            )
+            record_paid(self.cache, render)  # kept for good, whatever gc drops
         if share:
             await self.shared.push(entry)
+
+    def picked(self, name: str) -> LockEntry | None:
+        """The shot's picked take as the shot's render (keyed by the shot's key)."""
+        return self.lock.current().get(name)
+
+    def _take_of(self, item: ShotItem, entry: LockEntry) -> int:
+        shot = self.lock.get(item.name)
+        if shot is not None and shot.key == item.key:
+            for number, known in shot.takes.items():
+                if (known.video_id, known.sha256) == (entry.video_id, entry.sha256):
+                    return number
+        return 1
+
+    def _lock_take(self, item: ShotItem, number: int, entry: LockEntry) -> None:
+        """Add the take to the shot's takes, never dropping the others; a shot
+        whose inputs changed starts from their takes on record (going back to
+        earlier inputs brings their takes back)."""
+        shot = self.lock.get(item.name)
+        if shot is None or shot.key != item.key:
+            known = takes_on_record(self.cache, item.key)
+            takes = {n: r.lock_entry() for n, r in known.takes.items()} if known else {}
+            shot = ShotTakes(item.key, {**takes, number: entry}, number)
+        else:
+            shot = shot.with_take(number, entry, pick=item.take != 1 and item.as_pick)
+        self.lock = self.lock.with_shot(item.name, shot)
+        write_lock_file(self.spec.lock_path, self.lock)
 
     async def keep_earlier(self, key: str, entry: LockEntry) -> None:
         """An earlier version's render: into the caches only, never build/ or the lock."""
@@ -97,8 +133,9 @@ class Recorder:
         owned = self.manifest.get(rel)
         if owned is not None and owned.belongs_to(self.spec.path):
             self.manifest.remove(rel)  # only if its bytes are still ours
-        if self.target.locked and self.lock.pop(item.name, None) is not None:
-            write_lock(self.spec.lock_path, self.lock)
+        if self.target.locked and self.lock.get(item.name) is not None:
+            self.lock = self.lock.without(item.name)
+            write_lock_file(self.spec.lock_path, self.lock)
 
     def _put_in_place(self, item: ShotItem, entry: LockEntry) -> None:
         """A file not ours is left alone; the blob is re-hashed as it is copied."""
@@ -113,7 +150,7 @@ class Recorder:
         return {
             "shot": item.name,
             "backend": self.target.name,
-            "key": entry.key,
+            "key": item.key,  # the shot's key: the output is the shot's, whichever take
             "sha256": entry.sha256,
             "title": shot.title,
             "callback_url": shot.callback_url,

@@ -51,9 +51,9 @@ class Restorer:
 
     async def from_remote(self, item: Render) -> bool:
         """Restore a shot another machine already paid for, instead of rendering it."""
-        if item.forced:
+        if item.forced or item.take != 1:
             return False
-        locked = self.recorder.lock.get(item.name)  # a result must agree with the lock
+        locked = self.recorder.picked(item.name)  # a result must agree with the lock
         seen = locked.video_id if locked is not None and locked.key == item.key else None
         entry = await self.shared.pull(item.key, seen)
         if entry is None:

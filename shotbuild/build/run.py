@@ -18,6 +18,7 @@ from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.local import LocalRenders, workers
 from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult
 from shotbuild.build.record import Recorder, Target
+from shotbuild.build.reroll import with_rerolls
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
@@ -69,6 +70,7 @@ def build(
         plan = make_plan(
             spec, backend, cache, out=options.out, force=options.force, manifest=manifest
         )
+        plan = with_rerolls(plan, options.reroll, cache, pick=options.pick_rerolled)
         result = BuildResult(plan, paid=isinstance(worker, Remote))
         ctx = Context(spec, options, cache, reporter, result, sleep or real_sleep, clock)
         ctx.names = names
@@ -140,7 +142,7 @@ def _executor(
     locked = isinstance(worker, Remote)
     target = Target(backend.name, backend.identity, backend.subdir, locked)
     shared = Shared(remote if locked else None, ctx.cache, ctx.reporter)  # previews stay local
-    recorder = Recorder(plan.spec, target, dict(plan.lock), manifest, ctx.cache, shared)
+    recorder = Recorder(plan.spec, target, plan.takes, manifest, ctx.cache, shared)
     renders: Renders
     jobs: RemoteJobs | None = None
     match worker:
@@ -162,7 +164,8 @@ def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) ->
             f"{force} {', '.join(ignored)} is not among {only}: add it there too, or leave"
             f" {only} out"
         )
-    for option, given in (("only", options.only), ("force", options.force)):
+    given_names = (("only", options.only), ("force", options.force), ("reroll", options.reroll))
+    for option, given in given_names:
         unknown = [n for n in given if n not in known]
         if unknown:
             raise UsageError(

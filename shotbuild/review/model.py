@@ -236,11 +236,11 @@ def media_path(spec: Spec, name: str, take: str) -> Path:
 
 
 def _take_number(spec: Spec, name: str, take: str) -> int:
-    from shotbuild.store.lock import read_lock
+    from shotbuild.store.lock import read_lock_file
 
-    number = int(take) if take.isdigit() and len(take) == 1 else 0
-    count = 1 if name in read_lock(spec.lock_path) else 0
-    if not 1 <= number <= count:
+    number = int(take) if take.isdigit() and take[0] != "0" and len(take) <= 3 else 0
+    shot = read_lock_file(spec.lock_path).get(name)
+    if shot is None or number not in shot.takes:
         raise ReviewError(f"shot {name!r} has no take {take!r} on record")
     return number
 
@@ -267,15 +267,38 @@ def reference_image(spec: Spec, name: str, index: int) -> tuple[bytes, str]:
 
 
 def pick(spec: Spec, name: str, take: int) -> Take:
-    """Make take `take` shot `name`'s pick. Today a shot has one take, already
-    picked, so this only checks that both exist; the takes issue brings the real
-    pick (the same code path as `shotbuild pick`) here."""
+    """Make take `take` shot `name`'s pick: the same code path as `shotbuild pick`
+    (shotbuild.picking): the lock's pick changes and the take's video is put at
+    build/<shot>.mp4, never rendered. Picking the take already picked changes
+    nothing. ReviewError when the shot or the take is not there."""
+    from shotbuild.store.lock import read_lock_file
+
     _spec_shot(spec, name)
     number = _take_number(spec, name, str(take))
-    from shotbuild.store.lock import read_lock
-
-    entry = read_lock(spec.lock_path)[name]
+    shot = read_lock_file(spec.lock_path).shots[name]
+    entry = shot.takes[number]
+    if shot.pick != number:
+        entry = _switch(spec, name, number)
     available = (spec.build_dir / f"{name}.mp4").is_file()
     return Take(
         number, True, available, entry.video_id, entry.duration, entry.built_at, entry.origin
     )
+
+
+def _switch(spec: Spec, name: str, take: int) -> Any:
+    from shotbuild.backends import get_backend
+    from shotbuild.picking import PickError
+    from shotbuild.picking import pick as pick_take
+    from shotbuild.settings import Settings
+    from shotbuild.store.cache import Cache
+
+    remote = Settings.resolve(spec.root, backend="heygen").remote.open()
+    with Cache() as cache:
+        backend = get_backend("heygen", cache=cache)
+        try:
+            picked = pick_take(spec, backend, cache, name, take, remote=remote)
+        except PickError as e:
+            raise ReviewError(str(e)) from None
+    if not picked.ok:
+        raise ShotbuildError(f"{name}: take {take} is picked, but: {picked.result.failed[0][1]}")
+    return picked.entry

@@ -37,7 +37,7 @@ import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +216,16 @@ class LockFile:
     def picked(self) -> dict[str, LockEntry]:
         """Shot name -> its picked take (the compatibility view)."""
         return {name: shot.takes[shot.pick] for name, shot in self.shots.items()}
+
+    def current(self) -> dict[str, LockEntry]:
+        """Shot name -> its picked take as the shot's render: keyed by the shot's input
+        key, so a shot whose pick is take 2 is as up to date as one picking take 1
+        (what the planner and the lock check compare with a shot's key)."""
+        out = {}
+        for name, shot in self.shots.items():
+            entry = shot.takes[shot.pick]
+            out[name] = entry if entry.key == shot.key else replace(entry, key=shot.key)
+        return out
 
     def get(self, name: str) -> ShotTakes | None:
         return self.shots.get(name)

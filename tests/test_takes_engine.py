@@ -1,0 +1,76 @@
+"""Takes in the engine: the Recorder keeps every take of a shot and records every
+paid render; pick and reroll go through it."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec
+
+from shotbuild.build import BuildOptions, BuildResult, build
+from shotbuild.spec.model import Spec
+from shotbuild.store.cache import Cache
+from shotbuild.store.lock import LockEntry, read_lock_file, write_lock_file
+from shotbuild.store.records import paid_records
+from shotbuild.takes import take_key
+
+
+class World:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.fake = FakeHeyGen()
+        self.cache = Cache(folder / "cache")
+
+    def build(self, spec: Spec, **options: object) -> BuildResult:
+        return build(
+            spec,
+            heygen_backend(self.fake, self.cache),
+            BuildOptions(**options),  # type: ignore[arg-type]
+            cache=self.cache,
+            sleep=_no_sleep,
+        )
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def _second_take(spec: Spec, name: str) -> LockEntry:
+    """Give the shot a take 2 in its lock (as a reroll on another machine would)."""
+    lock = read_lock_file(spec.lock_path)
+    shot = lock.shots[name]
+    data = b"take two"
+    entry = LockEntry(
+        take_key(shot.key, 2),
+        "vid_other",
+        hashlib.sha256(data).hexdigest(),
+        len(data),
+        4.0,
+        shot.picked.origin,
+        "2026-01-01T00:00:00Z",
+    )
+    write_lock_file(spec.lock_path, lock.with_shot(name, shot.with_take(2, entry)))
+    return entry
+
+
+def test_a_rebuild_keeps_every_take_of_the_lock(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    spec = make_spec(tmp_path, make_shot("a"), make_shot("b", "Another prompt."))
+    world.build(spec)
+    second = _second_take(spec, "a")
+    (tmp_path / "build" / "a.mp4").unlink()  # the rebuild records take 1 again
+    result = world.build(spec)
+    assert result.restored == ["a"] and world.fake.creates == 2
+    shot = read_lock_file(spec.lock_path).shots["a"]
+    assert shot.numbers == [1, 2] and shot.pick == 1 and shot.takes[2] == second
+
+
+def test_every_paid_render_is_on_record(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    spec = make_spec(tmp_path, make_shot("a"))
+    world.build(spec)
+    entry = read_lock_file(spec.lock_path).shots["a"].picked
+    records = paid_records(world.cache, entry.key)
+    assert [(r.video_id, r.take, r.shot) for r in records] == [(entry.video_id, 1, "a")]
+    assert records[0].request["prompt"] == "A founder walks through an office."
