@@ -214,7 +214,7 @@
     if (run.index < 0) {
       return el("div", { class: "player empty" }, el("p", {}, "Nothing to play: no member has a take or a preview yet."), list);
     }
-    return el("div", { class: "player" }, el("div", { class: "frame" }, video, badge),
+    return el("div", { class: "player seq-player" }, el("div", { class: "frame" }, video, badge),
       el("div", { class: "player-controls" }, button, el("span", { class: "muted" }, "members' own files, trimmed in the page")), list);
   }
 
