@@ -231,7 +231,7 @@
     const status = el("span", { class: `status s-${seq.status.replace(/[^a-z]+/g, "-")}` }, seq.status);
     const details = el("div", { class: "details" },
       el("h2", {}, el("span", { class: "muted" }, "sequence "), seq.name),
-      el("p", { class: "plan" }, status, " ", el("span", { class: "reason" }, seq.reason)),
+      el("p", { class: "plan" }, el("span", { class: "muted" }, "paid cut: "), status, " ", el("span", { class: "reason" }, seq.reason)),
       el("p", { class: "muted" }, `${seq.members.length} member${seq.members.length === 1 ? "" : "s"}`));
     return el("section", { class: "sequence", id: `sequence-${seq.name}`, dataset: { name: seq.name } },
       el("div", { class: "media" }, sequencePlayer(seq), cutPlayer(seq, version)), details);
