@@ -40,8 +40,12 @@ shots:
   sign-off:
     prompt: "The team waves goodbye <script>window.__pwned = 1</script> & <b>bold</b>"
     aspect_ratio: "9:16"
+sequences:
+  teaser:
+    shots: [{shot: cold-open, in: 1, out: 2.5}, office-walk]
 """
 SHOTS = ("cold-open", "office-walk", "sign-off")
+SEQUENCE = "teaser"  # cold-open (its paid take) from 1 s to 2.5 s, then office-walk's preview
 PAID = "cold-open"  # the shot with a paid take (rendered by the emulator)
 LIGHTING = Path(__file__).parent.parent / "examples" / "references" / "refs" / "lighting.jpg"
 

@@ -16,16 +16,20 @@ from shotbuild.cli import main
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Plan
 from shotbuild.review.model import (
+    CUT,
+    PREVIEW,
+    MemberView,
     Project,
     ReviewError,
     build_model,
+    cut_path,
     media_path,
     pick,
     reference_image,
 )
 from shotbuild.spec import load_spec
 from shotbuild.spec.model import Spec
-from tests.review_fixtures import PAID, SHOTS, built_project, copy_project, planner_for
+from tests.review_fixtures import PAID, SEQUENCE, SHOTS, built_project, copy_project, planner_for
 
 pytest.importorskip("watchfiles")
 
@@ -183,6 +187,72 @@ def test_a_request_for_another_host_name_is_refused(server: tuple[str, str]) -> 
     assert answer.status_code == 400
 
 
+# -- sequences -----------------------------------------------------------------------------
+
+
+def test_a_sequence_lists_its_members_media_and_trims_and_waits_for_its_shots(
+    project: Project,
+) -> None:
+    model = build_model(project)
+    (seq,) = model.sequences
+    assert seq.name == SEQUENCE
+    assert seq.members == (
+        MemberView(PAID, "1", 1.0, 2.5),  # the picked paid take
+        MemberView("office-walk", PREVIEW, None, None),  # no paid take: its preview
+    )
+    assert seq.status == "waiting for shots" and seq.waits_for == ("office-walk",)
+    assert seq.reason == "waiting for office-walk"
+    assert seq.cut == PREVIEW  # the preview build assembled the preview cut; it is current
+    assert model.to_json()["sequences"][0]["members"][0] == {
+        "shot": PAID,
+        "media": "1",
+        "start": 1.0,
+        "end": 2.5,
+    }
+
+
+def test_a_stale_preview_cut_is_not_offered(project: Project) -> None:
+    text = project.spec_path.read_text().replace("in: 1, out: 2.5", "in: 0.5, out: 2.5")
+    project.spec_path.write_text(text)
+    (seq,) = build_model(project).sequences
+    assert seq.members[0] == MemberView(PAID, "1", 0.5, 2.5)
+    assert seq.cut is None  # the preview cut on disk has the old trims
+
+
+def test_a_member_with_nothing_to_play_has_no_media(project: Project) -> None:
+    (project.spec_path.parent / "build" / "preview" / "office-walk.mp4").unlink()
+    (seq,) = build_model(project).sequences
+    assert seq.members[1].media is None and seq.cut is None
+
+
+def test_cuts_are_found_by_sequence_name_and_kind_only(project: Project) -> None:
+    spec = load_spec(project.spec_path)
+    assert cut_path(spec, SEQUENCE, PREVIEW) == spec.build_dir / "preview" / f"{SEQUENCE}.mp4"
+    for name, kind in [
+        (SEQUENCE, CUT),  # never assembled: a shot is still waiting
+        (PAID, PREVIEW),  # a shot, not a sequence
+        ("nope", PREVIEW),
+        ("../build", PREVIEW),
+        (SEQUENCE, "../teaser"),
+        (SEQUENCE, "1"),
+    ]:
+        with pytest.raises(ReviewError):
+            cut_path(spec, name, kind)
+
+
+def test_the_server_serves_a_cut_by_name_with_the_token(project: Project) -> None:
+    from shotbuild.review.server import serve_in_thread
+
+    with serve_in_thread(project) as served:
+        url = f"{served.base}/cut/{SEQUENCE}/{PREVIEW}"
+        assert httpx.get(url).status_code == 403
+        answer = httpx.get(url, params={"t": served.token})
+        assert answer.status_code == 200 and answer.headers["content-type"] == "video/mp4"
+        assert len(answer.content) > 1000
+        missing = httpx.get(f"{served.base}/cut/{SEQUENCE}/{CUT}", params={"t": served.token})
+        assert missing.status_code == 404 and "no cut cut" in missing.json()["error"]
+
+
 # -- the command ---------------------------------------------------------------------------
 
 
@@ -199,8 +269,11 @@ def test_static_export_writes_the_page_and_its_media(
         "preview": f"media/{PAID}/preview.mp4",
     }
     assert doc["refs"]["office-walk"] == {"0": "refs/office-walk/0.jpeg"}
+    assert doc["cuts"] == {SEQUENCE: f"cuts/{SEQUENCE}/preview.mp4"}
+    assert doc["model"]["sequences"][0]["name"] == SEQUENCE
     shutil.rmtree(project.spec_path.parent / "build")
     assert (out / f"media/{PAID}/1.mp4").stat().st_size > 1000  # its own link or copy
+    assert (out / f"cuts/{SEQUENCE}/preview.mp4").stat().st_size > 1000
     assert "<script>" not in script  # spec text is JSON-escaped in the script
     assert {"index.html", "review.js", "review.css"} <= {p.name for p in out.iterdir()}
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from shotbuild.review.model import Project
-from tests.review_fixtures import PAID, SHOTS, built_project, copy_project, planner_for
+from tests.review_fixtures import PAID, SEQUENCE, SHOTS, built_project, copy_project, planner_for
 
 LIVE_SECONDS = 2.0  # the page follows a change on disk within this
 
@@ -197,6 +197,8 @@ def test_the_static_export_plays_from_disk_without_the_build_folder(
     page.goto((site / "index.html").as_uri())
     page.wait_for_selector(f"section.shot[data-name='{SHOTS[-1]}']")
     assert page.eval_on_selector_all("section.shot", "ns => ns.length") == len(SHOTS)
+    _plays(page, f"section.sequence[data-name='{SEQUENCE}'] video.cut")
+    _plays(page, f"section.sequence[data-name='{SEQUENCE}'] video.seq")
     _plays(page, f"section.shot[data-name='{PAID}'] video.main")
     _plays(page, "section.shot[data-name='office-walk'] video.main")
     assert page.locator("button.pick").first.is_disabled()
@@ -221,3 +223,43 @@ def test_a_take_tile_shows_that_take_in_the_player(page: Any) -> None:
     assert shot.locator("video.main").evaluate("v => v.src").split("?")[0].endswith("/preview")
     shot.locator(".tile.picked video").click()
     assert shot.locator(".frame .badge").inner_text() == "TAKE 1"
+
+
+def test_a_sequence_plays_member_1_to_its_out_then_member_2(page: Any) -> None:
+    seq = f"section.sequence[data-name='{SEQUENCE}']"
+    video = f"{seq} video.seq"
+    page.wait_for_selector(video)
+    assert page.locator(f"{seq} .status").inner_text() == "waiting for shots"
+    assert page.locator(f"{seq} .reason").inner_text() == "waiting for office-walk"
+    assert page.locator(f"{seq} .members li").all_inner_texts() == [
+        f"{PAID} 1 s \u2192 2.5 s TAKE 1",
+        "office-walk whole shot PREVIEW",
+    ]
+    assert page.locator(f"{seq} .player.cut .badge").inner_text() == "PREVIEW CUT"
+    page.eval_on_selector(  # the furthest member 1 got, seen on every frame
+        video,
+        """v => { v.muted = true; window.__far = 0;
+            const look = () => { if (v.dataset.member === '0')
+                window.__far = Math.max(window.__far, v.currentTime);
+                requestAnimationFrame(look); };
+            requestAnimationFrame(look); }""",
+    )
+    page.click(f"{seq} button.seq-play")
+    here = f"document.querySelector({video!r})"
+    page.wait_for_function(f"() => !{here}.paused && {here}.dataset.member === '0'")
+    at = page.evaluate(f"() => {here}.currentTime")
+    assert 1.0 <= at < 2.5, at  # seeked to member 1's `in`
+    assert page.evaluate(f"() => {here}.src").split("?")[0].endswith(f"/media/{PAID}/1")
+    page.wait_for_function(
+        f"() => {here}.dataset.member === '1' && !{here}.paused && {here}.currentTime > 0.2",
+        timeout=10_000,
+    )
+    assert page.evaluate(f"() => {here}.src").split("?")[0].endswith("/media/office-walk/preview")
+    far = page.evaluate("window.__far")
+    assert 2.0 <= far < 3.0, far  # member 1 played to its `out` (2.5 s), not to its end (4 s)
+    assert page.locator(f"{seq} .seq-player .frame .badge").inner_text() == "PREVIEW"
+    assert page.locator(f"{seq} .members li.playing").get_attribute("data-shot") == "office-walk"
+    page.eval_on_selector(f"{seq} video.cut", "v => { v.muted = true; return v.play(); }")
+    page.wait_for_function(
+        f"() => document.querySelector({seq + ' video.cut'!r}).currentTime > 0.3", timeout=10_000
+    )

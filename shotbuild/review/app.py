@@ -5,7 +5,8 @@ no DNS rebinding) and, except the page's own script and style files, carry the
 token (?t= for reads, the X-Review-Token header for changes). A change also
 needs a same-origin Origin header. Files are reached only through a shot name
 and a take number that model.py checks against the spec: no path from a request
-ever reaches the file system."""
+ever reaches the file system. A sequence's cut is reached by a sequence name
+checked against the spec in the same way."""
 
 from __future__ import annotations
 
@@ -24,7 +25,14 @@ from starlette.routing import Route
 from shotbuild.errors import ShotbuildError
 from shotbuild.review import asset
 from shotbuild.review.live import Live
-from shotbuild.review.model import MAX_TAKES, ReviewError, media_path, pick, reference_image
+from shotbuild.review.model import (
+    MAX_TAKES,
+    ReviewError,
+    cut_path,
+    media_path,
+    pick,
+    reference_image,
+)
 
 ASSETS = {"review.js": "text/javascript", "review.css": "text/css", "index.html": "text/html"}
 CSP = (
@@ -58,6 +66,7 @@ def create_app(live: Live, token: str) -> Starlette:
         Route("/api/pick", view.pick, methods=["POST"]),
         Route("/media/{shot:str}/{take:str}", view.media),
         Route("/ref/{shot:str}/{index:int}", view.reference),
+        Route("/cut/{sequence:str}/{kind:str}", view.cut),
     ]
     loopback = Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])
     return Starlette(routes=routes, middleware=[loopback], lifespan=lifespan)
@@ -102,6 +111,16 @@ class _Views:
         name, take = request.path_params["shot"], request.path_params["take"]
         try:
             path = await asyncio.to_thread(media_path, self.live.spec(), name, take)
+        except ShotbuildError as e:
+            return _error(404, str(e))
+        return FileResponse(path, media_type="video/mp4", headers=SECURITY_HEADERS)
+
+    async def cut(self, request: Request) -> Response:
+        if (no := self.refuse(request)) is not None:
+            return no
+        name, kind = request.path_params["sequence"], request.path_params["kind"]
+        try:
+            path = await asyncio.to_thread(cut_path, self.live.spec(), name, kind)
         except ShotbuildError as e:
             return _error(404, str(e))
         return FileResponse(path, media_type="video/mp4", headers=SECURITY_HEADERS)

@@ -2,7 +2,8 @@
 
 DIR gets index.html, review.js, review.css, model.js (the view model as one
 JavaScript assignment) and the media under media/<shot>/<take>.mp4 and
-refs/<shot>/<index>.<ext>, hard-linked from the build folder where the file
+refs/<shot>/<index>.<ext> (a sequence's current cut under
+cuts/<sequence>/<cut|preview>.mp4), hard-linked from the build folder where the file
 system allows it, else copied. Pick controls are disabled there, with a note."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from shotbuild.review.model import (
     PREVIEW,
     Project,
     ReviewError,
+    cut_path,
     media_path,
     read_project,
     reference_image,
@@ -49,13 +51,14 @@ def export(project: Project, out: Path) -> Exported:
     for shot in doc["shots"]:
         media[shot["name"]] = _videos(spec, shot, out)
         refs[shot["name"]] = _refs(spec, shot, out)
-    config = {"mode": "static", "model": doc, "media": media, "refs": refs}
+    cuts = {s["name"]: _cut(spec, s, out) for s in doc["sequences"] if s["cut"]}
+    config = {"mode": "static", "model": doc, "media": media, "refs": refs, "cuts": cuts}
     text = json.dumps(config, ensure_ascii=True, sort_keys=True).replace("<", "\\u003c")
     script = f"window.REVIEW = {text};\n"  # no "<" at all: no </script> whatever the spec says
     atomic_write_text(out / "model.js", script)
     for name in PAGE_FILES:
         atomic_write_bytes(out / name, asset(name))
-    return Exported(out / "index.html", sum(len(m) for m in media.values()))
+    return Exported(out / "index.html", sum(len(m) for m in media.values()) + len(cuts))
 
 
 def _videos(spec: Spec, shot: dict[str, Any], out: Path) -> dict[str, str]:
@@ -71,6 +74,14 @@ def _videos(spec: Spec, shot: dict[str, Any], out: Path) -> dict[str, str]:
         _place(source, out / rel)
         found[take] = rel
     return found
+
+
+def _cut(spec: Spec, sequence: dict[str, Any], out: Path) -> str:
+    """Place a sequence's current cut at cuts/<sequence>/<kind>.mp4 (its members'
+    own files are already under media/: the page plays them in order)."""
+    rel = f"cuts/{sequence['name']}/{sequence['cut']}.mp4"
+    _place(cut_path(spec, sequence["name"], sequence["cut"]), out / rel)
+    return rel
 
 
 def _refs(spec: Spec, shot: dict[str, Any], out: Path) -> dict[str, str]:

@@ -9,7 +9,12 @@ the values defined here.
 Today a shot has at most one paid take (its lock entry; the file at
 <build_dir>/<shot>.mp4), and it is the picked one; the preview animatic at
 <build_dir>/preview/<shot>.mp4 stands in (marked PREVIEW) where no paid take
-exists. Paths stay on the server: the page names media by shot and take number."""
+exists. Paths stay on the server: the page names media by shot and take number.
+
+Each sequence of the spec is its members (shot, media to play, in/out trims) for
+the page to play in order over the members' own files, plus the assembled cut
+(<build_dir>/<seq>.mp4, or the preview cut under preview/) when it is current,
+and the paid cut's status and reason (waiting for which shots)."""
 
 from __future__ import annotations
 
@@ -18,14 +23,15 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from shotbuild.errors import ShotbuildError
-from shotbuild.spec.model import Reference, Shot, Spec
+from shotbuild.spec.model import Reference, Sequence, Shot, Spec
 
 PREVIEW = "preview"  # the media name of a shot's preview animatic (not a take number)
+CUT = "cut"  # the media name of a sequence's assembled (paid) cut; PREVIEW: its preview cut
 MAX_TAKES = 9  # keys 1-9 pick; a shot shows at most this many takes
 IMAGE_TYPES = {
     ".png": "image/png",
@@ -87,6 +93,28 @@ class ShotView:
 
 
 @dataclass(frozen=True)
+class MemberView:
+    """One shot of a sequence as the page plays it: from `start` to `end` (None:
+    the shot's own start, end) of `media` ("1".."9": the picked take, "preview":
+    the animatic, None: nothing to play yet)."""
+
+    shot: str
+    media: str | None
+    start: float | None
+    end: float | None
+
+
+@dataclass(frozen=True)
+class SequenceView:
+    name: str
+    members: tuple[MemberView, ...]
+    status: str  # the paid cut's: assemble, up to date, waiting for shots
+    reason: str
+    waits_for: tuple[str, ...]  # the shots the paid cut waits for
+    cut: str | None  # CUT or PREVIEW: the assembled file that is current; None: none is
+
+
+@dataclass(frozen=True)
 class ReviewModel:
     spec: str  # the spec's file name
     shots: tuple[ShotView, ...]
@@ -94,6 +122,7 @@ class ReviewModel:
     seconds: float  # ... and the seconds of video it would pay for
     error: str | None = None  # the spec or lock cannot be read right now
     watch: bool = False  # previews of changed shots are re-rendered in the background
+    sequences: tuple[SequenceView, ...] = ()  # in file order, after the shots
     digest: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -141,7 +170,9 @@ def read_project(project: Project) -> tuple[Spec | None, ReviewModel]:
     shots = tuple(_shot(s, items[s.name], previews[s.name], paid.lock) for s in spec.shots)
     renders = sum(1 for s in shots if s.seconds)
     seconds = sum(s.seconds for s in shots)
-    return spec, ReviewModel(spec.path.name, shots, renders, seconds, watch=project.watch)
+    cuts = _sequences(spec, shots, paid, preview)
+    model = ReviewModel(spec.path.name, shots, renders, seconds, watch=project.watch)
+    return spec, replace(model, sequences=cuts)
 
 
 def _plan(project: Project, spec: Spec, backend: str) -> Any:
@@ -180,6 +211,45 @@ def _shot(shot: Shot, item: Any, preview: Any, lock: Mapping[str, Any]) -> ShotV
         preview_current=preview.status == UP_TO_DATE,
         references=tuple(_thumb(i, ref) for i, ref in enumerate(shot.references)),
     )
+
+
+def _sequences(
+    spec: Spec, shots: tuple[ShotView, ...], paid: Any, preview: Any
+) -> tuple[SequenceView, ...]:
+    if not spec.sequences:
+        return ()
+    from shotbuild.sequences.plan import plan_of
+
+    by_name = {s.name: s for s in shots}
+    paid_cuts = {c.name: c for c in plan_of(paid, "")}
+    preview_cuts = {c.name: c for c in plan_of(preview, "preview")}
+    return tuple(
+        _sequence(seq, paid_cuts[seq.name], preview_cuts[seq.name], by_name)
+        for seq in spec.sequences
+    )
+
+
+def _sequence(seq: Sequence, cut: Any, preview: Any, shots: Mapping[str, ShotView]) -> SequenceView:
+    shown = CUT if _current(cut) else PREVIEW if _current(preview) else None
+    members = tuple(
+        MemberView(m.shot, _member_media(shots[m.shot]), m.start, m.end) for m in seq.members
+    )
+    status = cut.status.value
+    return SequenceView(seq.name, members, status, cut.reason, tuple(cut.missing), shown)
+
+
+def _current(cut: Any) -> bool:
+    from shotbuild.sequences.plan import SequenceStatus
+
+    return cut.status is SequenceStatus.UP_TO_DATE and Path(cut.path).is_file()
+
+
+def _member_media(shot: ShotView) -> str | None:
+    """What a sequence plays of `shot`: its picked take if here, else its preview."""
+    picked = shot.picked
+    if picked is not None and picked.available:
+        return str(picked.number)
+    return PREVIEW if shot.preview else None
 
 
 def _takes(entry: Any, output: Path) -> tuple[Take, ...]:
@@ -232,6 +302,20 @@ def media_path(spec: Spec, name: str, take: str) -> Path:
         path = spec.build_dir / f"{name}.mp4"
     if not path.is_file():
         raise ReviewError(f"shot {name!r} has no {take} video in the build folder")
+    return path
+
+
+def cut_path(spec: Spec, name: str, kind: str) -> Path:
+    """The assembled file of sequence `name` (`kind` CUT: the paid cut, PREVIEW: the
+    preview cut), checked against the spec; ReviewError when it has no such file."""
+    if name not in {s.name for s in spec.sequences}:
+        raise ReviewError(f"no sequence named {name!r} in {spec.path.name}")
+    if kind not in (CUT, PREVIEW):
+        raise ReviewError(f"sequence {name!r} has no {kind!r} cut: use {CUT} or {PREVIEW}")
+    folder = spec.build_dir / PREVIEW if kind == PREVIEW else spec.build_dir
+    path = folder / f"{name}.mp4"
+    if not path.is_file():
+        raise ReviewError(f"sequence {name!r} has no {kind} cut in the build folder")
     return path
 
 

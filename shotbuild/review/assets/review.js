@@ -8,7 +8,7 @@
   const isStatic = config.mode === "static";
   const token = new URLSearchParams(location.search).get("t") || "";
   const POLL_MS = 500;
-  const state = { model: null, current: 0, playingAll: false, nodes: new Map(), views: new Map() };
+  const state = { model: null, current: 0, playingAll: false, nodes: new Map(), views: new Map(), seqNodes: new Map(), seqViews: new Map() };
 
   // -- small DOM helpers -------------------------------------------------------
   function el(tag, props, ...children) {
@@ -47,6 +47,12 @@
     if (isStatic) return (config.media[shot.name] || {})[String(take)] || "";
     const q = new URLSearchParams({ t: token, v: version });
     return `media/${encodeURIComponent(shot.name)}/${encodeURIComponent(take)}?${q}`;
+  }
+
+  function cutUrl(seq, version) {
+    if (isStatic) return (config.cuts || {})[seq.name] || "";
+    const q = new URLSearchParams({ t: token, v: version });
+    return `cut/${encodeURIComponent(seq.name)}/${encodeURIComponent(seq.cut)}?${q}`;
   }
 
   function refUrl(shot, index) {
@@ -147,6 +153,114 @@
     }, el("div", { class: "media" }, player(shot, version), tiles.length ? el("div", { class: "takes" }, tiles) : null), details(shot));
   }
 
+  // -- one sequence: its members' own files played in order, with their trims ----
+  function shotNamed(name) {
+    return state.model ? state.model.shots.find((s) => s.name === name) : undefined;
+  }
+
+  function trimText(member) {
+    if (member.start === null && member.end === null) return "whole shot";
+    const from = member.start === null ? "start" : `${member.start} s`;
+    const to = member.end === null ? "end" : `${member.end} s`;
+    return `${from} \u2192 ${to}`;
+  }
+
+  function memberItem(member, index) {
+    const badge = member.media === null ? el("span", { class: "muted" }, "nothing to play yet")
+      : member.media === "preview" ? el("span", { class: "badge preview" }, "PREVIEW")
+      : el("span", { class: "badge take" }, `TAKE ${member.media}`);
+    return el("li", { dataset: { index: String(index), shot: member.shot } },
+      el("code", {}, member.shot), " ", el("span", { class: "muted" }, trimText(member)), " ", badge);
+  }
+
+  // Plays member after member in one <video>: seek to `in`, move on at `out` (or the end).
+  function sequencePlayer(seq) {
+    const video = el("video", { class: "seq", controls: true, preload: "auto", playsInline: true });
+    const badge = el("span", { class: "badge" });
+    const list = el("ol", { class: "members" }, seq.members.map(memberItem));
+    const run = { index: -1 };
+    function load(index, autoplay) {
+      while (index < seq.members.length && seq.members[index].media === null) index++;
+      if (index >= seq.members.length) { run.index = -1; video.pause(); button.textContent = "\u25b6 Play in order"; return; }
+      const member = seq.members[index];
+      const shot = shotNamed(member.shot);
+      if (!shot) return;
+      run.index = index;
+      Object.assign(video.dataset, { member: String(index), shot: member.shot, media: member.media });
+      list.querySelectorAll("li").forEach((li) => li.classList.toggle("playing", li.dataset.index === String(index)));
+      badge.textContent = member.media === "preview" ? "PREVIEW" : `TAKE ${member.media}`;
+      badge.className = member.media === "preview" ? "badge preview" : "badge take";
+      video.addEventListener("loadedmetadata", () => {
+        video.currentTime = member.start || 0;
+        if (autoplay) video.play().catch(() => {});
+      }, { once: true });
+      video.src = mediaUrl(shot, member.media, hash(JSON.stringify(shot)));
+    }
+    function atOut() {
+      const member = seq.members[run.index];
+      if (member && member.end !== null && !video.paused && video.currentTime >= member.end) load(run.index + 1, true);
+    }
+    function tick() { if (!video.paused) { atOut(); requestAnimationFrame(tick); } }
+    video.addEventListener("timeupdate", atOut);
+    video.addEventListener("play", () => { button.textContent = "\u25a0 Stop"; requestAnimationFrame(tick); });
+    video.addEventListener("pause", () => { button.textContent = "\u25b6 Play in order"; });
+    video.addEventListener("ended", () => { if (run.index >= 0) load(run.index + 1, true); });
+    const button = el("button", { type: "button", class: "seq-play", onclick: () => {
+      if (!video.paused) { video.pause(); return; }
+      document.querySelectorAll("video").forEach((v) => v.pause());
+      load(0, true);
+    } }, "\u25b6 Play in order");
+    load(0, false);
+    if (run.index < 0) {
+      return el("div", { class: "player empty" }, el("p", {}, "Nothing to play: no member has a take or a preview yet."), list);
+    }
+    return el("div", { class: "player seq-player" }, el("div", { class: "frame" }, video, badge),
+      el("div", { class: "player-controls" }, button, el("span", { class: "muted" }, "members' own files, trimmed in the page")), list);
+  }
+
+  function cutPlayer(seq, version) {
+    if (!seq.cut) return el("div", { class: "player cut empty" }, el("p", { class: "muted" }, "No current assembled cut: a build assembles it when its shots are done."));
+    const label = seq.cut === "preview" ? "PREVIEW CUT" : "CUT";
+    return el("div", { class: "player cut" }, el("div", { class: "frame" },
+      el("video", { class: "cut", controls: true, preload: "metadata", playsInline: true, src: cutUrl(seq, version) }),
+      el("span", { class: seq.cut === "preview" ? "badge preview" : "badge take", title: "The assembled file a build wrote" }, label)));
+  }
+
+  function sequenceNode(seq) {
+    const version = hash(JSON.stringify(seq));
+    const status = el("span", { class: `status s-${seq.status.replace(/[^a-z]+/g, "-")}` }, seq.status);
+    const details = el("div", { class: "details" },
+      el("h2", {}, el("span", { class: "muted" }, "sequence "), seq.name),
+      el("p", { class: "plan" }, el("span", { class: "muted" }, "paid cut: "), status, " ", el("span", { class: "reason" }, seq.reason)),
+      el("p", { class: "muted" }, `${seq.members.length} member${seq.members.length === 1 ? "" : "s"}`));
+    return el("section", { class: "sequence", id: `sequence-${seq.name}`, dataset: { name: seq.name } },
+      el("div", { class: "media" }, sequencePlayer(seq), cutPlayer(seq, version)), details);
+  }
+
+  function renderSequences(model) {
+    const box = document.getElementById("sequences");
+    const seqs = model.sequences || [];
+    const seen = new Set();
+    seqs.forEach((seq, index) => {
+      const members = seq.members.map((m) => shotNamed(m.shot));
+      const view = JSON.stringify([seq, members]);
+      let node = state.seqNodes.get(seq.name);
+      if (!node || state.seqViews.get(seq.name) !== view) {
+        const fresh = sequenceNode(seq);
+        if (node) node.replaceWith(fresh);
+        node = fresh;
+        state.seqNodes.set(seq.name, node);
+        state.seqViews.set(seq.name, view);
+      }
+      if (box.children[index] !== node) box.insertBefore(node, box.children[index] || null);
+      seen.add(seq.name);
+    });
+    for (const [name, node] of state.seqNodes) {
+      if (!seen.has(name)) { node.remove(); state.seqNodes.delete(name); state.seqViews.delete(name); }
+    }
+    document.getElementById("sequences-title").hidden = !seqs.length;
+  }
+
   // -- the whole page ------------------------------------------------------------
   function render(model) {
     if (model.error && !model.shots.length && state.model) {
@@ -179,6 +293,7 @@
     for (const [name, node] of state.nodes) {
       if (!seen.has(name)) { node.remove(); state.nodes.delete(name); state.views.delete(name); }
     }
+    renderSequences(model);
     select(Math.min(state.current, model.shots.length - 1), false);
   }
 
