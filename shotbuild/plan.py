@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from shotbuild.backends.base import Backend, is_remote
-from shotbuild.keys import Request, StatCachedHasher, diff_requests, shot_keys
+from shotbuild.heygen.drift import legacy_key_type_names
+from shotbuild.keys import Request, StatCachedHasher, diff_requests, key_of, shot_keys
 from shotbuild.reasons import Change, Code, Problem, Reason, words
 from shotbuild.request import cosmetic_of
 from shotbuild.spec.model import DEFAULT_DURATION, Shot, Spec
@@ -56,6 +57,7 @@ __all__ = [
 AUTO_DURATION_MAX = 15  # auto_duration is counted at its most: plans never under-promise
 Stat = tuple[int, int, int, str]
 T = TypeVar("T", bound="PlanItem")
+R = TypeVar("R", LockEntry, Owned)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -311,7 +313,7 @@ class _Planner:
             "request": request,
             "shot": shot,
         }
-        entry = self.lock.get(shot.name)
+        entry = self._adopted(self.lock.get(shot.name), shot, key, request)
         interrupted = self._interrupted_force(key, entry)
         if interrupted is not None:
             return self._resume_forced(interrupted, base)
@@ -330,6 +332,7 @@ class _Planner:
     ) -> PlanItem:
         where = str(base["output"])
         owned = self.manifest.get(output_rel(self.backend, shot.name))
+        owned = self._adopted(owned, shot, key, request)
         result = entry if entry is not None and entry.key == key else None
         in_place = owned is not None and owned.key == key and owned.matches(where)
         if owned is not None and in_place and (not self.remote or _same(result, owned)):
@@ -344,6 +347,17 @@ class _Planner:
         if job is not None and job.state != JOB_DONE:
             return self._from_job(shot, job, base)
         return self._new_or_changed(shot, entry, owned, request, base)
+
+    def _adopted(self, record: R | None, shot: Shot, key: str, request: Request) -> R | None:
+        """`record` (a lock entry or an output's record), under the shot's key when it
+        was written under a key an earlier version gave this shot (a spec that said
+        `type: cinematic_avatar` before both names shared one key): adopted, not re-paid."""
+        if record is None or record.key == key:
+            return record
+        for name in legacy_key_type_names(shot.api_type):
+            if record.key == key_of(self.backend.identity, {**request, "type": name}):
+                return dataclasses.replace(record, key=key)
+        return record
 
     def _interrupted_force(self, key: str, entry: LockEntry | None) -> JobRecord | None:
         """A forced render of this very key killed after its intent or create: its

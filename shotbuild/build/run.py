@@ -145,6 +145,9 @@ def _executor(
     jobs: RemoteJobs | None = None
     match worker:
         case Remote(jobs=runner):
+            listen = getattr(backend, "listen", None)
+            if callable(listen):  # the API drift's notes (a refused type name, ...)
+                listen(lambda line: ctx.reporter.message(f"note: {line}"))
             renders = jobs = RemoteJobs(ctx, recorder, runner, backend.identity)
             slots = ctx.options.jobs
         case Local(renderer=renderer):
