@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from shotbuild.backends.base import Backend, is_remote
 from shotbuild.heygen.drift import legacy_key_type_names
 from shotbuild.keys import Request, StatCachedHasher, diff_requests, key_of, shot_keys
+from shotbuild.money import Money, PriceTable, default_table, zero
 from shotbuild.reasons import Change, Code, Problem, Reason, words
 from shotbuild.request import cosmetic_of
 from shotbuild.spec.model import DEFAULT_DURATION, Shot, Spec
@@ -173,10 +174,48 @@ class Plan:
     orphans: tuple[Orphan, ...] = ()
     settled: tuple[str, ...] = ()  # keys listed in flight that need nothing more
     hashed: Mapping[str, Stat] = field(default_factory=dict, repr=False)  # new stat-cache rows
+    # the price table in force; None for a backend that renders for free (the preview)
+    prices: PriceTable | None = field(default=None, repr=False)
 
     @property
     def seconds(self) -> float:
         return sum(item.seconds for item in self.items)
+
+    @property
+    def renders(self) -> int:
+        """Renders a build would pay for (what the lock or a cache serves is not one)."""
+        return sum(renders_of(item) for item in self.items)
+
+    def cost_of(self, item: PlanItem) -> Money | None:
+        """What `item` would cost; None when free (a local backend) or not priced."""
+        if self.prices is None:
+            return None
+        renders = renders_of(item)
+        if not renders or not isinstance(item, ShotItem):
+            return zero(self.prices.currency)
+        return self.prices.cost(item.shot.api_type, renders, item.seconds)
+
+    def render_cost(self, shot: Shot) -> Money | None:
+        """What one render of `shot` costs; None when free or not priced."""
+        if self.prices is None:
+            return None
+        return self.prices.cost(shot.api_type, 1, seconds_of(shot))
+
+    def cost_among(self, items: Collection[PlanItem]) -> Money | None:
+        """What `items` (of this plan) would cost together; None when free or any is unpriced."""
+        if self.prices is None:
+            return None
+        total = zero(self.prices.currency)
+        for item in items:
+            cost = self.cost_of(item)
+            if cost is None:
+                return None
+            total = total + cost
+        return total
+
+    @property
+    def cost(self) -> Money | None:
+        return self.cost_among(self.items)
 
     @property
     def pending(self) -> bool:
@@ -196,9 +235,28 @@ class Plan:
             "seconds": self.seconds,
             "pending": self.pending,
             "counts": self.counts(),
-            "shots": [item.to_json() for item in self.items],
+            "renders": self.renders,
+            "cost": _money_json(self.cost),
+            "shots": [self._item_json(item) for item in self.items],
             "orphans": [item.to_json() for item in self.orphans],
         }
+
+    def _item_json(self, item: PlanItem) -> dict[str, Any]:
+        return {
+            **item.to_json(),
+            "renders": renders_of(item),
+            "cost": _money_json(self.cost_of(item)),
+        }
+
+
+def renders_of(item: PlanItem) -> int:
+    """The renders a build would pay for this item: one for a shot to render (takes
+    beyond the first are not counted yet), none for what is restored or resumed."""
+    return 1 if item.status in RENDERS else 0
+
+
+def _money_json(cost: Money | None) -> dict[str, str] | None:
+    return cost.as_json() if cost is not None else None
 
 
 def output_rel(backend: Backend, name: str) -> str:
@@ -259,9 +317,11 @@ def make_plan(
     out: Path | None = None,
     force: Collection[str] = (),
     manifest: Manifest | None = None,
+    prices: PriceTable | None = None,
 ) -> Plan:
     """What a build would do. Reads the lock, the build folder's manifest and the
-    cache; writes nothing (the stats of files it hashed are in `Plan.hashed`)."""
+    cache; writes nothing (the stats of files it hashed are in `Plan.hashed`). Its
+    money is priced by `prices` (default: shotbuild's table) for a paid backend."""
     build_dir = build_dir_of(spec, out)
     remote = is_remote(backend)
     lock = read_lock(spec.lock_path) if remote else {}
@@ -279,8 +339,18 @@ def make_plan(
         current = {key for key, _ in keys.values()}
         orphans, settled = planner.orphans(live, current)
     outputs = dict(manifest.entries)
+    table = (prices or default_table()) if remote else None
     return Plan(
-        spec, backend.name, tuple(items), lock, build_dir, outputs, orphans, settled, view.hashed
+        spec,
+        backend.name,
+        tuple(items),
+        lock,
+        build_dir,
+        outputs,
+        orphans,
+        settled,
+        view.hashed,
+        table,
     )
 
 

@@ -96,7 +96,7 @@ class Jobs:
             raise ShotbuildError("cannot reach the API")
         return self.answers.get(video_id, JobStatus("pending"))
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         self.closed = True
 
 

@@ -105,3 +105,158 @@ async def test_the_backend_reads_status_words_through_the_drift() -> None:
     finally:
         await backend.close()
     assert len(said) == 1 and "'rendering'" in said[0]
+
+
+def test_a_plan_of_three_new_shots_costs_21_dollars(
+    emu: RunningEmulator, write_spec: SpecWriter
+) -> None:
+    import json
+
+    spec_file = write_spec(spec_text())
+    text = emu.shotbuild("plan", str(spec_file))
+    assert text.returncode == 0, text.stderr
+    assert "3 new; 12 s of video to pay for (3 renders, $21.00)" in text.stderr
+    assert text.stderr.count("4 s, $7.00") == 3
+    doc = json.loads(emu.shotbuild("plan", str(spec_file), "--json").stdout)
+    assert doc["seconds"] == 12 and doc["counts"] == {"new": 3}  # the keys it always had
+    assert doc["renders"] == 3 and doc["cost"] == {"amount": "21.00", "currency": "USD"}
+    assert [(s["renders"], s["cost"]["amount"]) for s in doc["shots"]] == [(1, "7.00")] * 3
+    build(emu, spec_file)
+    doc = json.loads(emu.shotbuild("plan", str(spec_file), "--json").stdout)
+    assert doc["renders"] == 0 and doc["cost"]["amount"] == "0.00"  # the lock serves them
+    (spec_file.parent / "build" / "walk.mp4").unlink()  # restored from the cache: no render
+    doc = json.loads(emu.shotbuild("plan", str(spec_file), "--json").stdout)
+    assert doc["counts"]["restore"] == 1 and doc["renders"] == 0
+    assert emu.stats()["jobs"] == 3
+
+
+def test_the_price_table_comes_from_the_project_config(
+    emu: RunningEmulator, write_spec: SpecWriter
+) -> None:
+    spec_file = write_spec(spec_text())
+    (spec_file.parent / "shotbuild.toml").write_text("price_per_video = 5.5\n")
+    text = emu.shotbuild("plan", str(spec_file))
+    assert "(3 renders, $16.50)" in text.stderr, text.stderr
+
+
+def test_max_cost_refuses_before_any_create(emu: RunningEmulator, write_spec: SpecWriter) -> None:
+    spec_file = write_spec(spec_text())
+    done = emu.shotbuild("build", str(spec_file), "--max-cost", "10")
+    assert done.returncode == 1
+    assert "would spend $21.00 on 3 renders, more than the limit of $10.00" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    (spec_file.parent / "shotbuild.toml").write_text("max_cost = 14\n")
+    refused = emu.shotbuild("build", str(spec_file))
+    assert refused.returncode == 1 and "limit of $14.00" in refused.stderr
+    assert emu.stats()["jobs"] == 0 and emu.stats()["create_types"] == {}
+    bad = emu.shotbuild("build", str(spec_file), "--max-cost", "lots")
+    assert bad.returncode != 0 and "--max-cost must be an amount" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    build(emu, spec_file, "--max-cost", "21")  # the limit is inclusive
+    assert emu.stats()["jobs"] == 3
+
+
+def test_a_10_dollar_wallet_refuses_before_any_create(
+    emulator: Callable[..., RunningEmulator], write_spec: SpecWriter
+) -> None:
+    emu = emulator(api_key=KEY, latency=0.0, clock=time.monotonic, balance=10.0)
+    spec_file = write_spec(spec_text())
+    done = emu.shotbuild("build", str(spec_file))
+    assert done.returncode == 1
+    assert "the HeyGen wallet has $10.00 left; this build needs $21.00" in done.stderr
+    assert emu.stats()["jobs"] == 0 and emu.stats()["create_types"] == {}
+
+
+def test_a_100_dollar_wallet_builds_and_says_what_it_paid(
+    emulator: Callable[..., RunningEmulator], write_spec: SpecWriter
+) -> None:
+    emu = emulator(api_key=KEY, latency=0.0, clock=time.monotonic, balance=100.0)
+    spec_file = write_spec(spec_text())
+    said = build(emu, spec_file)
+    assert "3 built" in said and "paid this run: 3 renders, $21.00" in said, said
+    assert emu.stats()["jobs"] == 3
+    again = build(emu, spec_file)
+    assert "paid this run: 0 renders, $0.00" in again
+
+
+def test_an_unknown_balance_is_said_and_the_build_goes_on(
+    emulator: Callable[..., RunningEmulator], write_spec: SpecWriter
+) -> None:
+    emu = emulator(api_key=KEY, latency=0.0, clock=time.monotonic, balance=None)
+    spec_file = write_spec(spec_text())
+    said = build(emu, spec_file)
+    assert "balance is not checked; going on" in said and "3 built" in said
+    sub = emulator(api_key=KEY, latency=0.0, clock=time.monotonic, billing="subscription")
+    write_spec(spec_text().replace("says hello", "says hi"))
+    done = sub.shotbuild("build", str(spec_file))
+    assert done.returncode == 0 and "HeyGen credits" in done.stderr, done.stderr
+
+
+def test_the_summary_after_a_resumed_run_shows_nothing_paid(
+    emu: RunningEmulator, write_spec: SpecWriter
+) -> None:
+    spec_file = write_spec(spec_text())
+    env = emu.env(SHOTBUILD_TEST_CRASH_AT="mid-download")
+    killed = emu.shotbuild("build", str(spec_file), "-j", "3", env=env)
+    assert killed.returncode != 0 and emu.stats()["jobs"] >= 1
+    jobs = emu.stats()["jobs"]
+    resumed = build(emu, spec_file)
+    assert "3 built" in resumed, resumed
+    paid = 3 - jobs  # the killed run created `jobs`; this one only the rest
+    assert emu.stats()["jobs"] == 3
+    assert f"paid this run: {paid} render{'s' if paid != 1 else ''}, ${7 * paid}.00" in resumed
+
+
+def test_the_question_is_asked_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    from decimal import Decimal
+
+    import click
+
+    from shotbuild.commands.build import asker
+    from shotbuild.money import Money
+
+    asked: list[str] = []
+
+    def answer(text: str, **_kw: object) -> bool:
+        asked.append(text)
+        return False
+
+    monkeypatch.setattr(click, "confirm", answer)
+    cost = Money(Decimal("21"))
+    assert asker(yes=False, confirm=None)(3, cost) is True  # pytest's stdin is no terminal
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert asker(yes=True, confirm=None)(3, cost) is True
+    assert asker(yes=False, confirm=False)(3, cost) is True
+    assert asked == []
+    assert asker(yes=False, confirm=None)(3, cost) is False
+    assert asked == ["3 renders, $21.00. Render?"]
+
+
+def test_a_build_not_confirmed_creates_nothing(
+    emu: RunningEmulator, write_spec: SpecWriter
+) -> None:
+    from shotbuild.backends.heygen import HeyGenBackend
+    from shotbuild.build import build as build_spec
+    from shotbuild.build.options import NotConfirmed
+    from shotbuild.spec import load_spec
+    from shotbuild.store.cache import Cache
+
+    spec = load_spec(write_spec(spec_text()))
+    questions: list[tuple[int, str]] = []
+
+    def no(renders: int, cost: object) -> bool:
+        questions.append((renders, str(cost)))
+        return False
+
+    with Cache(spec.root / "cache") as cache:
+        backend = HeyGenBackend(emu.url, KEY, cache=cache)
+        with pytest.raises(NotConfirmed, match="nothing was submitted"):
+            build_spec(spec, backend, cache=cache, confirm=no)
+        assert questions == [(3, "$21.00")] and emu.stats()["jobs"] == 0
+        result = build_spec(spec, backend, cache=cache, confirm=lambda _n, _c: True)
+        assert len(result.built) == 3 and str(result.paid_cost) == "$21.00"
+        questions.clear()
+        build_spec(spec, backend, cache=cache, confirm=no)  # nothing to pay: not asked
+        assert questions == []

@@ -14,6 +14,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
+    from shotbuild.heygen.models import Account
+
 from shotbuild.backends.base import (
     CreateRejected,
     DownloadBrokeOff,
@@ -161,6 +163,12 @@ class HeyGenBackend:
         asset_id = str(asset.asset_id)
         cache.put_asset_id(self.identity, sha, asset_id)
         return asset_id
+
+    async def read_account(self) -> Account | None:
+        """GET /v3/users/me (None: it could not be read; a rejected key is raised)."""
+        from shotbuild.heygen.account import read_account
+
+        return await read_account(await self._api())
 
     async def create(self, body: Body, idempotency_key: str) -> str:
         from shotbuild.heygen import errors

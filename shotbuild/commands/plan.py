@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
+from shotbuild.money import renders_and_money
 from shotbuild.plan import Plan
 
 
@@ -34,7 +35,8 @@ def cli(
     loaded = load(spec)
     settings = Settings.resolve(loaded.root, backend=backend)
     with Cache() as cache:
-        plan = make_plan(loaded, settings.open_backend(), cache, out=out)
+        chosen = settings.open_backend()
+        plan = make_plan(loaded, chosen, cache, out=out, prices=settings.money.table())
     if as_json:
         click.echo(json.dumps(plan.to_json(), indent=2, sort_keys=True))
     else:
@@ -46,7 +48,9 @@ def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     """The plan as a table on stderr (for people); `live` adds an API state per shot."""
     width = max((len(i.name) for i in plan.items), default=4)
     for item in plan.items:
-        cost = f"  {item.seconds:g} s" if item.seconds else ""
+        each = plan.cost_of(item)
+        price = f", {each}" if each is not None and item.seconds else ""
+        cost = f"  {item.seconds:g} s{price}" if item.seconds else ""
         state = f" [{live[item.name]}]" if live and item.name in live else ""
         echo_err(f"{item.name:<{width}}  {item.status:<16} {item.reason}{cost}{state}")
     for item in plan.orphans:
@@ -58,4 +62,6 @@ def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     backend = f" ({plan.backend})" if plan.backend != "heygen" else ""
     paid = "to pay for" if plan.backend == "heygen" else "to render"
-    echo_err(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}")
+    total = plan.cost
+    money = f" ({renders_and_money(plan.renders, total)})" if total is not None else ""
+    echo_err(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}{money}")
