@@ -12,7 +12,7 @@ import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shotbuild.backends.base import Backend, is_remote
 from shotbuild.heygen.drift import legacy_key_type_names
@@ -25,6 +25,9 @@ from shotbuild.status import PENDING, RENDERS, ShotStatus
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, read_lock
 from shotbuild.store.outputs import Manifest, Owned
+
+if TYPE_CHECKING:
+    from shotbuild.store.remote import RemoteCache
 
 PLAN_FORMAT_VERSION = 1
 
@@ -176,6 +179,9 @@ class Plan:
     hashed: Mapping[str, Stat] = field(default_factory=dict, repr=False)  # new stat-cache rows
     # the price table in force; None for a backend that renders for free (the preview)
     prices: PriceTable | None = field(default=None, repr=False)
+    # keys of renders a configured remote cache already holds (result and blob): a
+    # build restores them from there, so they are not counted as renders to pay for
+    served: frozenset[str] = frozenset()
 
     @property
     def seconds(self) -> float:
@@ -184,13 +190,21 @@ class Plan:
     @property
     def renders(self) -> int:
         """Renders a build would pay for (what the lock or a cache serves is not one)."""
-        return sum(renders_of(item) for item in self.items)
+        return self.renders_among(self.items)
+
+    def renders_among(self, items: Collection[PlanItem]) -> int:
+        return sum(self.renders_of(item) for item in items)
+
+    def renders_of(self, item: PlanItem) -> int:
+        """Renders a build would pay for this item: one for a shot to render that no
+        remote cache serves (takes beyond the first are not counted yet)."""
+        return 0 if item.key in self.served else renders_of(item)
 
     def cost_of(self, item: PlanItem) -> Money | None:
         """What `item` would cost; None when free (a local backend) or not priced."""
         if self.prices is None:
             return None
-        renders = renders_of(item)
+        renders = self.renders_of(item)
         if not renders or not isinstance(item, ShotItem):
             return zero(self.prices.currency)
         return self.prices.cost(item.shot.api_type, renders, item.seconds)
@@ -244,7 +258,7 @@ class Plan:
     def _item_json(self, item: PlanItem) -> dict[str, Any]:
         return {
             **item.to_json(),
-            "renders": renders_of(item),
+            "renders": self.renders_of(item),
             "cost": _money_json(self.cost_of(item)),
         }
 
@@ -253,6 +267,30 @@ def renders_of(item: PlanItem) -> int:
     """The renders a build would pay for this item: one for a shot to render (takes
     beyond the first are not counted yet), none for what is restored or resumed."""
     return 1 if item.status in RENDERS else 0
+
+
+def served_remotely(plan: Plan, remote: RemoteCache | None) -> Plan:
+    """`plan`, knowing which of its renders `remote` already holds (its result and its
+    blob; a forced render is rendered anyway). Asks the remote cache, never the API;
+    a fault there counts the render (a plan never under-promises)."""
+    if remote is None or plan.prices is None:
+        return plan
+    served = {
+        item.key
+        for item in plan.items
+        if isinstance(item, Render) and not item.forced and _remote_has(remote, item.key)
+    }
+    return dataclasses.replace(plan, served=frozenset(served))
+
+
+def _remote_has(remote: RemoteCache, key: str) -> bool:
+    from shotbuild.errors import ShotbuildError
+
+    try:
+        entry = remote.get_result(key) if remote.readable else None
+        return entry is not None and remote.has_blob(entry.sha256)
+    except ShotbuildError:
+        return False
 
 
 def _money_json(cost: Money | None) -> dict[str, str] | None:

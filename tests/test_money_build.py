@@ -260,3 +260,27 @@ def test_a_build_not_confirmed_creates_nothing(
         questions.clear()
         build_spec(spec, backend, cache=cache, confirm=no)  # nothing to pay: not asked
         assert questions == []
+
+
+def test_renders_the_remote_cache_holds_are_not_counted(
+    emu: RunningEmulator, write_spec: SpecWriter, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    spec_file = write_spec(spec_text())
+    shared = {"SHOTBUILD_REMOTE_CACHE": (tmp_path / "shared").as_uri()}
+    first = emu.shotbuild("build", str(spec_file), env=emu.env(**shared))
+    assert first.returncode == 0, first.stderr
+    spec_file.with_suffix(".lock").unlink()  # another machine: no lock, no build, own cache
+    shutil.rmtree(spec_file.parent / "build")
+    other = emu.env(**shared, SHOTBUILD_CACHE_DIR=str(tmp_path / "other-cache"))
+    plan = json.loads(emu.shotbuild("plan", str(spec_file), "--json", env=other).stdout)
+    assert plan["counts"] == {"new": 3} and plan["renders"] == 0
+    assert plan["cost"]["amount"] == "0.00"
+    alone = emu.env(SHOTBUILD_CACHE_DIR=str(tmp_path / "other-cache"))  # no remote cache
+    plan = json.loads(emu.shotbuild("plan", str(spec_file), "--json", env=alone).stdout)
+    assert plan["renders"] == 3 and plan["cost"]["amount"] == "21.00"
+    done = emu.shotbuild("build", str(spec_file), "--max-cost", "0", env=other)
+    assert done.returncode == 0 and "3 restored" in done.stderr, done.stderr
+    assert emu.stats()["jobs"] == 3

@@ -33,7 +33,7 @@ from shotbuild.plan import (
     Resume,
     make_plan,
     output_rel,
-    renders_of,
+    served_remotely,
 )
 from shotbuild.progress import NullReporter, Reporter
 from shotbuild.spec.model import Spec
@@ -81,6 +81,8 @@ def build(
             manifest=manifest,
             prices=options.prices,
         )
+        if isinstance(worker, Remote):
+            plan = served_remotely(plan, remote)
         result = BuildResult(plan, paid=isinstance(worker, Remote), paid_cost=plan.cost_among(()))
         ctx = Context(spec, options, cache, reporter, result, sleep or real_sleep, clock)
         ctx.names = names
@@ -185,7 +187,7 @@ def _check_cost(ctx: Context, plan: Plan, items: Sequence[PlanItem]) -> None:
     """--max-cost (or max_cost): refuse, before any create, a build that would spend more."""
     cost = plan.cost_among(items)
     if cost is not None:
-        refuse_over_limit(cost, ctx.options.max_cost, sum(renders_of(i) for i in items))
+        refuse_over_limit(cost, ctx.options.max_cost, plan.renders_among(items))
 
 
 def _before_paying(
@@ -197,7 +199,7 @@ def _before_paying(
 ) -> None:
     """Before the first create of a build that pays: can the account pay (read once),
     and does the user want it (asked only on a terminal)? Either stops the build."""
-    renders = sum(renders_of(i) for i in items)
+    renders = plan.renders_among(items)
     cost = plan.cost_among(items)
     if not renders or cost is None:
         return

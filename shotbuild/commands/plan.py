@@ -28,7 +28,7 @@ def cli(
 ) -> int:
     """Show each shot as new, changed (which fields), up to date, in flight,
     failed last time or removed, why, and the seconds of video a build would pay for."""
-    from shotbuild.plan import make_plan
+    from shotbuild.plan import make_plan, served_remotely
     from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
 
@@ -37,6 +37,7 @@ def cli(
     with Cache() as cache:
         chosen = settings.open_backend()
         plan = make_plan(loaded, chosen, cache, out=out, prices=settings.money.table())
+        plan = served_remotely(plan, settings.remote.open())
     if as_json:
         click.echo(json.dumps(plan.to_json(), indent=2, sort_keys=True))
     else:
