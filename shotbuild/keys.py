@@ -2,10 +2,10 @@
 
 The key is a sha256 over canonical JSON of the key format, the backend identity
 and the request that decides the pixels. `title` and `callback_url` are left out
-(they change no pixel); `type` (avatar_shots / cinematic_avatar) is kept in,
-because the two names are not confirmed to be the same model: switching it is a
-deliberate request for the other renderer. References enter by identity only: a
-URL string, an asset id, or the sha256 of the bytes (of a local file or of
+(they change no pixel); `type` is kept in, but HeyGen's two names of one model,
+`avatar_shots` and `cinematic_avatar`, are spelled "avatar_shots" there (the key
+every earlier default gave), so switching between them renders nothing. References
+enter by identity only: a URL string, an asset id, or the sha256 of the bytes (of a local file or of
 decoded base64 data, so the same image sent either way is the same shot)."""
 
 from __future__ import annotations

@@ -12,10 +12,12 @@ import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shotbuild.backends.base import Backend, is_remote
-from shotbuild.keys import Request, StatCachedHasher, diff_requests, shot_keys
+from shotbuild.heygen.drift import legacy_key_type_names
+from shotbuild.keys import Request, StatCachedHasher, diff_requests, key_of, shot_keys
+from shotbuild.money import Money, PriceTable, default_table, zero
 from shotbuild.reasons import Change, Code, Problem, Reason, words
 from shotbuild.request import cosmetic_of
 from shotbuild.spec.model import DEFAULT_DURATION, Shot, Spec
@@ -24,6 +26,9 @@ from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTE
 from shotbuild.store.lock import LockEntry, LockFile, read_lock_file
 from shotbuild.store.outputs import Manifest, Owned
 from shotbuild.takes import take_key
+
+if TYPE_CHECKING:
+    from shotbuild.store.remote import RemoteCache
 
 PLAN_FORMAT_VERSION = 1
 
@@ -57,6 +62,7 @@ __all__ = [
 AUTO_DURATION_MAX = 15  # auto_duration is counted at its most: plans never under-promise
 Stat = tuple[int, int, int, str]
 T = TypeVar("T", bound="PlanItem")
+R = TypeVar("R", LockEntry, Owned)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,10 +186,59 @@ class Plan:
     settled: tuple[str, ...] = ()  # keys listed in flight that need nothing more
     hashed: Mapping[str, Stat] = field(default_factory=dict, repr=False)  # new stat-cache rows
     takes: LockFile = field(default_factory=LockFile, repr=False)  # the lock, every take
+    # the price table in force; None for a backend that renders for free (the preview)
+    prices: PriceTable | None = field(default=None, repr=False)
+    # keys of renders a configured remote cache already holds (result and blob): a
+    # build restores them from there, so they are not counted as renders to pay for
+    served: frozenset[str] = frozenset()
 
     @property
     def seconds(self) -> float:
         return sum(item.seconds for item in self.items)
+
+    @property
+    def renders(self) -> int:
+        """Renders a build would pay for (what the lock or a cache serves is not one)."""
+        return self.renders_among(self.items)
+
+    def renders_among(self, items: Collection[PlanItem]) -> int:
+        return sum(self.renders_of(item) for item in items)
+
+    def renders_of(self, item: PlanItem) -> int:
+        """Renders a build would pay for this item: one for a shot to render that no
+        remote cache serves (takes beyond the first are not counted yet)."""
+        return 0 if item.key in self.served else renders_of(item)
+
+    def cost_of(self, item: PlanItem) -> Money | None:
+        """What `item` would cost; None when free (a local backend) or not priced."""
+        if self.prices is None:
+            return None
+        renders = self.renders_of(item)
+        if not renders or not isinstance(item, ShotItem):
+            return zero(self.prices.currency)
+        return self.prices.cost(item.shot.api_type, renders, item.seconds)
+
+    def render_cost(self, shot: Shot) -> Money | None:
+        """What one render of `shot` costs; None when free or not priced."""
+        if self.prices is None:
+            return None
+        return self.prices.cost(shot.api_type, 1, seconds_of(shot))
+
+    def cost_among(self, items: Collection[PlanItem]) -> Money | None:
+        """What `items` (of this plan) would cost together; None when free or any is unpriced."""
+        if self.prices is None:
+            return None
+        total = zero(self.prices.currency)
+        for item in items:
+            cost = self.cost_of(item)
+            if cost is None:
+                return None
+            total = total + cost
+        return total
+
+    @property
+    def cost(self) -> Money | None:
+        return self.cost_among(self.items)
 
     @property
     def pending(self) -> bool:
@@ -203,9 +258,52 @@ class Plan:
             "seconds": self.seconds,
             "pending": self.pending,
             "counts": self.counts(),
-            "shots": [item.to_json() for item in self.items],
+            "renders": self.renders,
+            "cost": _money_json(self.cost),
+            "shots": [self._item_json(item) for item in self.items],
             "orphans": [item.to_json() for item in self.orphans],
         }
+
+    def _item_json(self, item: PlanItem) -> dict[str, Any]:
+        return {
+            **item.to_json(),
+            "renders": self.renders_of(item),
+            "cost": _money_json(self.cost_of(item)),
+        }
+
+
+def renders_of(item: PlanItem) -> int:
+    """The renders a build would pay for this item: one for a shot to render (takes
+    beyond the first are not counted yet), none for what is restored or resumed."""
+    return 1 if item.status in RENDERS else 0
+
+
+def served_remotely(plan: Plan, remote: RemoteCache | None) -> Plan:
+    """`plan`, knowing which of its renders `remote` already holds (its result and its
+    blob; a forced render is rendered anyway). Asks the remote cache, never the API;
+    a fault there counts the render (a plan never under-promises)."""
+    if remote is None or plan.prices is None:
+        return plan
+    served = {
+        item.key
+        for item in plan.items
+        if isinstance(item, Render) and not item.forced and _remote_has(remote, item.key)
+    }
+    return dataclasses.replace(plan, served=frozenset(served))
+
+
+def _remote_has(remote: RemoteCache, key: str) -> bool:
+    from shotbuild.errors import ShotbuildError
+
+    try:
+        entry = remote.get_result(key) if remote.readable else None
+        return entry is not None and remote.has_blob(entry.sha256)
+    except ShotbuildError:
+        return False
+
+
+def _money_json(cost: Money | None) -> dict[str, str] | None:
+    return cost.as_json() if cost is not None else None
 
 
 def output_rel(backend: Backend, name: str) -> str:
@@ -266,9 +364,11 @@ def make_plan(
     out: Path | None = None,
     force: Collection[str] = (),
     manifest: Manifest | None = None,
+    prices: PriceTable | None = None,
 ) -> Plan:
     """What a build would do. Reads the lock, the build folder's manifest and the
-    cache; writes nothing (the stats of files it hashed are in `Plan.hashed`)."""
+    cache; writes nothing (the stats of files it hashed are in `Plan.hashed`). Its
+    money is priced by `prices` (default: shotbuild's table) for a paid backend."""
     build_dir = build_dir_of(spec, out)
     remote = is_remote(backend)
     lock_file = read_lock_file(spec.lock_path) if remote else LockFile()
@@ -287,6 +387,7 @@ def make_plan(
         current = {key for key, _ in keys.values()}
         orphans, settled = planner.orphans(live, current)
     outputs = dict(manifest.entries)
+    table = (prices or default_table()) if remote else None
     return Plan(
         spec,
         backend.name,
@@ -298,6 +399,7 @@ def make_plan(
         settled,
         view.hashed,
         lock_file,
+        table,
     )
 
 
@@ -330,7 +432,7 @@ class _Planner:
             "request": request,
             "shot": shot,
         }
-        entry = self.lock.get(shot.name)
+        entry = self._adopted(self.lock.get(shot.name), shot, key, request)
         interrupted = self._interrupted_force(key, entry)
         if interrupted is not None:
             return self._resume_forced(interrupted, base)
@@ -349,6 +451,7 @@ class _Planner:
     ) -> PlanItem:
         where = str(base["output"])
         owned = self.manifest.get(output_rel(self.backend, shot.name))
+        owned = self._adopted(owned, shot, key, request)
         result = entry if entry is not None and entry.key == key else None
         in_place = owned is not None and owned.key == key and owned.matches(where)
         if owned is not None and in_place and (not self.remote or _same(result, owned)):
@@ -363,6 +466,17 @@ class _Planner:
         if job is not None and job.state != JOB_DONE:
             return self._from_job(shot, job, base)
         return self._new_or_changed(shot, entry, owned, request, base)
+
+    def _adopted(self, record: R | None, shot: Shot, key: str, request: Request) -> R | None:
+        """`record` (a lock entry or an output's record), under the shot's key when it
+        was written under a key an earlier version gave this shot (a spec that said
+        `type: cinematic_avatar` before both names shared one key): adopted, not re-paid."""
+        if record is None or record.key == key:
+            return record
+        for name in legacy_key_type_names(shot.api_type):
+            if record.key == key_of(self.backend.identity, {**request, "type": name}):
+                return dataclasses.replace(record, key=key)
+        return record
 
     def _interrupted_force(self, key: str, entry: LockEntry | None) -> JobRecord | None:
         """A forced render of this very key killed after its intent or create: its

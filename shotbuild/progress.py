@@ -99,8 +99,19 @@ def summary_lines(result: BuildResult) -> list[str]:
         parts.append(f"{len(result.removed)} removed")
     if result.skipped:
         parts.append(f"{len(result.skipped)} not started (after a failure; -k goes on)")
-    paid = "seconds of video paid for" if result.paid else "seconds of preview rendered"
-    return [f"shotbuild: {', '.join(parts)}; {result.seconds:g} {paid}"]
+    if not result.paid:
+        return [f"shotbuild: {', '.join(parts)}; {result.seconds:g} seconds of preview rendered"]
+    return [f"shotbuild: {', '.join(parts)}; {result.seconds:g} seconds of video; {_paid(result)}"]
+
+
+def _paid(result: BuildResult) -> str:
+    """What this run paid: the jobs it created (resumed ones were paid by an earlier run)."""
+    from shotbuild.money import paid_line
+
+    if result.paid_cost is not None:
+        return paid_line(result.paid_renders, result.paid_cost)
+    n = result.paid_renders
+    return f"paid this run: {n} render{'s' if n != 1 else ''} (price unknown)"
 
 
 def _names(names: Iterable[str], most: int = 5) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from shotbuild.heygen.drift import key_type_name
 from shotbuild.spec.model import DEFAULT_DURATION, Shot
 
 Body = dict[str, Any]  # the JSON body of a create
@@ -73,9 +74,12 @@ def body_of(shot: Shot, references: Sequence[Mapping[str, str]]) -> Body:
 
 def keyed_request(body: Mapping[str, Any]) -> Request:
     """The part of a body that decides the pixels: cosmetic fields removed, the
-    defaults the wire form omits filled in."""
+    defaults the wire form omits filled in, and `type` spelled as keys spell it (both
+    Avatar Shots names give one key: shotbuild.heygen.drift.key_type_name)."""
     cosmetic = set(COSMETIC_FIELDS.values())
     request: Request = {k: v for k, v in body.items() if k not in cosmetic}
+    if isinstance(request.get("type"), str):
+        request["type"] = key_type_name(request["type"])
     for name, default in _OMITTED_DEFAULTS.items():
         request.setdefault(name, list(default) if isinstance(default, list) else default)
     return request

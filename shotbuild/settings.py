@@ -8,6 +8,9 @@ config file (`config.py`: shotbuild.toml or [tool.shotbuild]), else its default.
     API base URL        -                    HEYGEN_BASE_URL               -
     remote cache        --remote-cache       SHOTBUILD_REMOTE_CACHE        remote_cache
     remote cache mode   --remote-cache-mode  SHOTBUILD_REMOTE_CACHE_MODE   remote_cache_mode
+    prices, limit       --max-cost           -                             price_per_video,
+                                                                           currency, max_cost
+    confirmation        -y/--yes             -                             confirm
 
 This module is the only reader of these variables; nothing below it looks at
 `os.environ` for them. The API key never appears in a repr."""
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING
 from shotbuild.config import DEFAULT_MODE, ENV_MODE, ENV_URL, MODES, ConfigError, find_config
 from shotbuild.errors import UsageError
 from shotbuild.heygen.origin import DEFAULT_BASE_URL
+from shotbuild.money import MoneySettings
 
 if TYPE_CHECKING:
     from shotbuild.backends.base import Backend
@@ -65,6 +69,7 @@ class Settings:
     backend: str = DEFAULT_BACKEND
     heygen: HeyGenAccess = HeyGenAccess()
     remote: RemoteSetting = RemoteSetting()
+    money: MoneySettings = field(default_factory=MoneySettings)  # prices, max_cost, confirm
 
     @classmethod
     def resolve(
@@ -82,6 +87,7 @@ class Settings:
             backend=backend_of(backend, env),
             heygen=heygen_access(env),
             remote=remote_of(spec_dir, remote_cache, remote_cache_mode, env),
+            money=find_config(spec_dir).money if spec_dir is not None else MoneySettings(),
         )
 
     def open_backend(self, cache: Cache | None = None) -> Backend:

@@ -66,7 +66,7 @@ def test_every_reference_field_is_part_of_its_identity_or_structural() -> None:
 
 
 CHANGED_VALUES: dict[str, Any] = {
-    "api_type": "cinematic_avatar",
+    "api_type": "studio",  # not one of the two Avatar Shots names (those share a key)
     "prompt": "Something else entirely.",
     "avatar_id": ("look_other",),
     "references": (Reference(type="url", url="https://cdn.example.com/x.png"),),
@@ -109,6 +109,9 @@ def test_the_key_request_is_the_sent_body_with_identities_and_no_cosmetics(
     request = request_of(shot, tmp_path, sha256_file)
     sha = hashlib.sha256(b"png bytes").hexdigest()
     expected = {k: v for k, v in sent.items() if k not in ("title", "callback_url")}
+    # `type` is spelled as keys spell it: both Avatar Shots names are "avatar_shots"
+    assert sent["type"] == "cinematic_avatar" and request["type"] == "avatar_shots"
+    expected["type"] = "avatar_shots"
     assert request == {**expected, "references": [{"sha256": sha}], "auto_duration": False}
     assert keyed_request(body_of(shot, [{"sha256": sha}])) == request
 

@@ -66,7 +66,7 @@ def assert_complete(spec_file: Path, emu: Emu) -> None:
 def test_build_then_noop_against_the_emulator(spec_file: Path, emu: Emu) -> None:
     first = run(spec_file, emu)
     assert first.returncode == 0, first.stderr
-    assert "4 built" in first.stderr and "seconds of video paid for" in first.stderr
+    assert "4 built" in first.stderr and "paid this run: 4 renders, $28.00" in first.stderr
     assert_complete(spec_file, emu)
     requests = emu.counts["requests"]
     again = run(spec_file, emu)

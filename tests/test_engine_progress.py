@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from pathlib import Path
 
 from engine_fakes import make_shot, make_spec
 
 from shotbuild.build import BuildResult
+from shotbuild.money import Money
 from shotbuild.plan import Plan
 from shotbuild.progress import LineReporter, summary_lines
 
@@ -21,6 +23,8 @@ def result(tmp_path: Path) -> BuildResult:
         built=["a"],
         failed=[("b", "render vid_2 failed: moderation_failed")],
         seconds=10,
+        paid_renders=1,
+        paid_cost=Money(Decimal("7")),
     )
 
 
@@ -34,7 +38,8 @@ def test_plain_lines_once_per_state_and_a_summary(tmp_path: Path) -> None:
     assert out.getvalue().splitlines() == [
         "a: downloading",
         "a: done",
-        "shotbuild: 1 built, 0 restored, 0 up to date, 1 failed (b); 10 seconds of video paid for",
+        "shotbuild: 1 built, 0 restored, 0 up to date, 1 failed (b); 10 seconds of video;"
+        " paid this run: 1 render, $7.00",
     ]
 
 

@@ -71,12 +71,8 @@ def test_key_type_name_keeps_mains_key() -> None:
     assert legacy_key_type_names("avatar_shots") == legacy_key_type_names("studio") == ()
 
 
-@pytest.mark.xfail(
-    reason="the engine has not yet put keys.request_of's type through key_type_name",
-    strict=True,
-)
 def test_a_spec_switching_names_keeps_every_key(tmp_path: Path) -> None:
-    """Holds once wired: the default, avatar_shots and cinematic_avatar give main's key."""
+    """The default, avatar_shots and cinematic_avatar all give main's key."""
     from shotbuild.keys import shot_keys
     from shotbuild.spec import load_spec
 

@@ -56,7 +56,7 @@ def test_defaults_anchors_and_api_defaults(tmp_path: Path) -> None:
     assert [r.kind for r in intro.references] == ["image", "video", "image"]
     assert intro.references[0].path == "refs/light.jpg"
     assert intro.references[2].data == "aGVsbG8="  # white space dropped
-    assert intro.api_type == "avatar_shots" and intro.title is None
+    assert intro.api_type == "cinematic_avatar" and intro.title is None  # HeyGen's current name
     # the shot's auto_duration wins over the inherited duration; lists replace
     assert outro.duration is None and outro.auto_duration is True
     assert outro.api_type == "cinematic_avatar" and outro.title == "The end"
@@ -83,7 +83,7 @@ def test_omitting_a_field_and_writing_its_default_are_the_same_shot(tmp_path: Pa
             duration: 10
             auto_duration: false
             enhance_prompt: false
-            type: avatar_shots
+            type: cinematic_avatar
         """,
         "b.yaml",
     )

@@ -14,6 +14,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
+    from shotbuild.heygen.models import Account
+
 from shotbuild.backends.base import (
     CreateRejected,
     DownloadBrokeOff,
@@ -23,6 +25,7 @@ from shotbuild.backends.base import (
     RateLimitedError,
     Remote,
 )
+from shotbuild.heygen.drift import CacheTypeMemory, DictTypeMemory, Drift, Phase, TypeMemory
 from shotbuild.heygen.errors import MissingApiKey
 from shotbuild.heygen.origin import DEFAULT_BASE_URL, origin_of
 from shotbuild.keys import StatCachedHasher
@@ -30,6 +33,8 @@ from shotbuild.request import Body, body_of
 from shotbuild.spec.model import Reference, Shot
 from shotbuild.status import RemoteState
 from shotbuild.store.cache import Cache
+
+_STATES = {Phase.COMPLETED: RemoteState.COMPLETED, Phase.FAILED: RemoteState.FAILED}
 
 
 class HeyGenBackend:
@@ -53,6 +58,8 @@ class HeyGenBackend:
         self._client_kw = client_kw
         self._client: Any = None
         self._uploads: dict[str, asyncio.Future[str]] = {}
+        self._drift: Drift | None = None  # one run's handling of HeyGen's API drift
+        self._say: Callable[[str], None] = lambda _line: None
         self.download_timeout: float | None = None  # a whole download; the build's --timeout
 
     @classmethod
@@ -67,6 +74,20 @@ class HeyGenBackend:
     @property
     def origin(self) -> str:
         return self.identity
+
+    def listen(self, say: Callable[[str], None]) -> None:
+        """Where the notes on HeyGen's drift go (each said once a run)."""
+        self._say = say
+
+    @property
+    def drift(self) -> Drift:
+        """This run's Drift: the type-name fallback remembered per origin in the cache."""
+        if self._drift is None:
+            memory: TypeMemory = (
+                CacheTypeMemory(self._cache) if self._cache is not None else DictTypeMemory()
+            )
+            self._drift = Drift(self.identity, memory, lambda line: self._say(line))
+        return self._drift
 
     def check_ready(self) -> None:
         if not self._api_key:
@@ -143,13 +164,21 @@ class HeyGenBackend:
         cache.put_asset_id(self.identity, sha, asset_id)
         return asset_id
 
+    async def read_account(self) -> Account | None:
+        """GET /v3/users/me (None: it could not be read; a rejected key is raised)."""
+        from shotbuild.heygen.account import read_account
+
+        return await read_account(await self._api())
+
     async def create(self, body: Body, idempotency_key: str) -> str:
         from shotbuild.heygen import errors
 
         api = await self._api()
         try:
             # a 429 comes straight back: the build paces its creates (its job slots)
-            created = await api.create_video(body, idempotency_key=idempotency_key, retry_429=False)
+            created = await self.drift.create(
+                api, body, idempotency_key=idempotency_key, retry_429=False
+            )
         except errors.RateLimited as e:
             raise RateLimitedError(str(e), e.retry_after) from e
         except (errors.InvalidRequest, errors.NotFound) as e:
@@ -166,8 +195,10 @@ class HeyGenBackend:
             v = await api.get_video(video_id)
         except errors.NotFound as e:
             raise JobGone(str(e)) from e
-        terminal = (RemoteState.COMPLETED, RemoteState.FAILED)
-        state = RemoteState(v.status) if v.status in terminal else RemoteState.PENDING
+        phase = self.drift.phase(v.status)
+        if phase is Phase.GONE:
+            raise JobGone(f"HeyGen no longer knows video {video_id} (status not_found)")
+        state = _STATES.get(phase, RemoteState.PENDING)
         return JobStatus(
             state=state,
             video_url=v.video_url,

@@ -100,7 +100,10 @@ class RemoteJobs:
         if job.video_id is None:
             if job.state == JOB_INTENT and replay:
                 self._say_replay(item, job)
+            resent = job.state == JOB_INTENT and replay  # paid for, if HeyGen got it before
             job = await self._create(item, job)
+            if not resent:
+                self.ctx.result.add_paid(self.ctx.result.plan.render_cost(item.shot))
         try:
             # await first, then add: `x += await f()` would read x before the await
             # and lose the seconds of shots that finished meanwhile

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shotbuild.errors import ShotbuildError
+from shotbuild.money import Money, PriceTable
 from shotbuild.plan import Plan
 
 # How messages name the options a caller can change: the Python API's keywords by
@@ -16,6 +17,7 @@ PYTHON_NAMES: Mapping[str, str] = {
     "only": "`only`",
     "force": "`force`",
     "max_seconds": "`max_seconds`",
+    "max_cost": "`max_cost`",
     "rerender_missing": "`rerender_missing=True`",
     "reroll": "`reroll`",
 }
@@ -23,6 +25,10 @@ PYTHON_NAMES: Mapping[str, str] = {
 
 class ShotFailed(ShotbuildError):
     """One shot could not be built; the message says why and what happens next."""
+
+
+class NotConfirmed(ShotbuildError):
+    """The user answered no to "Render?": nothing was submitted."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class BuildOptions:
     rerender_missing: bool = False  # a locked render gone from the API may be rendered again
     reroll: tuple[str, ...] = ()  # shots that get one more take of their current inputs
     pick_rerolled: bool = False  # the new takes become the picks and the outputs
+    max_cost: Money | None = None  # refuse, before any create, a build that would spend more
+    prices: PriceTable | None = None  # the price table in force (None: shotbuild's defaults)
 
 
 @dataclass
@@ -54,6 +62,18 @@ class BuildResult:
     cached: list[str] = field(default_factory=list)  # earlier versions finished into the cache
     seconds: float = 0.0  # seconds of video rendered by this build
     dry_run: list[tuple[str, str]] = field(default_factory=list)  # (name, what it would do)
+    # what this run paid: jobs it created (a job resumed from an earlier run, or a create
+    # sent again under its Idempotency-Key, was paid before and is not counted)
+    paid_renders: int = 0
+    paid_cost: Money | None = None  # None: a free backend, or a type the table has no price for
+
+    def add_paid(self, cost: Money | None) -> None:
+        """One job this run created, costing `cost` (None: not priced)."""
+        self.paid_renders += 1
+        if self.paid_cost is not None and cost is not None:
+            self.paid_cost = self.paid_cost + cost
+        else:
+            self.paid_cost = None
 
     @property
     def exit_code(self) -> int:
@@ -73,5 +93,7 @@ class BuildResult:
             "earlier_versions_cached": self.cached,
             "seconds": self.seconds,
             "paid": self.paid,
+            "paid_renders": self.paid_renders,
+            "paid_cost": self.paid_cost.as_json() if self.paid_cost is not None else None,
             "dry_run": [{"name": name, "would": what} for name, what in self.dry_run],
         }

@@ -9,19 +9,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shotbuild.backends.base import Backend, Local, Remote, Worker
 from shotbuild.build.context import Context, Sleep, real_sleep
 from shotbuild.build.executor import Executor, Renders, earlier
 from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.local import LocalRenders, workers
-from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult
+from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult, NotConfirmed
 from shotbuild.build.record import Recorder, Target
 from shotbuild.build.reroll import with_rerolls
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
+from shotbuild.money import Money, check_affordable, refuse_over_limit, refuse_unaffordable
 from shotbuild.plan import (
     COSMETIC,
     REMOVED,
@@ -33,6 +34,7 @@ from shotbuild.plan import (
     Resume,
     make_plan,
     output_rel,
+    served_remotely,
 )
 from shotbuild.progress import NullReporter, Reporter
 from shotbuild.spec.model import Spec
@@ -42,6 +44,8 @@ from shotbuild.store.outputs import Manifest
 
 if TYPE_CHECKING:
     from shotbuild.store.remote import RemoteCache
+
+Confirm = Callable[[int, Money], bool]  # (renders, cost) -> go on?
 
 
 def build(
@@ -55,11 +59,13 @@ def build(
     clock: Callable[[], float] = time.monotonic,
     remote: RemoteCache | None = None,
     names: Mapping[str, str] = PYTHON_NAMES,
+    confirm: Confirm | None = None,
 ) -> BuildResult:
     """Build a spec: hold its build lock, plan, then execute (or only say, dry_run).
     `remote` (a shared RemoteCache) is asked before anything is paid for, and
     given every paid render. `names` says how messages name the options (the CLI
-    passes its flags)."""
+    passes its flags). `confirm(renders, cost)` is asked before a build that pays
+    (after the limits and the account's balance are checked); False stops it."""
     options = options if options is not None else BuildOptions()
     cache = cache if cache is not None else Cache()
     reporter = reporter or NullReporter()
@@ -68,14 +74,22 @@ def build(
     with cache.spec_lock(spec.path, timeout=options.lock_timeout):
         manifest = Manifest(spec.build_dir if options.out is None else options.out.resolve())
         plan = make_plan(
-            spec, backend, cache, out=options.out, force=options.force, manifest=manifest
+            spec,
+            backend,
+            cache,
+            out=options.out,
+            force=options.force,
+            manifest=manifest,
+            prices=options.prices,
         )
         plan = with_rerolls(plan, options.reroll, cache, pick=options.pick_rerolled)
-        result = BuildResult(plan, paid=isinstance(worker, Remote))
+        if isinstance(worker, Remote):
+            plan = served_remotely(plan, remote)
+        result = BuildResult(plan, paid=isinstance(worker, Remote), paid_cost=plan.cost_among(()))
         ctx = Context(spec, options, cache, reporter, result, sleep or real_sleep, clock)
         ctx.names = names
         try:
-            _execute(ctx, plan, backend, worker, manifest, remote)
+            _execute(ctx, plan, backend, worker, manifest, remote, confirm)
         finally:
             manifest.flush()
         if not options.dry_run:
@@ -104,6 +118,7 @@ def _execute(
     worker: Worker,
     manifest: Manifest,
     remote: RemoteCache | None,
+    confirm: Confirm | None = None,
 ) -> None:
     options, cache = ctx.options, ctx.cache
     items = _selected(plan, options)
@@ -111,11 +126,13 @@ def _execute(
     if options.dry_run:
         ctx.result.dry_run = _dry_run(items, orphans, paid=ctx.result.paid)
         return
+    _check_cost(ctx, plan, items)
     _check_budget(ctx, items)
     for path, stat in plan.hashed.items():
         cache.stat_save(path, stat)  # what planning hashed, so the next plan reads nothing
     if any(_needs_backend(i, remote is not None and ctx.result.paid) for i in items):
         backend.check_ready()
+    _before_paying(ctx, plan, backend, items, confirm)
     orphans = _ready(backend, orphans, ctx.reporter)
     if plan.settled:
         cache.untrack_jobs(plan.spec.path, plan.settled)
@@ -147,6 +164,9 @@ def _executor(
     jobs: RemoteJobs | None = None
     match worker:
         case Remote(jobs=runner):
+            listen = getattr(backend, "listen", None)
+            if callable(listen):  # the API drift's notes (a refused type name, ...)
+                listen(lambda line: ctx.reporter.message(f"note: {line}"))
             renders = jobs = RemoteJobs(ctx, recorder, runner, backend.identity)
             slots = ctx.options.jobs
         case Local(renderer=renderer):
@@ -171,6 +191,51 @@ def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) ->
             raise UsageError(
                 f"{names.get(option, option)}: no shot named {', '.join(unknown)} in {spec.path}"
             )
+
+
+def _check_cost(ctx: Context, plan: Plan, items: Sequence[PlanItem]) -> None:
+    """--max-cost (or max_cost): refuse, before any create, a build that would spend more."""
+    cost = plan.cost_among(items)
+    if cost is not None:
+        refuse_over_limit(cost, ctx.options.max_cost, plan.renders_among(items))
+
+
+def _before_paying(
+    ctx: Context,
+    plan: Plan,
+    backend: Backend,
+    items: Sequence[PlanItem],
+    confirm: Confirm | None,
+) -> None:
+    """Before the first create of a build that pays: can the account pay (read once),
+    and does the user want it (asked only on a terminal)? Either stops the build."""
+    renders = plan.renders_among(items)
+    cost = plan.cost_among(items)
+    if not renders or cost is None:
+        return
+    _check_account(ctx, backend, cost)
+    if confirm is not None and not confirm(renders, cost):
+        raise NotConfirmed("not confirmed: nothing was submitted")
+
+
+def _check_account(ctx: Context, backend: Backend, cost: Money) -> None:
+    """GET /v3/users/me once: refuse when the wallet or spending cap cannot cover `cost`;
+    an unknown balance (or subscription credits) is said and the build goes on."""
+    read = getattr(backend, "read_account", None)
+    close = getattr(backend, "close", None)
+    if not callable(read) or not callable(close):
+        return
+    import asyncio
+
+    async def once() -> Any:
+        try:
+            return await read()
+        finally:
+            await close()  # the build's own loop opens its client again
+
+    line = refuse_unaffordable(check_affordable(asyncio.run(once()), cost))
+    if line is not None:
+        ctx.reporter.message(f"note: {line}")
 
 
 def _check_budget(ctx: Context, items: Sequence[PlanItem]) -> None:

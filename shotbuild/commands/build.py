@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
+
+if TYPE_CHECKING:
+    from shotbuild.money import Money
 
 
 def _names(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -20,6 +25,7 @@ FLAGS = {
     "only": "--only",
     "force": "--force",
     "max_seconds": "--max-seconds",
+    "max_cost": "--max-cost",
     "rerender_missing": "`shotbuild build --rerender-missing`",
 }
 
@@ -54,6 +60,16 @@ FLAGS = {
     type=click.FloatRange(0),
     default=None,
     help="Refuse to submit more than this many seconds of video.",
+)
+@click.option(
+    "--max-cost",
+    metavar="AMOUNT",
+    default=None,
+    help="Refuse, before anything is paid, a build that would spend more than this"
+    " (e.g. 20 or 20.00; default: max_cost in the config file, else no limit).",
+)
+@click.option(
+    "-y", "--yes", is_flag=True, help="Do not ask before paying (asked only on a terminal)."
 )
 @backend_option
 @out_option
@@ -96,6 +112,8 @@ def cli(
     force: tuple[str, ...],
     dry_run: bool,
     max_seconds: float | None,
+    max_cost: str | None,
+    yes: bool,
     backend: str | None,
     out: Path | None,
     timeout: float,
@@ -110,11 +128,20 @@ def cli(
     build folder, the cache or the lock when its key is unchanged; the rest are
     rendered. Exit 1 when a shot failed."""
     from shotbuild.build import BuildOptions, build
+    from shotbuild.money import max_cost_option
     from shotbuild.progress import reporter_for
     from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
 
     loaded = load(spec)
+    settings = Settings.resolve(
+        loaded.root,
+        backend=backend,
+        remote_cache=remote_cache,
+        remote_cache_mode=remote_cache_mode,
+    )
+    prices = settings.money.table()
+    limit = max_cost_option(max_cost, prices) if max_cost is not None else settings.money.limit()
     options = BuildOptions(
         jobs=jobs,
         keep_going=keep_going,
@@ -125,13 +152,10 @@ def cli(
         timeout=timeout,
         out=out,
         rerender_missing=rerender_missing,
+        max_cost=limit,
+        prices=prices,
     )
-    settings = Settings.resolve(
-        loaded.root,
-        backend=backend,
-        remote_cache=remote_cache,
-        remote_cache_mode=remote_cache_mode,
-    )
+    ask = asker(yes=yes or dry_run, confirm=settings.money.confirm)
     remote = settings.remote.open()
     reporter = reporter_for(quiet=quiet, verbose=verbose)
     with Cache() as cache:
@@ -144,6 +168,7 @@ def cli(
                 reporter=reporter,
                 remote=remote,
                 names=FLAGS,
+                confirm=ask,
             )
         finally:
             reporter.close()
@@ -157,3 +182,20 @@ def cli(
         return 0
     reporter.summary(result)
     return result.exit_code
+
+
+def asker(*, yes: bool, confirm: bool | None) -> Callable[[int, Money], bool]:
+    """Before a build pays: "3 renders, $21.00. Render? [y/N]", only on a terminal
+    (stdin and stderr), never with -y/--yes or `confirm = false`; else yes."""
+    import sys
+
+    from shotbuild.money import confirmation_question, should_confirm
+
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+
+    def ask(renders: int, cost: Money) -> bool:
+        if not should_confirm(renders=renders, yes=yes, interactive=interactive, confirm=confirm):
+            return True
+        return click.confirm(confirmation_question(renders, cost), default=False, err=True)
+
+    return ask

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from shotbuild.commands._common import backend_option, load, out_option, spec_argument
+from shotbuild.money import renders_and_money
 from shotbuild.plan import Plan
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def cli(
 ) -> int:
     """Show each shot as new, changed (which fields), up to date, in flight,
     failed last time or removed, why, and the seconds of video a build would pay for."""
-    from shotbuild.plan import make_plan
+    from shotbuild.plan import make_plan, served_remotely
     from shotbuild.sequences.plan import plan_of
     from shotbuild.sequences.plan import to_json as cut_json
     from shotbuild.settings import Settings
@@ -40,7 +41,9 @@ def cli(
     loaded = load(spec)
     settings = Settings.resolve(loaded.root, backend=backend)
     with Cache() as cache:
-        plan = make_plan(loaded, settings.open_backend(), cache, out=out)
+        chosen = settings.open_backend()
+        plan = make_plan(loaded, chosen, cache, out=out, prices=settings.money.table())
+        plan = served_remotely(plan, settings.remote.open())
     cuts = plan_of(plan, "preview" if plan.backend == "preview" else "")
     if as_json:
         doc = {**plan.to_json(), "sequences": [cut_json(c) for c in cuts]}
@@ -56,7 +59,9 @@ def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     `live` adds an API state per shot."""
     width = max((len(i.name) for i in plan.items), default=4)
     for item in plan.items:
-        cost = f"  {item.seconds:g} s" if item.seconds else ""
+        each = plan.cost_of(item)
+        price = f", {each}" if each is not None and item.seconds else ""
+        cost = f"  {item.seconds:g} s{price}" if item.seconds else ""
         state = f" [{live[item.name]}]" if live and item.name in live else ""
         click.echo(f"{item.name:<{width}}  {item.status:<16} {item.reason}{cost}{state}")
     for item in plan.orphans:
@@ -68,7 +73,9 @@ def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     backend = f" ({plan.backend})" if plan.backend != "heygen" else ""
     paid = "to pay for" if plan.backend == "heygen" else "to render"
-    click.echo(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}")
+    total = plan.cost
+    money = f" ({renders_and_money(plan.renders, total)})" if total is not None else ""
+    click.echo(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}{money}")
 
 
 def show_cuts(cuts: Sequence[SequencePlan]) -> None:

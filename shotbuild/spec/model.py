@@ -12,7 +12,7 @@ MediaKind = Literal["image", "video"]
 
 # The API's own defaults (HeyGen's Avatar Shots table); filled in by the loader,
 # so omitting a field and writing its default are the same shot.
-DEFAULT_API_TYPE = "avatar_shots"
+DEFAULT_API_TYPE = "cinematic_avatar"  # HeyGen's current name; keyed as avatar_shots
 DEFAULT_ASPECT_RATIO = "16:9"
 DEFAULT_RESOLUTION = "720p"
 DEFAULT_DURATION = 10
@@ -57,7 +57,7 @@ class Shot:
     enhance_prompt: bool = False
     title: str | None = None
     callback_url: str | None = None
-    api_type: str = DEFAULT_API_TYPE  # `type` in YAML: avatar_shots | cinematic_avatar
+    api_type: str = DEFAULT_API_TYPE  # `type` in YAML: cinematic_avatar | avatar_shots
     takes: int = DEFAULT_TAKES  # never part of the key: take n's key is derived per take
 
 
