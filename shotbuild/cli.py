@@ -25,6 +25,7 @@ from shotbuild.untrusted import redact, terminal_safe
 COMMANDS: dict[str, str] = {
     "validate": "validate",
     "plan": "plan",
+    "explain": "explain",
     "build": "build",
     "status": "status",
     "looks": "looks",

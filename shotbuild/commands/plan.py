@@ -27,8 +27,14 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Exit 0 when there is nothing to do, 2 when work is pending, 1 on error.",
 )
+@click.option("--diff", is_flag=True, help="Also each changed field, old -> new, per shot.")
 def cli(
-    spec: Path | None, backend: str | None, out: Path | None, as_json: bool, detailed_exitcode: bool
+    spec: Path | None,
+    backend: str | None,
+    out: Path | None,
+    as_json: bool,
+    detailed_exitcode: bool,
+    diff: bool = False,
 ) -> int:
     """Show each shot as new, changed (which fields), up to date, in flight,
     failed last time or removed, why, and the seconds of video a build would pay for."""
@@ -51,6 +57,10 @@ def cli(
     else:
         show_plan(plan)
         show_cuts(cuts)
+        if diff:
+            from shotbuild.commands.explain import show_diff
+
+            show_diff(plan)
     return 2 if detailed_exitcode and plan.pending else 0
 
 
