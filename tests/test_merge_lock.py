@@ -419,3 +419,54 @@ def test_a_merge_is_a_valid_lock_that_keeps_every_take_of_the_kept_inputs(
         if name not in merged.shots:  # only a shot removed on one side and untouched on the other
             assert name not in conflicted
             assert ours.get(name) is None or theirs.get(name) is None
+
+
+# -- merge-lock --install ----------------------------------------------------------------
+
+
+def test_install_sets_up_a_driver_git_runs_without_the_venv_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / ".gitattributes").write_text("*.png binary")  # no final new line
+    write_lock(repo / "shots.lock", {"intro": A, "outro": A})
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "both shots rendered")
+    (repo / "sub").mkdir()
+    monkeypatch.chdir(repo / "sub")
+    assert cli.main(["merge-lock", "--install"]) == 0
+    out = capsys.readouterr().out
+    assert "added shots.lock merge=shotbuild-lock; commit it" in out
+    driver = git(repo, "config", "merge.shotbuild-lock.driver").stdout.strip()
+    assert driver == f"{shlex.quote(sys.executable)} -m shotbuild merge-lock %O %A %B"
+    attributes = "*.png binary\nshots.lock merge=shotbuild-lock\n"
+    assert (repo / ".gitattributes").read_text() == attributes
+    assert cli.main(["merge-lock", "--install"]) == 0  # again: nothing added twice
+    assert "already routes" in capsys.readouterr().out
+    assert (repo / ".gitattributes").read_text() == attributes
+    git(repo, "commit", "-q", "-am", "merge driver")
+    # git runs the driver with a PATH that has no `shotbuild` on it
+    assert shutil.which("shotbuild", path="/usr/bin:/bin") is None
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    # shots added at the same place: git's line merge conflicts here (see above)
+    commit_on(repo, "feature", {"intro": A, "middle-1": e("m1", "d"), "outro": A})
+    commit_on(repo, "main", {"intro": A, "middle-2": e("m2", "e"), "outro": A}, new=False)
+    done = git(repo, "merge", "--no-edit", "feature", check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert set(read_lock(repo / "shots.lock")) == {"intro", "middle-1", "middle-2", "outro"}
+
+
+def test_install_outside_a_clone_and_bare_merge_lock_are_one_line_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert cli.main(["merge-lock", "--install"]) == 1
+    err = capsys.readouterr().err
+    assert "git rev-parse failed" in err and err.count("\n") == 1
+    assert cli.main(["merge-lock"]) == 2
+    assert "shotbuild merge-lock --install" in capsys.readouterr().err
