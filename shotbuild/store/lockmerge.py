@@ -76,8 +76,9 @@ class Conflict:
             )
         return (
             f"changed on both sides (ours: {_render(o.picked)}; theirs: {_render(t.picked)});"
-            f" kept ours; if the merged spec matches theirs, copy its entry from"
-            f" `git show MERGE_HEAD:{lock_name}`"
+            f" kept ours; if the merged spec matches theirs, run `shotbuild lock --take"
+            f" theirs {self.shot}` (it reads `git show :3:{lock_name}`; ours' takes stay on"
+            f" record) or copy its entry from `git show MERGE_HEAD:{lock_name}`"
         )
 
 
