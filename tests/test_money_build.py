@@ -284,3 +284,16 @@ def test_renders_the_remote_cache_holds_are_not_counted(
     done = emu.shotbuild("build", str(spec_file), "--max-cost", "0", env=other)
     assert done.returncode == 0 and "3 restored" in done.stderr, done.stderr
     assert emu.stats()["jobs"] == 3
+
+
+def test_reroll_is_capped_like_a_build(emu: RunningEmulator, write_spec: SpecWriter) -> None:
+    spec_file = write_spec(spec_text())
+    build(emu, spec_file)
+    before = emu.stats()["jobs"]
+    refused = emu.shotbuild("reroll", "intro", str(spec_file), "--max-cost", "5")
+    assert refused.returncode == 1, refused.stderr
+    assert "more than the limit of $5.00" in refused.stderr
+    assert emu.stats()["jobs"] == before  # refused before any create
+    done = emu.shotbuild("reroll", "intro", str(spec_file), "--max-cost", "7")
+    assert done.returncode == 0, done.stderr
+    assert emu.stats()["jobs"] == before + 1 and "paid this run: 1 render, $7.00" in done.stderr

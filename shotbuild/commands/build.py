@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from json import dumps
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +12,10 @@ import click
 from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
 
 if TYPE_CHECKING:
-    from shotbuild.money import Money
+    from shotbuild.build import BuildOptions
+    from shotbuild.money import Money, PriceTable
+    from shotbuild.settings import Settings
+    from shotbuild.spec.model import Spec
 
 
 def _names(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -127,11 +130,8 @@ def cli(
     """Build SPEC (default: shots.yaml): each shot's output is restored from the
     build folder, the cache or the lock when its key is unchanged; the rest are
     rendered. Exit 1 when a shot failed."""
-    from shotbuild.build import BuildOptions, build
-    from shotbuild.money import max_cost_option
-    from shotbuild.progress import reporter_for
+    from shotbuild.build import BuildOptions
     from shotbuild.settings import Settings
-    from shotbuild.store.cache import Cache
 
     loaded = load(spec)
     settings = Settings.resolve(
@@ -140,8 +140,7 @@ def cli(
         remote_cache=remote_cache,
         remote_cache_mode=remote_cache_mode,
     )
-    prices = settings.money.table()
-    limit = max_cost_option(max_cost, prices) if max_cost is not None else settings.money.limit()
+    limit, prices = money_limits(settings, max_cost)
     options = BuildOptions(
         jobs=jobs,
         keep_going=keep_going,
@@ -155,7 +154,36 @@ def cli(
         max_cost=limit,
         prices=prices,
     )
-    ask = asker(yes=yes or dry_run, confirm=settings.money.confirm)
+    return execute(loaded, settings, options, yes=yes, quiet=quiet, verbose=verbose, json=as_json)
+
+
+def money_limits(settings: Settings, max_cost: str | None) -> tuple[Money | None, PriceTable]:
+    """The spending limit (--max-cost, else the config's max_cost) and the price table."""
+    from shotbuild.money import max_cost_option
+
+    prices = settings.money.table()
+    limit = max_cost_option(max_cost, prices) if max_cost is not None else settings.money.limit()
+    return limit, prices
+
+
+def execute(
+    loaded: Spec,
+    settings: Settings,
+    options: BuildOptions,
+    *,
+    yes: bool,
+    quiet: bool,
+    verbose: bool,
+    json: bool,
+    names: Mapping[str, str] = FLAGS,
+) -> int:
+    """Run a build (a plain one, or a reroll) and report it: the confirmation on a
+    terminal, the live view or plain lines, the summary, --json and --dry-run."""
+    from shotbuild.build import build
+    from shotbuild.progress import reporter_for
+    from shotbuild.store.cache import Cache
+
+    ask = asker(yes=yes or options.dry_run, confirm=settings.money.confirm)
     remote = settings.remote.open()
     reporter = reporter_for(quiet=quiet, verbose=verbose)
     with Cache() as cache:
@@ -167,14 +195,14 @@ def cli(
                 cache=cache,
                 reporter=reporter,
                 remote=remote,
-                names=FLAGS,
+                names=names,
                 confirm=ask,
             )
         finally:
             reporter.close()
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
-    if dry_run:
+    if json:
+        click.echo(dumps(result.to_json(), indent=2, sort_keys=True))
+    if options.dry_run:
         for name, what in result.dry_run:
             echo_err(f"{name}: would {what}")
         if not result.dry_run:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -27,6 +26,16 @@ def shots_and_spec(args: tuple[str, ...]) -> tuple[tuple[str, ...], Path | None]
     default=None,
     help="Refuse to submit more than this many seconds of video.",
 )
+@click.option(
+    "--max-cost",
+    default=None,
+    metavar="AMOUNT",
+    help="Refuse, before any create, a reroll that would spend more (e.g. 14 or $14.00);"
+    " default: max_cost in the project config.",
+)
+@click.option(
+    "-y", "--yes", is_flag=True, help="Do not ask before paying (asked only on a terminal)."
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be submitted; do nothing.")
 @click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON document on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
@@ -34,6 +43,8 @@ def cli(
     args: tuple[str, ...],
     pick: bool,
     max_seconds: float | None,
+    max_cost: str | None,
+    yes: bool,
     dry_run: bool,
     as_json: bool,
     quiet: bool,
@@ -41,11 +52,9 @@ def cli(
     """Render one more take of each SHOT's current inputs (a paid job each; the
     output and the pick stay as they are unless --pick). A reroll interrupted
     after its create resumes that take when run again: it never pays twice."""
-    from shotbuild.build import BuildOptions, build
-    from shotbuild.commands.build import FLAGS
-    from shotbuild.progress import reporter_for
+    from shotbuild.build import BuildOptions
+    from shotbuild.commands.build import FLAGS, execute, money_limits
     from shotbuild.settings import Settings
-    from shotbuild.store.cache import Cache
 
     shots, spec = shots_and_spec(args)
     if not shots:
@@ -53,31 +62,18 @@ def cli(
             "shotbuild reroll: name the shots to reroll, e.g. `shotbuild reroll intro`"
         )
     loaded = load(spec)
-    options = BuildOptions(
-        only=shots, reroll=shots, pick_rerolled=pick, max_seconds=max_seconds, dry_run=dry_run
-    )
     settings = Settings.resolve(loaded.root, backend="heygen")
-    remote = settings.remote.open()
-    reporter = reporter_for(quiet=quiet, verbose=False)
+    limit, prices = money_limits(settings, max_cost)
+    options = BuildOptions(
+        only=shots,
+        reroll=shots,
+        pick_rerolled=pick,
+        max_seconds=max_seconds,
+        max_cost=limit,
+        prices=prices,
+        dry_run=dry_run,
+    )
     names = {**FLAGS, "only": "shotbuild reroll", "reroll": "shotbuild reroll"}
-    with Cache() as cache:
-        try:
-            result = build(
-                loaded,
-                settings.open_backend(cache),
-                options,
-                cache=cache,
-                reporter=reporter,
-                remote=remote,
-                names=names,
-            )
-        finally:
-            reporter.close()
-    if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
-    if dry_run:
-        for name, what in result.dry_run:
-            click.echo(f"{name}: would {what}", err=True)
-        return 0
-    reporter.summary(result)
-    return result.exit_code
+    return execute(
+        loaded, settings, options, yes=yes, quiet=quiet, verbose=False, json=as_json, names=names
+    )
