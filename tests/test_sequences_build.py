@@ -385,7 +385,7 @@ def test_plan_shows_each_sequence_waiting_then_up_to_date(
         encoding="utf-8",
     )
     assert cli.main(["plan", "--backend", "preview", str(spec)]) == 0
-    assert "film  sequence: waiting for a, b" in capsys.readouterr().out
+    assert "film  sequence: waiting for 2 shots: a, b (2 renders, free)" in capsys.readouterr().out
     assert cli.main(["build", "--backend", "preview", str(spec)]) == 0
     capsys.readouterr()
     assert cli.main(["plan", "--backend", "preview", "--json", str(spec)]) == 0
