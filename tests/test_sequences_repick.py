@@ -160,3 +160,19 @@ def test_the_plan_prices_the_shots_a_cut_waits_for(
     doc = json.loads(emu.shotbuild("plan", "--json", str(spec_file)).stdout)
     film = doc["sequences"][0]
     assert film["waits_for_renders"] == 0 and film["waits_for_cost"]["amount"] == "0.00"
+
+
+def test_a_pick_on_the_review_page_re_assembles_too(
+    spec_file: Path, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shotbuild.review.model import pick
+    from shotbuild.spec import load_spec
+
+    assert emu.shotbuild("reroll", "a", str(spec_file)).returncode == 0
+    before, first = jobs(emu), sha(cut(spec_file))
+    for name, value in emu.env().items():
+        if name in ("HEYGEN_API_KEY", "HEYGEN_BASE_URL"):
+            monkeypatch.setenv(name, value)
+    assert pick(load_spec(spec_file), "a", 2).number == 2
+    assert sha(cut(spec_file)) != first and abs(seconds(cut(spec_file)) - 6.0) < FRAME
+    assert jobs(emu) == before
