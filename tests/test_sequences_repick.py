@@ -176,3 +176,22 @@ def test_a_pick_on_the_review_page_re_assembles_too(
     assert pick(load_spec(spec_file), "a", 2).number == 2
     assert sha(cut(spec_file)) != first and abs(seconds(cut(spec_file)) - 6.0) < FRAME
     assert jobs(emu) == before
+
+
+def test_a_cut_that_cannot_be_re_assembled_fails_the_pick_by_name(
+    spec_file: Path, emu: RunningEmulator
+) -> None:
+    assert emu.shotbuild("reroll", "a", str(spec_file)).returncode == 0
+    (spec_file.parent / "build" / ".shotbuild-sequences.json").unlink()  # cuts not vouched for
+    film = cut(spec_file).read_bytes()
+    picked = emu.shotbuild("pick", "a", "2", str(spec_file))
+    assert picked.returncode == 1, picked.stderr
+    lines = picked.stderr.splitlines()
+    assert lines[0].startswith("a: take 2 picked: ")  # the take is in place; its cuts are not
+    assert lines[1:] == [
+        f"{name}: not assembled: {cut(spec_file, name)} exists and was not written by"
+        " shotbuild; move it away and build again"
+        for name in ("film", "teaser")
+    ]
+    assert cut(spec_file).read_bytes() == film
+    assert read_lock_file(spec_file.with_suffix(".lock")).shots["a"].pick == 2

@@ -36,9 +36,10 @@ def cli(shot: str, take: int, spec: Path | None) -> int:
             remote=remote,
             reporter=said,
         )
-    for _, message in picked.result.failed:
+    failed = [message for name, message in picked.result.failed if name == shot]
+    for message in failed:  # the take's bytes are not in place (a cut's failure is said below)
         echo_err(f"shotbuild: {shot}: take {take} is picked in the lock, but: {message}")
-    if picked.ok:
+    if not failed:
         already = "" if picked.changed else " (it was picked already)"
         where = picked.result.plan.build_dir / f"{shot}.mp4"
         echo_err(f"{shot}: take {take} picked{already}: {picked.entry.video_id} at {where}")
