@@ -77,18 +77,21 @@ def key_of(backend_identity: str, request: Request) -> str:
 
 
 def accepted_keys(
-    identity: str, request: Request, api_type: str, origin: str | None = None
+    identity: str, request: Request, api_type: str, *origins: str | None
 ) -> tuple[str, ...]:
     """The keys a lock, output or cache record may have been made with and still be
     this shot's render at backend `identity` (the one rule of "is this record this
     shot's?"): the shot's key now, first; the key under the Avatar Shots type name an
-    earlier version put in it (`legacy_key_type_names`); and, when the record was
-    made at a loopback origin and `identity` is loopback too, each of these made with
-    that origin itself (before every loopback origin was one identity). `origin` is
-    the record's own; None (a record not yet found) stands for `identity` itself."""
+    earlier version put in it (`legacy_key_type_names`); and, when `identity` is
+    loopback, each of these made with each loopback origin the record names (before
+    every loopback origin was one identity). `origins`: the record's own (an output's
+    record also names its lock entry's); none given (a record not yet found) stands
+    for `identity` itself."""
     now = key_identity(identity)
-    at = origin if origin is not None else identity
-    identities = [now, at] if now == LOOPBACK and is_loopback(at) else [now]
+    identities = [now]
+    if now == LOOPBACK:
+        named = [o for o in origins if o is not None] or [identity]
+        identities += [o for o in named if is_loopback(o)]
     names = legacy_key_type_names(api_type)
     requests = [request, *({**request, "type": name} for name in names)]
     return tuple(dict.fromkeys(key_of(i, r) for i in identities for r in requests))

@@ -451,7 +451,7 @@ class _Planner:
     ) -> PlanItem:
         where = str(base["output"])
         owned = self.manifest.get(output_rel(self.backend, shot.name))
-        owned = self._adopted(owned, shot, key, request)
+        owned = self._adopted(owned, shot, key, request, entry)
         result = entry if entry is not None and entry.key == key else None
         in_place = owned is not None and owned.key == key and owned.matches(where)
         if owned is not None and in_place and (not self.remote or _same(result, owned)):
@@ -467,13 +467,22 @@ class _Planner:
             return self._from_job(shot, job, base)
         return self._new_or_changed(shot, entry, owned, request, base)
 
-    def _adopted(self, record: R | None, shot: Shot, key: str, request: Request) -> R | None:
-        """`record` (a lock entry or an output's record), under the shot's key when it
-        was made under a key this shot may have had (`keys.accepted_keys`: the other
-        type name, its own loopback origin): adopted, not re-paid."""
+    def _adopted(
+        self,
+        record: R | None,
+        shot: Shot,
+        key: str,
+        request: Request,
+        entry: LockEntry | None = None,
+    ) -> R | None:
+        """`record` (a lock entry, or an output's record with the shot's lock `entry`),
+        under the shot's key when it was made under a key this shot may have had
+        (`keys.accepted_keys`: the other type name, a loopback origin it names):
+        adopted, not re-paid."""
         if record is None or record.key == key:
             return record
-        accepted = accepted_keys(self.backend.identity, request, shot.api_type, record.origin)
+        origins = (record.origin, entry.origin if entry is not None else None)
+        accepted = accepted_keys(self.backend.identity, request, shot.api_type, *origins)
         return dataclasses.replace(record, key=key) if record.key in accepted else record
 
     def _cached(self, shot: Shot, key: str, request: Request) -> LockEntry | None:

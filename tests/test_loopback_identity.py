@@ -21,7 +21,7 @@ from shotbuild.reasons import Code
 from shotbuild.spec import load_spec
 from shotbuild.status import ShotStatus
 from shotbuild.store.cache import Cache
-from shotbuild.store.lock import read_lock
+from shotbuild.store.lock import read_lock, read_lock_file
 
 
 @pytest.mark.parametrize(
@@ -195,3 +195,25 @@ def test_lock_check_and_pick_accept_an_adopted_entry(
         assert check_lock(spec, at, cache).ok
         assert current_takes(spec, at, cache, "demo").numbers == [1]
         assert all(row.current for row in list_takes(spec, at, cache))
+
+
+def test_a_reroll_of_an_adopted_shot_keeps_its_takes_under_the_lock_key(
+    spec_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shotbuild.picking import list_takes
+
+    old_main_build(spec_file, "http://127.0.0.1:8001", monkeypatch)
+    before = read_lock_file(spec_file.with_suffix(".lock")).shots["demo"]
+    with Cache() as cache:
+        spec = load_spec(spec_file)
+        fake = FakeHeyGen()
+        at = backend("http://127.0.0.1:8002", fake, cache)
+        options = BuildOptions(reroll=("demo",), pick_rerolled=True)
+        assert build(spec, at, options, cache=cache, sleep=no_sleep).exit_code == 0
+        assert fake.creates == 1
+        after = read_lock_file(spec_file.with_suffix(".lock")).shots["demo"]
+        assert after.key == before.key and after.numbers == [1, 2] and after.pick == 2
+        assert after.takes[1] == before.takes[1]  # take 1 kept
+        rows = list_takes(spec, at, cache, ("demo",))
+        assert [(r.take, r.picked, r.current) for r in rows] == [(1, False, True), (2, True, True)]
+    assert plan_at(spec_file, "http://127.0.0.1:8003") == UP
