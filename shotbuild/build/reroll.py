@@ -46,17 +46,20 @@ def with_rerolls(plan: Plan, names: tuple[str, ...], cache: Cache, *, pick: bool
 
 def _reroll(plan: Plan, item: PlanItem, cache: Cache, *, pick: bool) -> PlanItem:
     shot = plan.takes.get(item.name)
-    if not isinstance(item, Settled) or shot is None or shot.key != item.key:
+    # up to date means the lock's entry is this shot's (`keys.accepted_keys`), maybe
+    # under a key the shot had before (an old loopback origin or type name): the new
+    # take joins the lock's takes under the lock's own key, dropping none of them
+    if not isinstance(item, Settled) or shot is None:
         raise UsageError(
             f"{item.name}: not built with its current inputs ({item.reason}); run"
             " `shotbuild build` first, then reroll it"
         )
     number = shot.next_number()
-    key = take_key(item.key, number)
+    key = take_key(shot.key, number)
     base: dict[str, Any] = {
         "name": item.name,
         "output": item.output,
-        "key": item.key,
+        "key": shot.key,
         "request": item.request,
         "shot": item.shot,
         "take": number,

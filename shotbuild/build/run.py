@@ -59,12 +59,15 @@ def build(
     remote: RemoteCache | None = None,
     names: Mapping[str, str] = PYTHON_NAMES,
     confirm: Confirm | None = None,
+    check: Callable[[Plan], None] | None = None,
 ) -> BuildResult:
     """Build a spec: hold its build lock, plan, then execute (or only say, dry_run).
     `remote` (a shared RemoteCache) is asked before anything is paid for, and
     given every paid render. `names` says how messages name the options (the CLI
     passes its flags). `confirm(renders, cost)` is asked before a build that pays
-    (after the limits and the account's balance are checked); False stops it."""
+    (after the limits and the account's balance are checked); False stops it.
+    `check(plan)` sees the plan made under the build lock before anything is done,
+    and raises to stop the build (`build --plan FILE`: the saved plan must not move)."""
     options = options if options is not None else BuildOptions()
     cache = cache if cache is not None else Cache()
     reporter = reporter or NullReporter()
@@ -84,6 +87,8 @@ def build(
         plan = with_rerolls(plan, options.reroll, cache, pick=options.pick_rerolled)
         if isinstance(worker, Remote):
             plan = served_remotely(plan, remote)
+        if check is not None:
+            check(plan)
         result = BuildResult(plan, paid=isinstance(worker, Remote), paid_cost=plan.cost_among(()))
         ctx = Context(spec, options, cache, reporter, result, sleep or real_sleep, clock)
         ctx.names = names
