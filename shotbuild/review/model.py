@@ -37,7 +37,6 @@ from shotbuild.takes import MAX_TAKE_NUMBER
 
 PREVIEW = "preview"  # the media name of a shot's preview animatic (not a take number)
 CUT = "cut"  # the media name of a sequence's assembled (paid) cut; PREVIEW: its preview cut
-MAX_KEY_TAKE = 9  # keys 1-9 pick the takes with those numbers (any take can be clicked)
 IMAGE_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -53,7 +52,7 @@ class ReviewError(ShotbuildError):
 
 @dataclass(frozen=True)
 class Take:
-    number: int  # 1-based, as the keys 1-9 pick it
+    number: int  # 1-based; the keys 1-9 pick takes 1-9 (any take can be clicked)
     picked: bool
     available: bool  # its bytes are on this machine (else: on record only)
     video_id: str
@@ -301,8 +300,9 @@ def _spec_shot(spec: Spec, name: str) -> Shot:
 
 
 def media_path(spec: Spec, name: str, take: str, cache_dir: Path | None = None) -> Path:
-    """The file of shot `name`'s take `take` ("1".."9" or "preview"), checked against
-    the spec and the lock; ReviewError when either does not have it."""
+    """The file of shot `name`'s take `take` ("1".."999" or "preview"), checked against
+    the spec and the lock; ReviewError when either does not have it, or when the
+    take's bytes are not on this machine (media.take_file says where it looks)."""
     name = _spec_shot(spec, name).name
     if take != PREVIEW:
         return _take_path(spec, name, take, cache_dir)

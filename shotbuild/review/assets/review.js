@@ -60,9 +60,14 @@
     return `ref/${encodeURIComponent(shot.name)}/${index}?${new URLSearchParams({ t: token })}`;
   }
 
+  // A take's video is here: on this machine (server), or written into the export (static).
+  function here(shot, take) {
+    return take.available && (!isStatic || Boolean((config.media[shot.name] || {})[String(take.number)]));
+  }
+
   // What the main player shows: the picked take if its video is here, else the preview.
   function playable(shot) {
-    const picked = shot.takes.find((t) => t.picked && t.available);
+    const picked = shot.takes.find((t) => t.picked && here(shot, t));
     if (picked) return { take: String(picked.number), preview: false };
     if (shot.preview) return { take: "preview", preview: true };
     return null;
@@ -79,7 +84,7 @@
     if (main) list.push(main.preview ? previewPlayer(shot, version, true) : takePlayer(shot, shot.takes.find((t) => t.picked), version, true));
     for (const take of shot.takes) {
       if (main && !main.preview && String(take.number) === main.take) continue;
-      list.push(take.available ? takePlayer(shot, take, version, false) : missingTake(shot, take));
+      list.push(here(shot, take) ? takePlayer(shot, take, version, false) : missingTake(shot, take));
     }
     if (shot.preview && main && !main.preview) list.push(previewPlayer(shot, version, false));
     return el("div", { class: list.length > 1 ? "players many" : "players" }, list);
