@@ -25,7 +25,7 @@ def takes_words(plan: Plan, item: PlanItem, live: Mapping[str, str] | None = Non
     counts = (
         (sum(isinstance(u, Resume) for u in units), "in flight"),
         (sum(isinstance(u, Restore) for u in units), "to restore"),
-        (sum(plan.renders_of(u) for u in units), "to render"),
+        (plan.renders_of(item), "to render"),  # the shot's and its takes' (not served)
     )
     said = ", ".join(f"{n} {what}" for n, what in counts if n)
     flying = [f"take {t.take}: {live[t.label]}" for t in takes if live and t.label in live]
