@@ -170,3 +170,37 @@ def test_a_take_killed_after_its_create_is_resumed_not_sent_again(
     assert again.returncode == 0, again.stderr
     assert "same Idempotency-Key" in again.stderr and creates(emu) == 3
     assert lock_of(spec).shots["a"].numbers == [1, 2]
+
+
+def test_machines_building_the_same_takes_pay_once(tmp_path: Path, emu: RunningEmulator) -> None:
+    """Three machines, each its own folder and cache, build the same spec with
+    `takes: 3`: the first pays; the second gets every take from the shared remote
+    cache (0 creates, and its plan counts 0 renders); the third, with no remote
+    cache, sends each take's own Idempotency-Key and HeyGen replays its job."""
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    shared = {"SHOTBUILD_REMOTE_CACHE": remote.as_uri(), "SHOTBUILD_REMOTE_CACHE_MODE": "readwrite"}
+    specs = []
+    for name in ("one", "two", "three"):
+        (tmp_path / name).mkdir()
+        spec = tmp_path / name / "shots.yaml"
+        spec.write_text(spec_text(a_takes=3))
+        specs.append(spec)
+
+    def env(name: str, **extra: str) -> dict[str, str]:
+        return emu.env(SHOTBUILD_CACHE_DIR=str(tmp_path / f"cache-{name}"), **extra)
+
+    first = emu.shotbuild("build", str(specs[0]), env=env("one", **shared))
+    assert first.returncode == 0, first.stderr
+    assert creates(emu) == 4
+    plan = emu.shotbuild("plan", str(specs[1]), "--json", env=env("two", **shared))
+    a = next(s for s in json.loads(plan.stdout)["shots"] if s["name"] == "a")
+    assert (a["renders"], a["cost"]["amount"]) == (0, "0.00")
+    second = emu.shotbuild("build", str(specs[1]), env=env("two", **shared))
+    assert second.returncode == 0, second.stderr
+    third = emu.shotbuild("build", str(specs[2]), env=env("three"))
+    assert third.returncode == 0, third.stderr
+    assert creates(emu) == 4  # every take paid once, by the first machine
+    takes = [lock_of(spec).shots["a"].takes for spec in specs]
+    ids = [{n: t.video_id for n, t in shot.items()} for shot in takes]
+    assert ids[0] == ids[1] == ids[2] and sorted(ids[0]) == [1, 2, 3]
