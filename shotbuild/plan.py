@@ -8,6 +8,7 @@ answer; the reason becomes words only where it is shown."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import os
 from collections.abc import Collection, Mapping
@@ -217,14 +218,23 @@ class Plan:
         """Renders a build would pay for (what the lock or a cache serves is not one)."""
         return self.renders_among(self.items)
 
+    @functools.cached_property
+    def _extra_by_name(self) -> Mapping[str, tuple[Work, ...]]:
+        by_name: dict[str, tuple[Work, ...]] = {}
+        for take in self.extra:
+            by_name[take.name] = (*by_name.get(take.name, ()), take)
+        return by_name
+
     def takes_of(self, item: PlanItem) -> tuple[Work, ...]:
         """The extra takes planned for `item`'s shot (none for an extra take itself)."""
         if not self.extra or (isinstance(item, ShotItem) and item.wanted):
             return ()
-        return tuple(take for take in self.extra if take.name == item.name)
+        return self._extra_by_name.get(item.name, ())
 
     def extra_among(self, items: Collection[PlanItem]) -> list[Work]:
         """The extra takes of the shots of `items` (what a build of them also makes)."""
+        if not self.extra:
+            return []
         names = {item.name for item in items}
         return [take for take in self.extra if take.name in names]
 
