@@ -34,7 +34,6 @@ from shotbuild.plan import (
     Resume,
     ShotItem,
     make_plan,
-    output_rel,
     served_remotely,
 )
 from shotbuild.progress import NullReporter, Reporter
@@ -94,20 +93,22 @@ def build(
         finally:
             manifest.flush()
         if not options.dry_run:
-            _assemble_sequences(spec, backend, manifest.build_dir, result, reporter)
+            _assemble_sequences(ctx, backend, manifest.build_dir, result)
         return result
 
 
 def _assemble_sequences(
-    spec: Spec, backend: Backend, build_dir: Path, result: BuildResult, reporter: Reporter
+    ctx: Context, backend: Backend, build_dir: Path, result: BuildResult
 ) -> None:
-    """The hook into shotbuild.sequences: cuts from the shots this build left done."""
+    """The hook into shotbuild.sequences: cuts from the shots this build left done
+    and those its plan found up to date (a build limited by --only, or a pick)."""
     from shotbuild.sequences import FAILED as CUT_FAILED
-    from shotbuild.sequences import assemble_all
+    from shotbuild.sequences import assemble_built
 
     done = [*result.built, *result.restored, *result.up_to_date]
-    files = {name: build_dir / output_rel(backend, name) for name in done}
-    for cut in assemble_all(spec, build_dir, files, backend.subdir, reporter):
+    only = ctx.options.only
+    cuts = assemble_built(result.plan, build_dir, done, backend.subdir, ctx.reporter, only=only)
+    for cut in cuts:
         if cut.status == CUT_FAILED:
             result.failed.append((cut.name, cut.detail))
 

@@ -52,11 +52,11 @@ def cli(
         plan = served_remotely(plan, settings.remote.open())
     cuts = plan_of(plan, "preview" if plan.backend == "preview" else "")
     if as_json:
-        doc = {**plan.to_json(), "sequences": [cut_json(c) for c in cuts]}
+        doc = {**plan.to_json(), "sequences": [cut_json(c, plan) for c in cuts]}
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
         show_plan(plan)
-        show_cuts(cuts)
+        show_cuts(plan, cuts)
         if diff:
             from shotbuild.commands.explain import show_diff
 
@@ -92,9 +92,11 @@ def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     click.echo(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}{money}")
 
 
-def show_cuts(cuts: Sequence[SequencePlan]) -> None:
-    """One line per sequence: assemble, up to date, or which shots it waits for."""
+def show_cuts(plan: Plan, cuts: Sequence[SequencePlan]) -> None:
+    """One line per sequence: assemble, up to date, or which shots it waits for and
+    what they cost."""
+    from shotbuild.sequences.plan import describe
+
     width = max((len(c.name) for c in cuts), default=4)
     for cut in cuts:
-        said = cut.reason if cut.missing else f"{cut.status.value}: {cut.reason}"
-        click.echo(f"{cut.name:<{width}}  sequence: {said}")
+        click.echo(f"{cut.name:<{width}}  sequence: {describe(plan, cut)}")
