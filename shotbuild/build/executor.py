@@ -99,8 +99,9 @@ class Executor:
                 self.ctx.result.skipped.append(item.name)
                 return
             message = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) else str(e)
-            self.ctx.result.failed.append((item.name, message))
-            self.ctx.reporter.shot(item.name, Progress.FAILED, message)
+            taken = f"take {item.take}: {message}" if item.label != item.name else message
+            self.ctx.result.failed.append((item.name, taken))
+            self.ctx.reporter.shot(item.label, Progress.FAILED, message)
             if not self.ctx.options.keep_going:
                 self.ctx.stopping = True
         finally:

@@ -32,6 +32,7 @@ from shotbuild.plan import (
     Render,
     Restore,
     Resume,
+    ShotItem,
     make_plan,
     served_remotely,
 )
@@ -128,25 +129,27 @@ def _execute(
 ) -> None:
     options, cache = ctx.options, ctx.cache
     items = _selected(plan, options)
+    takes = plan.extra_among(items)  # the other takes `takes: N` asks for
     orphans = [o for o in plan.orphans if not options.only or o.name in options.only]
     if options.dry_run:
-        ctx.result.dry_run = _dry_run(items, orphans, paid=ctx.result.paid)
+        ctx.result.dry_run = _dry_run([*items, *takes], orphans, paid=ctx.result.paid)
         return
     _check_cost(ctx, plan, items)
-    _check_budget(ctx, items)
+    _check_budget(ctx, plan, items)
     for path, stat in plan.hashed.items():
         cache.stat_save(path, stat)  # what planning hashed, so the next plan reads nothing
-    if any(_needs_backend(i, remote is not None and ctx.result.paid) for i in items):
+    if any(_needs_backend(i, remote is not None and ctx.result.paid) for i in (*items, *takes)):
         backend.check_ready()
     _before_paying(ctx, plan, backend, items, confirm)
     orphans = _ready(backend, orphans, ctx.reporter)
     if plan.settled:
         cache.untrack_jobs(plan.spec.path, plan.settled)
-    if any(i.status not in SETTLED for i in items):
+    if takes or any(i.status not in SETTLED for i in items):
         cache.remember_spec(plan.spec.path, manifest.build_dir)
     manifest.save_every = 1.0
+    _say_preview_takes(ctx, items, paid=ctx.result.paid)
     executor, slots = _executor(ctx, plan, backend, worker, manifest, remote)
-    work = executor.settle(items, manifest.build_dir / backend.subdir)
+    work = [*executor.settle(items, manifest.build_dir / backend.subdir), *takes]
     if work or orphans:  # asyncio only when there is work: a no-op build stays light
         import asyncio
 
@@ -244,9 +247,21 @@ def _check_account(ctx: Context, backend: Backend, cost: Money) -> None:
         ctx.reporter.message(f"note: {line}")
 
 
-def _check_budget(ctx: Context, items: Sequence[PlanItem]) -> None:
+def _say_preview_takes(ctx: Context, items: Sequence[PlanItem], *, paid: bool) -> None:
+    """A free backend renders each shot once: a preview is never a take (it never
+    enters the lock), so `takes: N` is said to wait for a paid build."""
+    many = [i.name for i in items if isinstance(i, ShotItem) and i.shot.takes > 1]
+    if many and not paid:
+        ctx.reporter.message(
+            f"note: a preview renders one animatic per shot; the takes of {', '.join(many)}"
+            " (takes: N) are rendered by a paid build"
+        )
+
+
+def _check_budget(ctx: Context, plan: Plan, items: Sequence[PlanItem]) -> None:
     limit = ctx.options.max_seconds
-    seconds = sum(i.seconds for i in items if i.status in RENDERS)
+    units = (*items, *plan.extra_among(items))
+    seconds = sum(i.seconds for i in units if i.status in RENDERS)
     if limit is None:
         return
     if seconds > limit:
@@ -292,8 +307,12 @@ def _dry_run(
     items: Sequence[PlanItem], orphans: Sequence[Orphan], *, paid: bool
 ) -> list[tuple[str, str]]:
     verb = "submit" if paid else "render"
-    said = [(i.name, _would(i, verb)) for i in items if _would(i, verb)]
+    said = [(_label(i), _would(i, verb)) for i in items if _would(i, verb)]
     return said + [(earlier(o), f"finish into the cache: {o.reason}") for o in orphans]
+
+
+def _label(item: PlanItem) -> str:
+    return item.label if isinstance(item, ShotItem) else item.name
 
 
 def _would(item: PlanItem, verb: str) -> str:

@@ -94,13 +94,17 @@ def save_plan(plan: Plan, identity: str, path: Path) -> None:
 def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     """The plan as a table on stdout (a report: `shotbuild plan > plan.txt` works);
     `live` adds an API state per shot."""
+    from shotbuild.report.takes import takes_words
+
     width = max((len(i.name) for i in plan.items), default=4)
     for item in plan.items:
-        each = plan.cost_of(item)
-        price = f", {each}" if each is not None and item.seconds else ""
-        cost = f"  {item.seconds:g} s{price}" if item.seconds else ""
+        each, seconds = plan.cost_of(item), plan.seconds_among((item,))
+        price = f", {each}" if each is not None and seconds else ""
+        cost = f"  {seconds:g} s{price}" if seconds else ""
         state = f" [{live[item.name]}]" if live and item.name in live else ""
-        click.echo(f"{item.name:<{width}}  {item.status:<16} {item.reason}{cost}{state}")
+        takes = takes_words(plan, item, live)
+        why = f"{item.reason}; {takes}" if takes else item.reason
+        click.echo(f"{item.name:<{width}}  {item.status:<16} {why}{cost}{state}")
     for item in plan.orphans:
         click.echo(
             f"{item.name:<{width}}  {item.status}: {item.reason}; a build finishes it"
