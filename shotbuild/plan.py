@@ -280,14 +280,17 @@ def renders_of(item: PlanItem) -> int:
 
 def served_remotely(plan: Plan, remote: RemoteCache | None) -> Plan:
     """`plan`, knowing which of its renders `remote` already holds (its result and its
-    blob; a forced render is rendered anyway). Asks the remote cache, never the API;
-    a fault there counts the render (a plan never under-promises)."""
+    blob; a forced render or another take is rendered anyway). Asks the remote cache,
+    never the API; a fault there counts the render (a plan never under-promises)."""
     if remote is None or plan.prices is None:
         return plan
     served = {
         item.key
         for item in plan.items
-        if isinstance(item, Render) and not item.forced and _remote_has(remote, item.key)
+        if isinstance(item, Render)
+        and not item.forced
+        and item.take == 1  # another take is a new job: never served by take 1's render
+        and _remote_has(remote, item.key)
     }
     return dataclasses.replace(plan, served=frozenset(served))
 

@@ -96,7 +96,8 @@ def words(reason: Reason) -> str:
     if reason.code == Code.SUBMITTED:
         return f"submitted as {fact('video_id')}"
     if reason.code == Code.REROLL:
-        return f"take {fact('take')}: another take of the same inputs"
+        picked = ", picked (--force)" if fact("picked") else ""
+        return f"take {fact('take')}: another take of the same inputs{picked}"
     if reason.code == Code.FORCED_RESUMED:
         return f"forced render {fact('video_id') or '(create unanswered)'} interrupted: resumed"
     return f"render failed ({fact('failure') or 'no reason given'}): submit again"

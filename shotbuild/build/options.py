@@ -36,7 +36,7 @@ class BuildOptions:
     jobs: int = 4
     keep_going: bool = False
     only: tuple[str, ...] = ()
-    force: tuple[str, ...] = ()
+    force: tuple[str, ...] = ()  # a new take of each, picked (reroll + pick)
     dry_run: bool = False
     max_seconds: float | None = None
     timeout: float = 30 * 60.0

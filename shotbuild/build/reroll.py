@@ -1,10 +1,13 @@
-"""Rerolls in a plan: one more take of a shot's current inputs.
+"""New takes in a plan: `reroll` (one more take of a shot's current inputs) and
+`build --force` (reroll and pick), through one path.
 
-Take n is the lock's next number; its key is take_key(shot key, n), so it has
-its own job record and Idempotency-Key. A reroll killed after its intent or its
-create is found again the next time: the lock still lacks take n, so the same n
-and key come back, and the take's job (or its result, when a later build
-finished it into the cache) is resumed instead of paying again."""
+Take n is the next number of the shot's takes on record; its key is
+take_key(shot key, n), so it has its own job record and Idempotency-Key. A reroll
+or a force killed after its intent or its create is found again the next time:
+the lock still lacks take n, so the same n and key come back, and the take's job
+(or its result, when a later build finished it into the cache) is resumed
+instead of paying again. A force that finished is a take on record, so the next
+force is take n + 1: a new job."""
 
 from __future__ import annotations
 
@@ -25,10 +28,23 @@ from shotbuild.plan import (
 from shotbuild.reasons import Code, Reason
 from shotbuild.status import ShotStatus
 from shotbuild.store.cache import JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, Cache
+from shotbuild.store.lock import ShotTakes
+from shotbuild.store.records import takes_on_record
 from shotbuild.takes import take_key
 
 
-def with_rerolls(plan: Plan, names: tuple[str, ...], cache: Cache, *, pick: bool) -> Plan:
+def with_new_takes(
+    plan: Plan, cache: Cache, *, reroll: tuple[str, ...], pick: bool, force: tuple[str, ...]
+) -> Plan:
+    """The plan with the rerolled shots (their next take, picked with `pick`) and the
+    forced ones (their next take, always picked)."""
+    plan = with_rerolls(plan, reroll, cache, pick=pick)
+    return with_rerolls(plan, force, cache, pick=True, forced=True)
+
+
+def with_rerolls(
+    plan: Plan, names: tuple[str, ...], cache: Cache, *, pick: bool, forced: bool = False
+) -> Plan:
     """The plan with each named shot's item replaced by its next take's work."""
     if not names:
         return plan
@@ -36,7 +52,7 @@ def with_rerolls(plan: Plan, names: tuple[str, ...], cache: Cache, *, pick: bool
     keys: set[str] = set()
     for item in plan.items:
         if item.name in names:
-            item = _reroll(plan, item, cache, pick=pick)
+            item = _forced(plan, item, cache) if forced else _reroll(plan, item, cache, pick=pick)
             keys.add(item.job_key if isinstance(item, ShotItem) else "")
         items.append(item)
     orphans = tuple(o for o in plan.orphans if o.key not in keys)  # resumed as the take
@@ -51,7 +67,36 @@ def _reroll(plan: Plan, item: PlanItem, cache: Cache, *, pick: bool) -> PlanItem
             f"{item.name}: not built with its current inputs ({item.reason}); run"
             " `shotbuild build` first, then reroll it"
         )
-    number = shot.next_number()
+    return _next_take(item, shot.next_number(), cache, pick=pick)
+
+
+def _forced(plan: Plan, item: PlanItem, cache: Cache) -> PlanItem:
+    """`build --force`: the next take of the shot's current inputs, picked. A shot
+    with no take of its current inputs on record gets its first, as planned (a
+    forced render); a forced job still unfinished from before is resumed first."""
+    if not isinstance(item, ShotItem) or isinstance(item, Resume):
+        return item
+    takes = current_takes(plan, item, cache)
+    if takes is None:
+        return item
+    return _next_take(item, takes.next_number(), cache, pick=True, forced=True)
+
+
+def current_takes(plan: Plan, item: ShotItem, cache: Cache) -> ShotTakes | None:
+    """The shot's takes of its current inputs: the lock's, else (inputs gone back to
+    earlier ones) the paid renders on record, which the recorder brings back too."""
+    shot = plan.takes.get(item.name)
+    if shot is not None and shot.key == item.key:
+        return shot
+    known = takes_on_record(cache, item.key)
+    return known.shot_takes() if known is not None else None
+
+
+def _next_take(
+    item: ShotItem, number: int, cache: Cache, *, pick: bool, forced: bool = False
+) -> PlanItem:
+    """The work for take `number`: restored when a build finished it into the cache
+    after a kill, resumed when its job is unfinished, else a render to pay for."""
     key = take_key(item.key, number)
     base: dict[str, Any] = {
         "name": item.name,
@@ -62,7 +107,7 @@ def _reroll(plan: Plan, item: PlanItem, cache: Cache, *, pick: bool) -> PlanItem
         "take": number,
         "as_pick": pick,
     }
-    facts = {"take": str(number)}
+    facts = {"take": str(number), "picked": "yes" if forced else ""}
     result = cache.result(key)
     if result is not None:  # finished into the cache by a build after a killed reroll
         source = "cache" if cache.has_blob(result.sha256, result.size) else "lock"
@@ -71,9 +116,11 @@ def _reroll(plan: Plan, item: PlanItem, cache: Cache, *, pick: bool) -> PlanItem
     job = cache.job(key)
     if job is not None and job.state in (JOB_INTENT, JOB_SUBMITTED):
         code = Code.SUBMITTED if job.video_id else Code.CREATE_UNANSWERED
+        code = Code.FORCED_RESUMED if forced else code
         why = Reason(code, facts={"video_id": job.video_id or ""})
         return Resume(status=ShotStatus.IN_FLIGHT, why=why, job=job, **base)
     previous = job if job is not None and job.state == JOB_FAILED else None
     seconds = seconds_of(item.shot)
     why = Reason(Code.REROLL, facts=facts)
-    return Render(status=ShotStatus.NEW, why=why, seconds=seconds, previous=previous, **base)
+    status = ShotStatus.CHANGED if forced else ShotStatus.NEW
+    return Render(status=status, why=why, seconds=seconds, previous=previous, **base)

@@ -18,7 +18,7 @@ from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.local import LocalRenders, workers
 from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult, NotConfirmed
 from shotbuild.build.record import Recorder, Target
-from shotbuild.build.reroll import with_rerolls
+from shotbuild.build.reroll import with_new_takes
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
@@ -82,7 +82,13 @@ def build(
             manifest=manifest,
             prices=options.prices,
         )
-        plan = with_rerolls(plan, options.reroll, cache, pick=options.pick_rerolled)
+        plan = with_new_takes(
+            plan,
+            cache,
+            reroll=options.reroll,
+            pick=options.pick_rerolled,
+            force=options.force,
+        )
         if isinstance(worker, Remote):
             plan = served_remotely(plan, remote)
         result = BuildResult(plan, paid=isinstance(worker, Remote), paid_cost=plan.cost_among(()))

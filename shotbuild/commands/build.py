@@ -53,7 +53,11 @@ FLAGS = {
     help="Build only these shots (repeat or comma-separate).",
 )
 @click.option(
-    "--force", multiple=True, metavar="NAME", help="Render these shots again even if up to date."
+    "--force",
+    multiple=True,
+    metavar="NAME",
+    help="Render a new take of these shots' current inputs and pick it (reroll + pick; the"
+    " earlier takes stay on record: `shotbuild pick NAME N` brings one back).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Say what would be submitted and restored; do nothing."
