@@ -603,7 +603,7 @@ class _Planner:
                 gone[name] = Removed(name=name, status=REMOVED, why=why, output=path)
         for rel, owned in sorted(self.manifest.entries.items()):
             mine = owned.backend == self.backend.name and owned.belongs_to(self.spec_path)
-            if mine and owned.shot not in names:
+            if mine and owned.shot not in names and not rel.startswith("takes/"):  # a take's file
                 path = self.manifest.build_dir / rel
                 why = Reason(Code.LEFT_SPEC_OUTPUT)
                 gone[owned.shot] = Removed(name=owned.shot, status=REMOVED, why=why, output=path)

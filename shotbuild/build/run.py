@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shotbuild.backends.base import Backend, Local, Remote, Worker
+from shotbuild.backends.base import Backend, Local, Remote, Worker, is_remote
+from shotbuild.build import alltakes
+from shotbuild.build.alltakes import TakeFiles
 from shotbuild.build.context import Context, Sleep, real_sleep
 from shotbuild.build.executor import Executor, Renders, earlier
 from shotbuild.build.jobs import RemoteJobs
@@ -32,6 +34,8 @@ from shotbuild.plan import (
     Render,
     Restore,
     Resume,
+    ShotItem,
+    Work,
     make_plan,
     output_rel,
     served_remotely,
@@ -131,6 +135,7 @@ def _execute(
     orphans = [o for o in plan.orphans if not options.only or o.name in options.only]
     if options.dry_run:
         ctx.result.dry_run = _dry_run(items, orphans, paid=ctx.result.paid)
+        ctx.result.dry_run += _takes_dry_run(ctx, plan, manifest, backend)
         return
     _check_cost(ctx, plan, items)
     _check_budget(ctx, items)
@@ -147,10 +152,58 @@ def _execute(
     manifest.save_every = 1.0
     executor, slots = _executor(ctx, plan, backend, worker, manifest, remote)
     work = executor.settle(items, manifest.build_dir / backend.subdir)
-    if work or orphans:  # asyncio only when there is work: a no-op build stays light
+    takes = _take_files(ctx, plan, executor, backend)
+    if work or orphans or options.all_takes:  # asyncio only when there is work
         import asyncio
 
-        asyncio.run(executor.run(work, orphans, slots))
+        asyncio.run(_run(executor, work, orphans, slots, takes))
+    elif takes is not None:
+        takes.remove_stale()  # a no-op build stays light: no event loop
+
+
+async def _run(
+    executor: Executor, work: list[Work], orphans: list[Orphan], slots: int, takes: TakeFiles | None
+) -> None:
+    """The shots, then `takes/` brought in line with the lock they left."""
+    await executor.run(work, orphans, slots)
+    if takes is not None:
+        await takes.run()
+
+
+def _take_files(ctx: Context, plan: Plan, executor: Executor, backend: Backend) -> TakeFiles | None:
+    """build/takes/ for a paid backend (--all-takes writes it; every build removes the
+    stale files it wrote there); None for a local backend, whose renders have no takes."""
+    if not executor.recorder.target.locked:
+        if ctx.options.all_takes:
+            ctx.reporter.message(
+                f"note: {ctx.named('all_takes')}: {backend.name} renders have no takes;"
+                " nothing written to takes/"
+            )
+        return None
+    keys = _keys(plan, ctx.options)
+    return TakeFiles(ctx, executor.recorder, executor.jobs, keys, write=ctx.options.all_takes)
+
+
+def _keys(plan: Plan, options: BuildOptions) -> dict[str, str]:
+    """Shot -> its current key, for the shots this build covers (--only)."""
+    return {
+        i.name: i.key
+        for i in plan.items
+        if isinstance(i, ShotItem) and (not options.only or i.name in options.only)
+    }
+
+
+def _takes_dry_run(
+    ctx: Context, plan: Plan, manifest: Manifest, backend: Backend
+) -> list[tuple[str, str]]:
+    if not is_remote(backend):
+        return []
+    files = alltakes.wanted(plan.takes, _keys(plan, ctx.options))
+    scope = set(ctx.options.only) or None
+    gone = alltakes.stale(
+        manifest, files, spec_path=plan.spec.path, backend=backend.name, scope=scope
+    )
+    return alltakes.dry_run(manifest, files, gone, write=ctx.options.all_takes)
 
 
 def _executor(
