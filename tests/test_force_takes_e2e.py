@@ -329,3 +329,22 @@ def test_branches_that_pick_different_takes_of_one_shot_are_a_named_conflict(
     git(repo, "add", "shots.lock")
     assert git(repo, "commit", "-q", "--no-edit", check=False).returncode == 0
     assert read_lock_file(spec_file.with_suffix(".lock")).shots["a"].pick == 1
+
+
+def test_preview_force_renders_again_and_all_takes_says_there_are_none(
+    write_spec: SpecWriter,
+) -> None:
+    spec_file = write_spec(SPEC)
+
+    def preview(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "shotbuild", "build", "--backend", "preview", *args]
+        done = subprocess.run([*cmd, str(spec_file)], capture_output=True, text=True, timeout=100)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    assert "2 built" in preview().stderr
+    forced = preview("--force", "a", "--all-takes")
+    assert "1 built" in forced.stderr and "1 up to date" in forced.stderr  # no takes: again
+    assert "--all-takes: preview renders have no takes" in forced.stderr
+    assert not spec_file.with_suffix(".lock").exists()
+    assert not (build_dir(spec_file) / "takes").exists()
