@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shotbuild.backends.base import Backend, is_remote
-from shotbuild.heygen.drift import legacy_key_type_names
-from shotbuild.keys import Request, StatCachedHasher, diff_requests, key_of, shot_keys
+from shotbuild.heygen.origin import key_identity
+from shotbuild.keys import Request, StatCachedHasher, accepted_keys, diff_requests, shot_keys
 from shotbuild.money import Money, PriceTable, default_table, zero
 from shotbuild.reasons import Change, Code, Problem, Reason, words
 from shotbuild.request import cosmetic_of
@@ -454,7 +454,7 @@ class _Planner:
     ) -> PlanItem:
         where = str(base["output"])
         owned = self.manifest.get(output_rel(self.backend, shot.name))
-        owned = self._adopted(owned, shot, key, request)
+        owned = self._adopted(owned, shot, key, request, entry)
         result = entry if entry is not None and entry.key == key else None
         in_place = owned is not None and owned.key == key and owned.matches(where)
         if owned is not None and in_place and (not self.remote or _same(result, owned)):
@@ -462,7 +462,7 @@ class _Planner:
         if result is None and in_place and owned is not None:
             result = owned.lock_entry()  # the lock lost it, the output still says what it is
         if result is None:
-            result = self.cache.result(key)
+            result = self._cached(shot, key, request)
         if result is not None:
             return self._restore(result, owned, base, in_place=in_place)
         job = self.cache.job(key) if self.remote else None
@@ -470,16 +470,34 @@ class _Planner:
             return self._from_job(shot, job, base)
         return self._new_or_changed(shot, entry, owned, request, base)
 
-    def _adopted(self, record: R | None, shot: Shot, key: str, request: Request) -> R | None:
-        """`record` (a lock entry or an output's record), under the shot's key when it
-        was written under a key an earlier version gave this shot (a spec that said
-        `type: cinematic_avatar` before both names shared one key): adopted, not re-paid."""
+    def _adopted(
+        self,
+        record: R | None,
+        shot: Shot,
+        key: str,
+        request: Request,
+        entry: LockEntry | None = None,
+    ) -> R | None:
+        """`record` (a lock entry, or an output's record with the shot's lock `entry`),
+        under the shot's key when it was made under a key this shot may have had
+        (`keys.accepted_keys`: the other type name, a loopback origin it names):
+        adopted, not re-paid."""
         if record is None or record.key == key:
             return record
-        for name in legacy_key_type_names(shot.api_type):
-            if record.key == key_of(self.backend.identity, {**request, "type": name}):
-                return dataclasses.replace(record, key=key)
-        return record
+        origins = (record.origin, entry.origin if entry is not None else None)
+        accepted = accepted_keys(self.backend.identity, request, shot.api_type, *origins)
+        return dataclasses.replace(record, key=key) if record.key in accepted else record
+
+    def _cached(self, shot: Shot, key: str, request: Request) -> LockEntry | None:
+        """The render the local cache holds under any key this shot may have had."""
+        result = self.cache.result(key)
+        if result is not None:
+            return result
+        for accepted in accepted_keys(self.backend.identity, request, shot.api_type)[1:]:
+            result = self.cache.result(accepted)
+            if result is not None:
+                return result  # a restore records it under `key`
+        return None
 
     def _interrupted_force(self, key: str, entry: LockEntry | None) -> JobRecord | None:
         """A forced render of this very key killed after its intent or create: its
@@ -528,7 +546,7 @@ class _Planner:
             return _item(
                 Render, CHANGED, Code.FIELDS_CHANGED, base, seconds=seconds, changes=changes
             )
-        if entry is not None and entry.origin != self.backend.identity:
+        if entry is not None and key_identity(entry.origin) != key_identity(self.backend.identity):
             facts = {"old_origin": entry.origin, "new_origin": self.backend.identity}
             return _item(Render, CHANGED, Code.ORIGIN_CHANGED, base, seconds=seconds, facts=facts)
         return _item(Render, CHANGED, Code.INPUTS_CHANGED, base, seconds=seconds)

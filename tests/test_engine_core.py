@@ -245,8 +245,9 @@ def test_a_forced_take_killed_after_its_create_is_planned_as_resume_then_settles
         return build(spec, backend, BuildOptions(**options), cache=cache, sleep=no_sleep)
 
     def plan(force: tuple[str, ...] = ()) -> Any:
-        planned = make_plan(spec, heygen_backend(fake, cache), cache, force=force)
-        return with_new_takes(planned, cache, reroll=(), pick=False, force=force)
+        backend = heygen_backend(fake, cache)
+        planned = make_plan(spec, backend, cache, force=force)
+        return with_new_takes(planned, cache, backend.identity, reroll=(), pick=False, force=force)
 
     assert run().exit_code == 0 and fake.creates == 2
     first = read_lock_file(spec.lock_path).shots["one"].takes[1]

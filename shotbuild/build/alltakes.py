@@ -61,13 +61,13 @@ class TakeFile:
         return take_rel(self.shot, self.number)
 
 
-def wanted(lock: LockFile, keys: Mapping[str, str]) -> list[TakeFile]:
-    """Every take in `lock` of the shots in `keys` (shot -> its current key) whose
-    takes are of those inputs, in shot then take order."""
+def wanted(lock: LockFile, keys: Mapping[str, Collection[str]]) -> list[TakeFile]:
+    """Every take in `lock` of the shots in `keys` (shot -> the keys its current
+    inputs' takes may be under) whose takes are of those inputs, in shot then take order."""
     files: list[TakeFile] = []
-    for name, key in keys.items():
+    for name, accepted in keys.items():
         shot = lock.get(name)
-        if shot is not None and shot.key == key:
+        if shot is not None and shot.key in accepted:
             files += [TakeFile(name, n, shot.takes[n]) for n in shot.numbers]
     return files
 
@@ -114,7 +114,7 @@ class TakeFiles:
         ctx: Context,
         recorder: Recorder,
         jobs: RemoteJobs | None,
-        keys: Mapping[str, str],
+        keys: Mapping[str, Collection[str]],
         *,
         write: bool,
     ) -> None:
@@ -122,7 +122,7 @@ class TakeFiles:
         self.recorder = recorder
         self.manifest = recorder.manifest
         self.jobs = jobs
-        self.keys = keys  # shot -> its current key, for the shots this build covers
+        self.keys = keys  # shot -> the keys of its current inputs, for the shots covered
         self.scope = set(ctx.options.only) or None
         self.writes = write
 

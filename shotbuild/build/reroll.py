@@ -15,6 +15,7 @@ import dataclasses
 from typing import Any
 
 from shotbuild.errors import UsageError
+from shotbuild.keys import accepted_keys
 from shotbuild.plan import (
     Plan,
     PlanItem,
@@ -34,25 +35,40 @@ from shotbuild.takes import take_key
 
 
 def with_new_takes(
-    plan: Plan, cache: Cache, *, reroll: tuple[str, ...], pick: bool, force: tuple[str, ...]
+    plan: Plan,
+    cache: Cache,
+    identity: str,
+    *,
+    reroll: tuple[str, ...],
+    pick: bool,
+    force: tuple[str, ...],
 ) -> Plan:
     """The plan with the rerolled shots (their next take, picked with `pick`) and the
-    forced ones (their next take, always picked)."""
+    forced ones (their next take, always picked); `identity`: the backend's."""
     plan = with_rerolls(plan, reroll, cache, pick=pick)
-    return with_rerolls(plan, force, cache, pick=True, forced=True)
+    return with_rerolls(plan, force, cache, pick=True, identity=identity)
 
 
 def with_rerolls(
-    plan: Plan, names: tuple[str, ...], cache: Cache, *, pick: bool, forced: bool = False
+    plan: Plan,
+    names: tuple[str, ...],
+    cache: Cache,
+    *,
+    pick: bool,
+    identity: str | None = None,
 ) -> Plan:
-    """The plan with each named shot's item replaced by its next take's work."""
+    """The plan with each named shot's item replaced by its next take's work; with
+    `identity` (the backend's) they are forced: `build --force`."""
     if not names:
         return plan
     items: list[PlanItem] = []
     keys: set[str] = set()
     for item in plan.items:
         if item.name in names:
-            item = _forced(plan, item, cache) if forced else _reroll(plan, item, cache, pick=pick)
+            if identity is None:
+                item = _reroll(plan, item, cache, pick=pick)
+            else:
+                item = _forced(plan, item, cache, identity)
             keys.add(item.job_key if isinstance(item, ShotItem) else "")
         items.append(item)
     orphans = tuple(o for o in plan.orphans if o.key not in keys)  # resumed as the take
@@ -62,46 +78,59 @@ def with_rerolls(
 
 def _reroll(plan: Plan, item: PlanItem, cache: Cache, *, pick: bool) -> PlanItem:
     shot = plan.takes.get(item.name)
-    if not isinstance(item, Settled) or shot is None or shot.key != item.key:
+    # up to date means the lock's entry is this shot's (`keys.accepted_keys`), maybe
+    # under a key the shot had before (an old loopback origin or type name): the new
+    # take joins the lock's takes under the lock's own key, dropping none of them
+    if not isinstance(item, Settled) or shot is None:
         raise UsageError(
             f"{item.name}: not built with its current inputs ({item.reason}); run"
             " `shotbuild build` first, then reroll it"
         )
-    return _next_take(item, shot.next_number(), cache, pick=pick)
+    return _next_take(item, shot, cache, pick=pick)
 
 
-def _forced(plan: Plan, item: PlanItem, cache: Cache) -> PlanItem:
+def _forced(plan: Plan, item: PlanItem, cache: Cache, identity: str) -> PlanItem:
     """`build --force`: the next take of the shot's current inputs, picked. A shot
     with no take of its current inputs on record gets its first, as planned (a
     forced render); a forced job still unfinished from before is resumed first."""
     if not isinstance(item, ShotItem) or isinstance(item, Resume):
         return item
-    takes = current_takes(plan, item, cache)
+    takes = current_takes(plan, item, cache, identity)
     if takes is None:
         return item
-    return _next_take(item, takes.next_number(), cache, pick=True, forced=True)
+    return _next_take(item, takes, cache, pick=True, forced=True)
 
 
-def current_takes(plan: Plan, item: ShotItem, cache: Cache) -> ShotTakes | None:
-    """The shot's takes of its current inputs: the lock's, else (inputs gone back to
-    earlier ones) the paid renders on record, which the recorder brings back too."""
+def accepted(item: ShotItem, identity: str, lock: ShotTakes | None) -> tuple[str, ...]:
+    """The keys the shot's takes in the lock may have and still be of its current
+    inputs (`keys.accepted_keys`, with the origins the lock's takes name)."""
+    origins = [e.origin for e in lock.takes.values()] if lock is not None else []
+    return accepted_keys(identity, item.request, item.shot.api_type, *origins)
+
+
+def current_takes(plan: Plan, item: ShotItem, cache: Cache, identity: str) -> ShotTakes | None:
+    """The shot's takes of its current inputs: the lock's (under the lock's key, maybe
+    one the shot had before), else (inputs gone back to earlier ones) the paid renders
+    on record, which the recorder brings back too."""
     shot = plan.takes.get(item.name)
-    if shot is not None and shot.key == item.key:
+    if shot is not None and shot.key in accepted(item, identity, shot):
         return shot
     known = takes_on_record(cache, item.key)
     return known.shot_takes() if known is not None else None
 
 
 def _next_take(
-    item: ShotItem, number: int, cache: Cache, *, pick: bool, forced: bool = False
+    item: ShotItem, takes: ShotTakes, cache: Cache, *, pick: bool, forced: bool = False
 ) -> PlanItem:
-    """The work for take `number`: restored when a build finished it into the cache
-    after a kill, resumed when its job is unfinished, else a render to pay for."""
-    key = take_key(item.key, number)
+    """The work for the next take of `takes` (the shot's current inputs' takes, whose
+    key the new take's is derived from): restored when a build finished it into the
+    cache after a kill, resumed when its job is unfinished, else a render to pay for."""
+    number = takes.next_number()
+    key = take_key(takes.key, number)
     base: dict[str, Any] = {
         "name": item.name,
         "output": item.output,
-        "key": item.key,
+        "key": takes.key,
         "request": item.request,
         "shot": item.shot,
         "take": number,

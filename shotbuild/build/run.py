@@ -20,7 +20,7 @@ from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.local import LocalRenders, workers
 from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult, NotConfirmed
 from shotbuild.build.record import Recorder, Target
-from shotbuild.build.reroll import with_new_takes
+from shotbuild.build.reroll import accepted, with_new_takes
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
@@ -37,7 +37,6 @@ from shotbuild.plan import (
     ShotItem,
     Work,
     make_plan,
-    output_rel,
     served_remotely,
 )
 from shotbuild.progress import NullReporter, Reporter
@@ -64,12 +63,15 @@ def build(
     remote: RemoteCache | None = None,
     names: Mapping[str, str] = PYTHON_NAMES,
     confirm: Confirm | None = None,
+    check: Callable[[Plan], None] | None = None,
 ) -> BuildResult:
     """Build a spec: hold its build lock, plan, then execute (or only say, dry_run).
     `remote` (a shared RemoteCache) is asked before anything is paid for, and
     given every paid render. `names` says how messages name the options (the CLI
     passes its flags). `confirm(renders, cost)` is asked before a build that pays
-    (after the limits and the account's balance are checked); False stops it."""
+    (after the limits and the account's balance are checked); False stops it.
+    `check(plan)` sees the plan made under the build lock before anything is done,
+    and raises to stop the build (`build --plan FILE`: the saved plan must not move)."""
     options = options if options is not None else BuildOptions()
     cache = cache if cache is not None else Cache()
     reporter = reporter or NullReporter()
@@ -89,12 +91,15 @@ def build(
         plan = with_new_takes(
             plan,
             cache,
+            backend.identity,
             reroll=options.reroll,
             pick=options.pick_rerolled,
             force=options.force,
         )
         if isinstance(worker, Remote):
             plan = served_remotely(plan, remote)
+        if check is not None:
+            check(plan)
         result = BuildResult(plan, paid=isinstance(worker, Remote), paid_cost=plan.cost_among(()))
         ctx = Context(spec, options, cache, reporter, result, sleep or real_sleep, clock)
         ctx.names = names
@@ -103,20 +108,22 @@ def build(
         finally:
             manifest.flush()
         if not options.dry_run:
-            _assemble_sequences(spec, backend, manifest.build_dir, result, reporter)
+            _assemble_sequences(ctx, backend, manifest.build_dir, result)
         return result
 
 
 def _assemble_sequences(
-    spec: Spec, backend: Backend, build_dir: Path, result: BuildResult, reporter: Reporter
+    ctx: Context, backend: Backend, build_dir: Path, result: BuildResult
 ) -> None:
-    """The hook into shotbuild.sequences: cuts from the shots this build left done."""
+    """The hook into shotbuild.sequences: cuts from the shots this build left done
+    and those its plan found up to date (a build limited by --only, or a pick)."""
     from shotbuild.sequences import FAILED as CUT_FAILED
-    from shotbuild.sequences import assemble_all
+    from shotbuild.sequences import assemble_built
 
     done = [*result.built, *result.restored, *result.up_to_date]
-    files = {name: build_dir / output_rel(backend, name) for name in done}
-    for cut in assemble_all(spec, build_dir, files, backend.subdir, reporter):
+    only = ctx.options.only
+    cuts = assemble_built(result.plan, build_dir, done, backend.subdir, ctx.reporter, only=only)
+    for cut in cuts:
         if cut.status == CUT_FAILED:
             result.failed.append((cut.name, cut.detail))
 
@@ -180,14 +187,15 @@ def _take_files(ctx: Context, plan: Plan, executor: Executor, backend: Backend) 
                 " nothing written to takes/"
             )
         return None
-    keys = _keys(plan, ctx.options)
+    keys = _keys(plan, ctx.options, backend.identity)
     return TakeFiles(ctx, executor.recorder, executor.jobs, keys, write=ctx.options.all_takes)
 
 
-def _keys(plan: Plan, options: BuildOptions) -> dict[str, str]:
-    """Shot -> its current key, for the shots this build covers (--only)."""
+def _keys(plan: Plan, options: BuildOptions, identity: str) -> dict[str, tuple[str, ...]]:
+    """Shot -> the keys its takes in the lock may have and be of its current inputs
+    (`keys.accepted_keys`), for the shots this build covers (--only)."""
     return {
-        i.name: i.key
+        i.name: (i.key, *accepted(i, identity, plan.takes.get(i.name)))
         for i in plan.items
         if isinstance(i, ShotItem) and (not options.only or i.name in options.only)
     }
@@ -198,7 +206,7 @@ def _takes_dry_run(
 ) -> list[tuple[str, str]]:
     if not is_remote(backend):
         return []
-    files = alltakes.wanted(plan.takes, _keys(plan, ctx.options))
+    files = alltakes.wanted(plan.takes, _keys(plan, ctx.options, backend.identity))
     scope = set(ctx.options.only) or None
     gone = alltakes.stale(
         manifest, files, spec_path=plan.spec.path, backend=backend.name, scope=scope
