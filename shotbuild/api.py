@@ -92,7 +92,9 @@ def build(
     **options: Any,
 ) -> BuildResult:
     """Build a spec; options are BuildOptions' fields (jobs, keep_going, only, force,
-    dry_run, max_seconds, timeout, out, rerender_missing). The remote cache is
+    all_takes, dry_run, max_seconds, timeout, out, rerender_missing). `force` shots get
+    a new take, picked (reroll + pick); `all_takes` writes build/takes/<shot>/<n>.mp4
+    for every take on record of each shot's current inputs. The remote cache is
     `remote_cache`, else $SHOTBUILD_REMOTE_CACHE, else the project config file.
     Failed shots are in `result.failed`."""
     from shotbuild.build import build as run

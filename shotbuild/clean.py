@@ -45,16 +45,23 @@ def clean(spec: Spec, out: Path | None = None, *, dry_run: bool = False) -> Clea
         for cut in remove_outputs(spec, manifest.build_dir, subdir, dry_run=dry_run)
     ]
     if not dry_run:
-        _tidy(manifest)
+        _tidy(manifest, [rel for rel in ours if rel.startswith("takes/")])
     paths = tuple(manifest.build_dir / rel for rel in ours) + tuple(cuts)
     return Cleaned(paths, dry_run, tuple(manifest.build_dir / rel for rel in foreign))
 
 
-def _tidy(manifest: Manifest) -> None:
-    """Drop an empty manifest, then build/preview and build/ if empty."""
+def _tidy(manifest: Manifest, takes: list[str]) -> None:
+    """Drop an empty manifest, then the emptied build/takes/<shot>/ folders of the
+    take files removed, build/takes, build/preview and build/ if empty."""
     with contextlib.suppress(FileNotFoundError):
         if not manifest.entries:
             manifest.path.unlink()
-    for sub in (manifest.build_dir / "preview", manifest.build_dir):
+    shots = sorted({manifest.build_dir / Path(rel).parent for rel in takes})  # checked rels
+    for sub in (
+        *shots,
+        manifest.build_dir / "takes",
+        manifest.build_dir / "preview",
+        manifest.build_dir,
+    ):
         with contextlib.suppress(OSError):
             sub.rmdir()  # only when empty

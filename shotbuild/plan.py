@@ -341,8 +341,8 @@ def renders_of(item: PlanItem) -> int:
 
 def served_remotely(plan: Plan, remote: RemoteCache | None) -> Plan:
     """`plan`, knowing which of its renders `remote` already holds (its result and its
-    blob; a forced render is rendered anyway). Asks the remote cache, never the API;
-    a fault there counts the render (a plan never under-promises)."""
+    blob; a forced render or another take is rendered anyway). Asks the remote cache,
+    never the API; a fault there counts the render (a plan never under-promises)."""
     if remote is None or plan.prices is None:
         return plan
     served = {
@@ -786,7 +786,7 @@ class _Planner:
                 gone[name] = Removed(name=name, status=REMOVED, why=why, output=path)
         for rel, owned in sorted(self.manifest.entries.items()):
             mine = owned.backend == self.backend.name and owned.belongs_to(self.spec_path)
-            if mine and owned.shot not in names:
+            if mine and owned.shot not in names and not rel.startswith("takes/"):  # a take's file
                 path = self.manifest.build_dir / rel
                 why = Reason(Code.LEFT_SPEC_OUTPUT)
                 gone[owned.shot] = Removed(name=owned.shot, status=REMOVED, why=why, output=path)

@@ -99,6 +99,10 @@ def summary_lines(result: BuildResult) -> list[str]:
         parts.append(f"{len(result.removed)} removed")
     if result.skipped:
         parts.append(f"{len(result.skipped)} not started (after a failure; -k goes on)")
+    if result.takes_written or result.takes_removed:
+        parts.append(
+            f"take files: {len(result.takes_written)} written, {len(result.takes_removed)} removed"
+        )
     if not result.paid:
         return [f"shotbuild: {', '.join(parts)}; {result.seconds:g} seconds of preview rendered"]
     return [f"shotbuild: {', '.join(parts)}; {result.seconds:g} seconds of video; {_paid(result)}"]

@@ -97,7 +97,8 @@ def words(reason: Reason) -> str:
     if reason.code == Code.SUBMITTED:
         return f"submitted as {fact('video_id')}"
     if reason.code == Code.REROLL:
-        return f"take {fact('take')}: another take of the same inputs"
+        picked = ", picked (--force)" if fact("picked") else ""
+        return f"take {fact('take')}: another take of the same inputs{picked}"
     if reason.code == Code.TAKE_WANTED:
         return _take_wanted(reason)
     if reason.code == Code.FORCED_RESUMED:

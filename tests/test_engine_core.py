@@ -219,13 +219,20 @@ class _Crash(Exception):
     pass
 
 
-def test_a_forced_render_killed_after_its_create_is_planned_as_resume_then_settles(
+def test_a_forced_take_killed_after_its_create_is_planned_as_resume_then_settles(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`--force` is reroll + pick: the forced render is take 2 of the shot's inputs,
+    picked; take 1 stays on record. Killed after its create, the next `--force`
+    resumes take 2's job (no second create); once it is settled, a new force is a new
+    job (take 3)."""
     from engine_fakes import FakeHeyGen, heygen_backend
 
     from shotbuild.build import BuildOptions, build, crash
+    from shotbuild.build.reroll import with_new_takes
     from shotbuild.plan import IN_FLIGHT, Resume
+    from shotbuild.store.lock import read_lock_file
+    from shotbuild.takes import take_key
 
     async def no_sleep(seconds: float) -> None:
         return None
@@ -237,7 +244,13 @@ def test_a_forced_render_killed_after_its_create_is_planned_as_resume_then_settl
         backend = heygen_backend(fake, cache)
         return build(spec, backend, BuildOptions(**options), cache=cache, sleep=no_sleep)
 
+    def plan(force: tuple[str, ...] = ()) -> Any:
+        backend = heygen_backend(fake, cache)
+        planned = make_plan(spec, backend, cache, force=force)
+        return with_new_takes(planned, cache, backend.identity, reroll=(), pick=False, force=force)
+
     assert run().exit_code == 0 and fake.creates == 2
+    first = read_lock_file(spec.lock_path).shots["one"].takes[1]
 
     def crash_after_create(name: str) -> None:
         if name == "after-create":
@@ -247,13 +260,23 @@ def test_a_forced_render_killed_after_its_create_is_planned_as_resume_then_settl
     with pytest.raises(_Crash):
         run(force=("one",))
     monkeypatch.undo()
-    [one, two] = make_plan(spec, heygen_backend(fake, cache), cache).items
-    assert isinstance(one, Resume) and one.status == IN_FLIGHT and one.forced
+    assert fake.creates == 3
+    unforced = plan()  # a plain build: take 1 is still the output
+    assert [i.status for i in unforced.items] == [UP_TO_DATE, UP_TO_DATE]
+    shot_key = unforced.items[0].key
+    job = cache.job(take_key(shot_key, 2))  # take 2's intent, its create sent, unanswered
+    assert job is not None and job.video_id is None and len(fake.jobs) == 3
+    [one, two] = plan(force=("one",)).items
+    assert isinstance(one, Resume) and one.status == IN_FLIGHT and one.take == 2
+    assert one.job.key == take_key(shot_key, 2) and one.as_pick
     assert one.why.code == Code.FORCED_RESUMED and two.status == UP_TO_DATE
     assert run(force=("one",)).built == ["one"] and fake.creates == 3  # resumed, not paid again
-    assert [i.status for i in make_plan(spec, heygen_backend(fake, cache), cache).items] == [
-        UP_TO_DATE,
-        UP_TO_DATE,
-    ]
+    shot = read_lock_file(spec.lock_path).shots["one"]
+    assert shot.numbers == [1, 2] and shot.pick == 2 and shot.takes[1] == first
+    assert shot.takes[2].video_id == "vid_3"  # the job the killed force created
+    assert [i.status for i in plan().items] == [UP_TO_DATE, UP_TO_DATE]
+    assert plan().orphans == ()
     assert run(force=("one",)).built == ["one"] and fake.creates == 4  # a new force is a new job
+    shot = read_lock_file(spec.lock_path).shots["one"]
+    assert shot.numbers == [1, 2, 3] and shot.pick == 3
     cache.close()

@@ -79,7 +79,11 @@ def _cli(spec: Path, url: str, *args: str, crash_at: str = "") -> subprocess.Com
 def test_a_killed_force_is_resumed_not_paid_twice(
     tmp_path: Path, emulator: tuple[object, str], point: str
 ) -> None:
+    """`--force` is reroll + pick: killed at any crash point, the old take stays the
+    output and the lock stays valid; run again it resumes the take it started (one
+    job, not two) and picks it; a force after that is a new job."""
     from shotbuild.emulator import world_of
+    from shotbuild.store.lock import read_lock_file
 
     app, url = emulator
     spec = tmp_path / "shots.yaml"
@@ -87,11 +91,13 @@ def test_a_killed_force_is_resumed_not_paid_twice(
     assert _cli(spec, url, "build").returncode == 0
     stats = world_of(app).stats
     assert stats.as_json()["jobs"] == 2
+    first = read_lock(spec.with_suffix(".lock"))["intro"]
     killed = _cli(spec, url, "build", "--force", "intro", crash_at=point)
     assert killed.returncode == -9, killed.stderr
     status = _cli(spec, url, "status", "--json")
     shots = {s["name"]: s["status"] for s in json.loads(status.stdout)["shots"]}
-    assert shots == {"intro": "in flight", "outro": "up to date"}, status.stderr
+    assert shots == {"intro": "up to date", "outro": "up to date"}, status.stderr
+    assert read_lock(spec.with_suffix(".lock"))["intro"] == first  # take 1, still picked
     again = _cli(spec, url, "build", "--force", "intro")
     assert again.returncode == 0, again.stderr
     assert "1 built" in again.stderr
@@ -99,7 +105,12 @@ def test_a_killed_force_is_resumed_not_paid_twice(
     final = _cli(spec, url, "status", "--json")
     assert {s["status"] for s in json.loads(final.stdout)["shots"]} == {"up to date"}
     lock = read_lock(spec.with_suffix(".lock"))
-    assert len({lock["intro"].video_id, lock["outro"].video_id}) == 2
+    assert len({lock["intro"].video_id, lock["outro"].video_id, first.video_id}) == 3
+    intro = read_lock_file(spec.with_suffix(".lock")).shots["intro"]
+    assert intro.numbers == [1, 2] and intro.pick == 2 and intro.takes[1] == first
+    assert _cli(spec, url, "build", "--force", "intro").returncode == 0
+    assert world_of(app).stats.as_json()["jobs"] == 4  # a new force is a new job
+    assert read_lock_file(spec.with_suffix(".lock")).shots["intro"].pick == 3
 
 
 # -- the README's Python API example, as a script and from stdin ----------------------

@@ -20,6 +20,7 @@ PYTHON_NAMES: Mapping[str, str] = {
     "max_cost": "`max_cost`",
     "rerender_missing": "`rerender_missing=True`",
     "reroll": "`reroll`",
+    "all_takes": "`all_takes`",
 }
 
 
@@ -36,7 +37,7 @@ class BuildOptions:
     jobs: int = 4
     keep_going: bool = False
     only: tuple[str, ...] = ()
-    force: tuple[str, ...] = ()
+    force: tuple[str, ...] = ()  # a new take of each, picked (reroll + pick)
     dry_run: bool = False
     max_seconds: float | None = None
     timeout: float = 30 * 60.0
@@ -47,6 +48,7 @@ class BuildOptions:
     pick_rerolled: bool = False  # the new takes become the picks and the outputs
     max_cost: Money | None = None  # refuse, before any create, a build that would spend more
     prices: PriceTable | None = None  # the price table in force (None: shotbuild's defaults)
+    all_takes: bool = False  # write build/takes/<shot>/<n>.mp4 for every take on record
 
 
 @dataclass
@@ -66,6 +68,8 @@ class BuildResult:
     # sent again under its Idempotency-Key, was paid before and is not counted)
     paid_renders: int = 0
     paid_cost: Money | None = None  # None: a free backend, or a type the table has no price for
+    takes_written: list[str] = field(default_factory=list)  # takes/<shot>/<n>.mp4 written
+    takes_removed: list[str] = field(default_factory=list)  # stale take files removed
 
     def add_built(self, name: str) -> None:
         """A shot (or one of its takes) built: each shot is named once."""
@@ -105,4 +109,6 @@ class BuildResult:
             "paid_renders": self.paid_renders,
             "paid_cost": self.paid_cost.as_json() if self.paid_cost is not None else None,
             "dry_run": [{"name": name, "would": what} for name, what in self.dry_run],
+            "takes_written": self.takes_written,
+            "takes_removed": self.takes_removed,
         }

@@ -1,35 +1,68 @@
-"""Rerolls in a plan: one more take of a shot's current inputs.
+"""New takes in a plan: `reroll` (one more take of a shot's current inputs) and
+`build --force` (reroll and pick), through one path.
 
-Take n is the lock's next number; its key is take_key(shot key, n), so it has
-its own job record and Idempotency-Key. A reroll killed after its intent or its
-create is found again the next time: the lock still lacks take n, so the same n
-and key come back, and the take's job (or its result, when a later build
-finished it into the cache) is resumed instead of paying again."""
+Take n is the next number of the shot's takes on record; its key is
+take_key(shot key, n), so it has its own job record and Idempotency-Key. A reroll
+or a force killed after its intent or its create is found again the next time:
+the lock still lacks take n, so the same n and key come back, and the take's job
+(or its result, when a later build finished it into the cache) is resumed
+instead of paying again. A force that finished is a take on record, so the next
+force is take n + 1: a new job."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from shotbuild.errors import UsageError
-from shotbuild.plan import Plan, PlanItem, Settled, ShotItem, seconds_of, take_item
+from shotbuild.keys import accepted_keys
+from shotbuild.plan import Plan, PlanItem, Render, Resume, Settled, ShotItem, seconds_of, take_item
 from shotbuild.reasons import Code, Reason
+from shotbuild.status import ShotStatus
 from shotbuild.store.cache import Cache
+from shotbuild.store.lock import ShotTakes
+from shotbuild.store.records import takes_on_record
 
 
-def with_rerolls(plan: Plan, names: tuple[str, ...], cache: Cache, *, pick: bool) -> Plan:
-    """The plan with each named shot's item replaced by its next take's work."""
+def with_new_takes(
+    plan: Plan,
+    cache: Cache,
+    identity: str,
+    *,
+    reroll: tuple[str, ...],
+    pick: bool,
+    force: tuple[str, ...],
+) -> Plan:
+    """The plan with the rerolled shots (their next take, picked with `pick`) and the
+    forced ones (their next take, always picked); `identity`: the backend's."""
+    plan = with_rerolls(plan, reroll, cache, pick=pick)
+    return with_rerolls(plan, force, cache, pick=True, identity=identity)
+
+
+def with_rerolls(
+    plan: Plan,
+    names: tuple[str, ...],
+    cache: Cache,
+    *,
+    pick: bool,
+    identity: str | None = None,
+) -> Plan:
+    """The plan with each named shot's item replaced by its next take's work; with
+    `identity` (the backend's) they are forced: `build --force`."""
     if not names:
         return plan
     items: list[PlanItem] = []
     keys: set[str] = set()
     for item in plan.items:
         if item.name in names:
-            item = _reroll(plan, item, cache, pick=pick)
+            if identity is None:
+                item = _reroll(plan, item, cache, pick=pick)
+            else:
+                item = _forced(plan, item, cache, identity)
             keys.add(item.job_key if isinstance(item, ShotItem) else "")
         items.append(item)
     orphans = tuple(o for o in plan.orphans if o.key not in keys)  # resumed as the take
     settled = tuple(k for k in plan.settled if k not in keys)
-    extra = tuple(t for t in plan.extra if t.name not in names)  # a reroll is one take
+    extra = tuple(t for t in plan.extra if t.name not in names)  # a new take is one take
     return dataclasses.replace(
         plan, items=tuple(items), orphans=orphans, settled=settled, extra=extra
     )
@@ -45,8 +78,52 @@ def _reroll(plan: Plan, item: PlanItem, cache: Cache, *, pick: bool) -> PlanItem
             f"{item.name}: not built with its current inputs ({item.reason}); run"
             " `shotbuild build` first, then reroll it"
         )
-    number = shot.next_number()
-    why = Reason(Code.REROLL, facts={"take": str(number)})
-    # the take's key is take_key(lock's key, n): the lock's own key, maybe an accepted older one
-    lock_keyed = dataclasses.replace(item, key=shot.key)
-    return take_item(lock_keyed, number, cache, why, seconds=seconds_of(item.shot), pick=pick)
+    return _next_take(item, shot, cache, pick=pick)
+
+
+def _forced(plan: Plan, item: PlanItem, cache: Cache, identity: str) -> PlanItem:
+    """`build --force`: the next take of the shot's current inputs, picked. A shot
+    with no take of its current inputs on record gets its first, as planned (a
+    forced render); a forced job still unfinished from before is resumed first."""
+    if not isinstance(item, ShotItem) or isinstance(item, Resume):
+        return item
+    takes = current_takes(plan, item, cache, identity)
+    if takes is None:
+        return item
+    return _next_take(item, takes, cache, pick=True, forced=True)
+
+
+def accepted(item: ShotItem, identity: str, lock: ShotTakes | None) -> tuple[str, ...]:
+    """The keys the shot's takes in the lock may have and still be of its current
+    inputs (`keys.accepted_keys`, with the origins the lock's takes name)."""
+    origins = [e.origin for e in lock.takes.values()] if lock is not None else []
+    return accepted_keys(identity, item.request, item.shot.api_type, *origins)
+
+
+def current_takes(plan: Plan, item: ShotItem, cache: Cache, identity: str) -> ShotTakes | None:
+    """The shot's takes of its current inputs: the lock's (under the lock's key, maybe
+    one the shot had before), else (inputs gone back to earlier ones) the paid renders
+    on record, which the recorder brings back too."""
+    shot = plan.takes.get(item.name)
+    if shot is not None and shot.key in accepted(item, identity, shot):
+        return shot
+    known = takes_on_record(cache, item.key)
+    return known.shot_takes() if known is not None else None
+
+
+def _next_take(
+    item: ShotItem, takes: ShotTakes, cache: Cache, *, pick: bool, forced: bool = False
+) -> PlanItem:
+    """The work for the next take of `takes` (the shot's current inputs' takes, whose
+    key the new take's is derived from, maybe one the shot had before): restored when
+    a build finished it into the cache after a kill, resumed when its job is
+    unfinished, else a render to pay for (plan.take_item: the one rule for a take)."""
+    number = takes.next_number()
+    why = Reason(Code.REROLL, facts={"take": str(number), "picked": "yes" if forced else ""})
+    keyed = dataclasses.replace(item, key=takes.key)
+    work = take_item(keyed, number, cache, why, seconds=seconds_of(item.shot), pick=pick)
+    if forced and isinstance(work, Resume):
+        return dataclasses.replace(work, why=Reason(Code.FORCED_RESUMED, facts=work.why.facts))
+    if forced and isinstance(work, Render):
+        return dataclasses.replace(work, status=ShotStatus.CHANGED)
+    return work

@@ -11,14 +11,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shotbuild.backends.base import Backend, Local, Remote, Worker
+from shotbuild.backends.base import Backend, Local, Remote, Worker, is_remote
+from shotbuild.build import alltakes
+from shotbuild.build.alltakes import TakeFiles
 from shotbuild.build.context import Context, Sleep, real_sleep
 from shotbuild.build.executor import Executor, Renders, earlier
 from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.local import LocalRenders, workers
 from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult, NotConfirmed
 from shotbuild.build.record import Recorder, Target
-from shotbuild.build.reroll import with_rerolls
+from shotbuild.build.reroll import accepted, with_new_takes
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
@@ -33,6 +35,7 @@ from shotbuild.plan import (
     Restore,
     Resume,
     ShotItem,
+    Work,
     make_plan,
     served_remotely,
 )
@@ -85,7 +88,14 @@ def build(
             manifest=manifest,
             prices=options.prices,
         )
-        plan = with_rerolls(plan, options.reroll, cache, pick=options.pick_rerolled)
+        plan = with_new_takes(
+            plan,
+            cache,
+            backend.identity,
+            reroll=options.reroll,
+            pick=options.pick_rerolled,
+            force=options.force,
+        )
         if isinstance(worker, Remote):
             plan = served_remotely(plan, remote)
         if check is not None:
@@ -133,6 +143,7 @@ def _execute(
     orphans = [o for o in plan.orphans if not options.only or o.name in options.only]
     if options.dry_run:
         ctx.result.dry_run = _dry_run([*items, *takes], orphans, paid=ctx.result.paid)
+        ctx.result.dry_run += _takes_dry_run(ctx, plan, manifest, backend)
         return
     _check_cost(ctx, plan, items)
     _check_budget(ctx, plan, items)
@@ -150,10 +161,59 @@ def _execute(
     _say_preview_takes(ctx, items, paid=ctx.result.paid)
     executor, slots = _executor(ctx, plan, backend, worker, manifest, remote)
     work = [*executor.settle(items, manifest.build_dir / backend.subdir), *takes]
-    if work or orphans:  # asyncio only when there is work: a no-op build stays light
+    files = _take_files(ctx, plan, executor, backend)
+    if work or orphans or options.all_takes:  # asyncio only when there is work
         import asyncio
 
-        asyncio.run(executor.run(work, orphans, slots))
+        asyncio.run(_run(executor, work, orphans, slots, files))
+    elif files is not None:
+        files.remove_stale()  # a no-op build stays light: no event loop
+
+
+async def _run(
+    executor: Executor, work: list[Work], orphans: list[Orphan], slots: int, takes: TakeFiles | None
+) -> None:
+    """The shots, then `takes/` brought in line with the lock they left."""
+    await executor.run(work, orphans, slots)
+    if takes is not None:
+        await takes.run()
+
+
+def _take_files(ctx: Context, plan: Plan, executor: Executor, backend: Backend) -> TakeFiles | None:
+    """build/takes/ for a paid backend (--all-takes writes it; every build removes the
+    stale files it wrote there); None for a local backend, whose renders have no takes."""
+    if not executor.recorder.target.locked:
+        if ctx.options.all_takes:
+            ctx.reporter.message(
+                f"note: {ctx.named('all_takes')}: {backend.name} renders have no takes;"
+                " nothing written to takes/"
+            )
+        return None
+    keys = _keys(plan, ctx.options, backend.identity)
+    return TakeFiles(ctx, executor.recorder, executor.jobs, keys, write=ctx.options.all_takes)
+
+
+def _keys(plan: Plan, options: BuildOptions, identity: str) -> dict[str, tuple[str, ...]]:
+    """Shot -> the keys its takes in the lock may have and be of its current inputs
+    (`keys.accepted_keys`), for the shots this build covers (--only)."""
+    return {
+        i.name: (i.key, *accepted(i, identity, plan.takes.get(i.name)))
+        for i in plan.items
+        if isinstance(i, ShotItem) and (not options.only or i.name in options.only)
+    }
+
+
+def _takes_dry_run(
+    ctx: Context, plan: Plan, manifest: Manifest, backend: Backend
+) -> list[tuple[str, str]]:
+    if not is_remote(backend):
+        return []
+    files = alltakes.wanted(plan.takes, _keys(plan, ctx.options, backend.identity))
+    scope = set(ctx.options.only) or None
+    gone = alltakes.stale(
+        manifest, files, spec_path=plan.spec.path, backend=backend.name, scope=scope
+    )
+    return alltakes.dry_run(manifest, files, gone, write=ctx.options.all_takes)
 
 
 def _executor(

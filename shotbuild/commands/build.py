@@ -31,6 +31,7 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
 FLAGS = {
     "only": "--only",
     "force": "--force",
+    "all_takes": "--all-takes",
     "max_seconds": "--max-seconds",
     "max_cost": "--max-cost",
     "rerender_missing": "`shotbuild build --rerender-missing`",
@@ -57,7 +58,18 @@ FLAGS = {
     help="Build only these shots (repeat or comma-separate).",
 )
 @click.option(
-    "--force", multiple=True, metavar="NAME", help="Render these shots again even if up to date."
+    "--force",
+    multiple=True,
+    metavar="NAME",
+    help="Render a new take of these shots' current inputs and pick it (reroll + pick; the"
+    " earlier takes stay on record: `shotbuild pick NAME N` brings one back).",
+)
+@click.option(
+    "--all-takes",
+    is_flag=True,
+    help="Also write every take on record of each shot's current inputs as"
+    " takes/<shot>/<n>.mp4 in the build folder (a build without it writes none there,"
+    " and removes only the ones it wrote that are no longer takes on record).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Say what would be submitted and restored; do nothing."
@@ -126,6 +138,7 @@ def cli(
     keep_going: bool,
     only: tuple[str, ...],
     force: tuple[str, ...],
+    all_takes: bool,
     dry_run: bool,
     max_seconds: float | None,
     max_cost: str | None,
@@ -164,6 +177,7 @@ def cli(
         keep_going=keep_going,
         only=_names(only),
         force=_names(force),
+        all_takes=all_takes,
         dry_run=dry_run,
         max_seconds=max_seconds,
         timeout=timeout,

@@ -7,7 +7,8 @@ no reads; and only files listed here are ever replaced or removed.
 
 The manifest lives in the build folder, so it may arrive in a pull request: it is
 not a trust root. It is read with bounded size and depth, each entry checked field
-by field (a path is `[<backend folder>/]<shot name>.mp4`, never `..` or absolute),
+by field (a path is `[<backend folder>/]<shot name>.mp4` or a take's
+`takes/<shot name>/<n>.mp4`, never `..` or absolute),
 and shotbuild removes or replaces a file only when it is inside the build folder,
 reached without a symbolic link, a regular file, and its bytes are still the ones
 recorded (same size, mtime and inode as a fast path, else the same sha256). A file
@@ -35,7 +36,9 @@ from shotbuild.store.lock import LockEntry
 MANIFEST_NAME = ".shotbuild-outputs.json"
 MANIFEST_FORMAT = 1
 MAX_MANIFEST_BYTES = 64 << 20
-_REL = re.compile(r"(?:[a-z]{1,20}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.mp4")
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+# a shot's output ([<backend folder>/]<shot>.mp4), or one of its takes (takes/<shot>/<n>.mp4)
+_REL = re.compile(rf"(?:[a-z]{{1,20}}/)?{_NAME}\.mp4|takes/{_NAME}/[1-9][0-9]{{0,2}}\.mp4")
 _INT64 = 1 << 63
 
 State = Literal["absent", "ours", "foreign"]
@@ -229,7 +232,9 @@ class Manifest:
 def safe_rel(rel: Any) -> str:
     """An output's path in the build folder as the manifest may name it."""
     if not isinstance(rel, str) or not _REL.fullmatch(rel):
-        raise untrusted.BadValue(f"output path {untrusted.show(rel)} is not <shot>.mp4")
+        raise untrusted.BadValue(
+            f"output path {untrusted.show(rel)} is not <shot>.mp4 or takes/<shot>/<n>.mp4"
+        )
     return rel
 
 

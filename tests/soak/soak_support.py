@@ -92,6 +92,11 @@ def build_cmd(spec: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "shotbuild", "build", str(spec), *args]
 
 
+def shotbuild_cmd(*args: str) -> list[str]:
+    """Any shotbuild command (`reroll`, `build --force`, ...) as a child process."""
+    return [sys.executable, "-m", "shotbuild", *args]
+
+
 def run_build(
     spec: Path, env: dict[str, str], *args: str, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
