@@ -26,10 +26,10 @@ from shotbuild.backends.base import (
 from shotbuild.build import crash
 from shotbuild.build.context import Context
 from shotbuild.build.options import ShotFailed
+from shotbuild.build.poller import Poller
 from shotbuild.build.record import Recorder, entry_of
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Orphan, Render, Resume, ShotItem, seconds_of
-from shotbuild.polling import next_delay
 from shotbuild.request import Body
 from shotbuild.status import Progress, RemoteState
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, JobRecord
@@ -80,6 +80,8 @@ class RemoteJobs:
         self.recorder = recorder
         self.runner = runner
         self.identity = identity
+        self.poller = Poller(runner, ctx.clock, ctx.sleep, ctx.options.timeout)
+        self.created: dict[str, float] = {}  # video_id -> when its create came back (clock)
 
     async def close(self) -> None:
         await self.runner.close()
@@ -156,6 +158,7 @@ class RemoteJobs:
         self.recorder.journal(job)  # the intent, before anything is sent
         crash.crash_point("before-create")
         video_id = await self._send(item, job, body)
+        self.created[video_id] = self.ctx.clock()
         crash.crash_point("after-create")
         job = job.replace(state=JOB_SUBMITTED, video_id=video_id, submitted_at=time.time())
         self.recorder.journal(job)
@@ -231,22 +234,18 @@ class RemoteJobs:
         return entry_of(job.key, job.video_id, sha, size, seconds, self.identity)
 
     async def _poll(self, name: str, job: JobRecord, video_id: str) -> JobStatus:
-        """Ask until the job ends (backing off with its age, up to --timeout)."""
-        started = self.ctx.clock()
-        while True:
-            status = await self.runner.status(video_id)
-            if status.state == RemoteState.COMPLETED:
-                return status
-            if status.state == RemoteState.FAILED:
-                self._failed(job, status)
-            age = self.ctx.clock() - started
-            if age > self.ctx.options.timeout:
-                raise ShotFailed(
-                    f"job {video_id} still rendering after {age:.0f} s; it stays recorded:"
-                    " run the build again to resume it"
-                )
+        """Wait for the job's end in the build's one poll loop (shotbuild.build.poller:
+        batched, at most 12 % late, up to --timeout). A job created in this run is
+        timed from its create, so it may teach the loop when renders end."""
+
+        def rendering() -> None:
             self.ctx.reporter.shot(name, Progress.RENDERING, video_id)
-            await self.ctx.sleep(next_delay(age))  # shotbuild.polling: at most 12 % late
+
+        started = self.created.get(video_id)
+        status = await self.poller.wait(video_id, started=started, pending=rendering)
+        if status.state == RemoteState.FAILED:
+            self._failed(job, status)
+        return status
 
     def _failed(self, job: JobRecord, status: JobStatus) -> None:
         why = ": ".join(x for x in (status.failure_code, status.failure_message) if x)

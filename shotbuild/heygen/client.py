@@ -190,7 +190,7 @@ class HeyGenClient:
         doc = await self._api("GET", "/v3/users/me")
         return Account.from_api(_data(doc, "GET /v3/users/me"))
 
-    async def video_statuses(self, video_ids: Sequence[str]) -> dict[str, bulk.BulkStatus]:
+    async def video_statuses(self, video_ids: Sequence[str]) -> dict[str, VideoStatus]:
         """GET /v3/videos/statuses: up to 100 jobs' statuses in one call, by video ID
         (an ID the answer leaves out is left out here; ask for it with get_video)."""
         ids = bulk.check_ids(video_ids)
