@@ -61,7 +61,8 @@ class Measured:
     wall: float  # the first build
     fixed: float  # the same build again, nothing to do: start-up, parse, plan
     ideal: float  # ceil(N/C) x L: the jobs alone
-    status_per_job: float
+    status_per_job: float  # status requests (single and batched) per job
+    batched_per_job: float  # of which GET /v3/videos/statuses
 
     @property
     def ratio(self) -> float:
@@ -90,7 +91,8 @@ def measure(
     if stats["jobs"] != shots:
         sys.exit(f"bench: {stats['jobs']} jobs for {shots} shots: {stats}")
     ideal = math.ceil(shots / limit) * latency
-    return Measured(latency, wall, fixed, ideal, stats["status_calls"] / shots)
+    single, batched = stats["status_calls"], stats["batch_status_calls"]
+    return Measured(latency, wall, fixed, ideal, (single + batched) / shots, batched / shots)
 
 
 def print_simulated(rows: list[Simulated]) -> None:
@@ -125,7 +127,7 @@ def main() -> None:
             print(
                 f"  L={latency:5g} s  wall {m.wall:7.2f} s  ideal {m.ideal:6.1f} s"
                 f"  {m.ratio:5.2f}x  (without the no-op's {m.fixed:.2f} s: {m.ratio_net:.2f}x)"
-                f"  {m.status_per_job:5.1f} status calls/job",
+                f"  {m.status_per_job:5.2f} status calls/job ({m.batched_per_job:.2f} batched)",
                 flush=True,
             )
 

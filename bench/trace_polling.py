@@ -107,6 +107,9 @@ def report(
         f"L={latency:g} s, {shots} shots, C={limit}: wall {ended - began:.2f} s, ideal {ideal:g} s"
     )
     print(f"  start -> first create         {creates[0].start - began:.2f} s")
+    for h in hits:
+        if h.start < creates[0].start:
+            print(f"    {h.start - began:6.3f}-{h.end - began:6.3f} s  {h.method} {h.path}")
     print(f"  last download end -> exit     {ended - max(h.end for h in downloads):.2f} s")
     print(f"  create round trip             {_ms([h.end - h.start for h in creates])}")
     late, seen_to_get, dl = [], [], []

@@ -13,8 +13,8 @@ import pytest
 from shotbuild.emulator.state import FAIL_MARK
 from shotbuild.heygen import HeyGenClient
 from shotbuild.heygen.drift import Phase
-from shotbuild.heygen.models import VideoStatus
 from shotbuild.heygen.errors import ServerError
+from shotbuild.heygen.models import VideoStatus
 
 pytestmark = pytest.mark.anyio
 
@@ -74,6 +74,7 @@ async def test_unknown_and_failed_jobs(client: HeyGenClient, emu: Any) -> None:
     assert got[failing].failure_message
     assert got["vid_never_made"] == VideoStatus("vid_never_made", "not_found")
     assert got["vid_never_made"].not_found and got["vid_never_made"].done
+    assert got["vid_never_made"].phase is Phase.GONE and got[failing].phase is Phase.FAILED
 
 
 async def test_a_hundred_ids_in_one_call(client: HeyGenClient, emu: Any) -> None:
