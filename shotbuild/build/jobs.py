@@ -11,7 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from shotbuild import takes
 from shotbuild.backends.base import (
@@ -26,7 +26,6 @@ from shotbuild.backends.base import (
 from shotbuild.build import crash
 from shotbuild.build.context import Context
 from shotbuild.build.options import ShotFailed
-from shotbuild.build.poller import Poller
 from shotbuild.build.record import Recorder, entry_of
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Orphan, Render, Resume, ShotItem, seconds_of
@@ -35,11 +34,20 @@ from shotbuild.status import Progress, RemoteState
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, JobRecord
 from shotbuild.store.lock import LockEntry
 
+if TYPE_CHECKING:
+    from shotbuild.build.poller import Poller
+
 POLL_MAX = 30.0
 CREATE_ATTEMPTS = 8
 RETRY_AFTER_MAX = 120.0  # a longer Retry-After on a create is cut to this
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_RETRY_PAUSE = 1.0  # seconds before a broken-off download starts again
+
+
+async def _to_thread(fn: Callable[[int], None], arg: int) -> None:
+    import asyncio
+
+    await asyncio.to_thread(fn, arg)
 
 
 class HashingWriter:
@@ -80,11 +88,22 @@ class RemoteJobs:
         self.recorder = recorder
         self.runner = runner
         self.identity = identity
-        self.poller = Poller(runner, ctx.clock, ctx.sleep, ctx.options.timeout)
+        self._poller: Poller | None = None
         self.created: dict[str, float] = {}  # video_id -> when its create came back (clock)
 
     async def close(self) -> None:
         await self.runner.close()
+
+    @property
+    def poller(self) -> Poller:
+        """The build's one poll loop (made on first use: a no-op build loads no asyncio)."""
+        if self._poller is None:
+            from shotbuild.build.poller import Poller
+
+            self._poller = Poller(
+                self.runner, self.ctx.clock, self.ctx.sleep, self.ctx.options.timeout
+            )
+        return self._poller
 
     async def render(self, item: Render | Resume) -> None:
         """Submit (or resume) a shot's job and see it through to its recorded output."""
@@ -290,7 +309,7 @@ class RemoteJobs:
                 writer = HashingWriter(f, lambda n: self._downloading(name, n))
                 await self.runner.download(url, cast(IO[bytes], writer), None)
                 f.flush()
-                os.fsync(f.fileno())
+                await _to_thread(os.fsync, f.fileno())  # the loop polls and creates meanwhile
             sha = writer.digest.hexdigest()
             if expect and sha != expect:
                 raise ShotFailed(
