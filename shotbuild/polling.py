@@ -24,6 +24,7 @@ Nothing here sleeps or reads a clock unless given one (`PollTimer`).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +65,10 @@ class PollSchedule:
 
     def seen_at(self, length: float) -> tuple[float, int]:
         return seen_at(self.delay, length)
+
+    def times_until(self, end: float) -> list[float]:
+        """The poll times before `end` (an age)."""
+        return list(itertools.takewhile(lambda t: t < end, self.times()))
 
     def worst_ratio(self, shortest: float, longest: float) -> tuple[float, float]:
         return worst_ratio(self.delay, shortest, longest)

@@ -13,8 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from conftest import RunningEmulator, SpecWriter
+from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec
 
 from shotbuild.backends.heygen import HeyGenBackend
+from shotbuild.build import build
+from shotbuild.build.options import BuildOptions
 from shotbuild.heygen.bulk import ASK_AGAIN_AFTER, Refusals
 from shotbuild.status import RemoteState
 from shotbuild.store.cache import Cache
@@ -180,3 +183,59 @@ def test_without_the_endpoint_a_build_asks_each_job_and_remembers(
     said = _build(emu, spec_file)
     assert "statuses" not in said
     assert emu.stats()["batch_status_calls"] == 1 and emu.stats()["jobs"] == 16
+
+
+# -- the slot is given back when the render is done, before the download --------------
+
+
+class Logged(FakeHeyGen):
+    """FakeHeyGen that logs each create (with the shots in the lock then) and download."""
+
+    def __init__(self, lock: Path) -> None:
+        super().__init__(polls_to_finish=1)
+        self.lock = lock
+        self.log: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/v3/videos":
+            locked = self.lock.read_text() if self.lock.exists() else ""
+            self.log.append("create" + (" (one locked)" if '"one"' in locked else ""))
+        elif request.url.host == "cdn.fake-heygen.test":
+            self.log.append("download " + request.url.path.rsplit("/", 1)[-1])
+        return super().__call__(request)
+
+
+def test_the_next_create_does_not_wait_for_the_previous_download(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    spec = make_spec(tmp_path, make_shot("one"), make_shot("two", "Another shot."))
+    fake = Logged(spec.lock_path)
+    result = build(
+        spec, heygen_backend(fake, cache), BuildOptions(jobs=1), cache=cache, sleep=_no_sleep
+    )
+    assert result.exit_code == 0 and sorted(result.built) == ["one", "two"]
+    # -j 1: one job at HeyGen at a time, but the second is created once the first is done
+    # rendering, not after its download and its record in the lock
+    assert fake.log[0] == "create" and fake.log.count("create") == 2, fake.log
+
+
+def test_a_slot_is_given_back_once() -> None:
+    import asyncio
+
+    from shotbuild.build.held import HELD, Held, render_done
+    from shotbuild.build.slots import Slots
+
+    async def run() -> tuple[int, int]:
+        slots = Slots(2)
+        await slots.acquire()
+        held = Held(slots)
+        HELD.set(held)
+        await render_done()
+        after_early = slots.active
+        await held.give_back(grow=True)  # the executor's, at the shot's end: nothing more
+        return after_early, slots.active
+
+    assert asyncio.run(run()) == (0, 0)
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None

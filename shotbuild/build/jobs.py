@@ -25,6 +25,7 @@ from shotbuild.backends.base import (
 )
 from shotbuild.build import crash
 from shotbuild.build.context import Context
+from shotbuild.build.held import render_done
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.record import Recorder, entry_of
 from shotbuild.errors import ShotbuildError
@@ -248,6 +249,7 @@ class RemoteJobs:
         `guess` is its length when the API does not say."""
         assert job.video_id is not None
         status = await self._poll(name, job, job.video_id)
+        await render_done()  # no longer rendering at HeyGen: the next create may go
         sha, size = await self.fetch(name, job.video_id, first_url=status.video_url)
         seconds = float(status.duration or guess)
         return entry_of(job.key, job.video_id, sha, size, seconds, self.identity)
