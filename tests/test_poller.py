@@ -231,3 +231,32 @@ def test_a_frozen_clock_and_a_sleep_that_returns_at_once_still_finish() -> None:
 
     assert asyncio.run(run()) == [DONE, DONE]
     assert len(calls) == 3
+
+
+def test_on_the_real_clock_jobs_arriving_between_calls_wait_for_the_gap() -> None:
+    import time
+
+    calls: list[float] = []
+    ends: dict[str, float] = {}
+
+    class Real:
+        async def statuses(self, video_ids: Sequence[str]) -> dict[str, JobStatus]:
+            calls.append(time.monotonic())
+            return {i: DONE if time.monotonic() >= ends[i] else PENDING for i in video_ids}
+
+        async def status(self, video_id: str) -> JobStatus:
+            raise AssertionError("batched")
+
+    async def run() -> None:
+        p = Poller(Real(), time.monotonic, asyncio.sleep, 60.0)  # type: ignore[arg-type]
+
+        async def one(i: int) -> None:
+            await asyncio.sleep(0.004 * i)  # each arrives soon after the last call
+            ends[f"v{i}"] = time.monotonic() + 0.05
+            await p.wait(f"v{i}", started=time.monotonic())
+
+        await asyncio.gather(*(one(i) for i in range(10)))
+
+    asyncio.run(run())
+    assert len(calls) >= 2
+    assert all(b - a >= MIN_GAP * 0.9 for a, b in itertools.pairwise(calls)), calls

@@ -108,24 +108,31 @@ class Poller:
             self.watches.clear()
 
     async def _until_due(self) -> float:
-        """Sleep until the first job is due (or a new one arrives); return the time
-        up to which jobs count as due (what was slept counts, on any clock)."""
-        now = self.clock()
-        at = min(w.due for w in self.watches.values())
-        if self._last_call is not None:
-            at = max(at, self._last_call + MIN_GAP)
-        if at <= now:
-            return now
+        """Sleep until the first job is due, and never sooner than MIN_GAP after the
+        last call (a job that arrives meanwhile is counted in); return the time up to
+        which jobs count as due (what was slept counts as passed, on any clock)."""
+        while True:
+            now = self.clock()
+            at = min(w.due for w in self.watches.values())
+            if self._last_call is not None:
+                at = max(at, self._last_call + MIN_GAP)
+            if at <= now:
+                return now
+            if await self._slept(at - now):
+                return at
+
+    async def _slept(self, seconds: float) -> bool:
+        """Sleep `seconds`; False if a new job came first (then it is counted in)."""
         assert self._wake is not None
         self._wake.clear()
-        sleeping = asyncio.ensure_future(self.sleep(at - now))
+        sleeping = asyncio.ensure_future(self.sleep(seconds))
         woken = asyncio.ensure_future(self._wake.wait())
         done, _ = await asyncio.wait({sleeping, woken}, return_when=asyncio.FIRST_COMPLETED)
         for task in (sleeping, woken):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        return at if sleeping in done else self.clock()
+        return sleeping in done
 
     async def _tick(self, horizon: float) -> None:
         """Ask about the jobs due by `horizon` (and, in the same batched calls, as
