@@ -147,9 +147,9 @@ def measure(
         spec = short_spec(folder, shots)
         env = fresh_env(folder / "cache", HEYGEN_API_KEY=API_KEY, HEYGEN_BASE_URL=emu.url)
         cmd = build_cmd(spec, "-j", str(jobs or limit))
-        wall = timed_run(cmd, env)
+        wall = timed_run(cmd, env, cwd=folder)  # the engine PYTHONPATH names, not ./
         stats = emu.stats()
-        fixed = timed_run(cmd, env)
+        fixed = timed_run(cmd, env, cwd=folder)
         if emu.stats()["jobs"] != shots:
             sys.exit("bench: the second build created jobs: it was not a no-op")
     if stats["jobs"] != shots:
