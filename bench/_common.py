@@ -46,10 +46,14 @@ def median_after_warmup(fn: Callable[[], float], runs: int, warmup: int = 1) -> 
     return statistics.median(fn() for _ in range(runs))
 
 
-def timed_run(cmd: list[str], env: dict[str, str] | None = None, check: bool = True) -> float:
-    """Wall seconds of a subprocess; exits the bench with its stderr if it failed."""
+def timed_run(
+    cmd: list[str], env: dict[str, str] | None = None, check: bool = True, cwd: Path | None = None
+) -> float:
+    """Wall seconds of a subprocess; exits the bench with its stderr if it failed. Give
+    `cwd` outside the repository when PYTHONPATH names another tree: `python -m`
+    puts the current folder first on sys.path."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=cwd)
     elapsed = time.perf_counter() - start
     if check and done.returncode != 0:
         sys.exit(f"bench: failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr[-2000:]}")

@@ -56,12 +56,77 @@ def simulate() -> list[Simulated]:
 
 
 @dataclass(frozen=True)
+class SimulatedBuild:
+    """The build's poll loop alone (shotbuild.build.poller on a fake clock, calls
+    taking no time): N jobs of length L, C at a time, each wave created at once."""
+
+    worst: float  # largest (sum of the waves' ends as seen) / (ceil(N/C) x L)
+    worst_at: float
+    calls_per_job: float  # status calls (batched) per job, at the worst L
+    calls_long: float  # status calls per job when every job takes LONGEST
+    at: dict[float, float]
+
+
+def simulate_build(shots: int = 40, limit: int = 10) -> SimulatedBuild:
+    """Worst over L in [SHORTEST, LONGEST]: tried just after each poll time of the
+    schedule (where the worst lies for the first wave) and at LATENCIES."""
+    import math
+
+    from shotbuild.polling import DEFAULT
+
+    lengths = [math.nextafter(t, math.inf) for t in DEFAULT.times_until(LONGEST)]
+    lengths = [x for x in lengths if x >= SHORTEST] + list(LATENCIES)
+    rows = {x: _simulated_build(x, shots, limit) for x in lengths}
+    worst = max(rows, key=lambda x: rows[x][0])
+    at = {x: rows[x][0] for x in LATENCIES}
+    long = _simulated_build(LONGEST, shots, limit)[1]
+    return SimulatedBuild(rows[worst][0], worst, rows[worst][1], long, at)
+
+
+def _simulated_build(length: float, shots: int, limit: int) -> tuple[float, float]:
+    import asyncio
+
+    from shotbuild.backends.base import JobStatus
+    from shotbuild.build.poller import Poller
+    from shotbuild.status import RemoteState
+
+    now, calls, ends = [0.0], [0], {}
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+        await asyncio.sleep(0)
+
+    class Runner:
+        async def statuses(self, ids: list[str]) -> dict[str, JobStatus]:
+            calls[0] += 1
+            return {i: JobStatus(_state(now[0] >= ends[i])) for i in ids}
+
+        async def status(self, video_id: str) -> JobStatus:
+            raise AssertionError("every job is answered in the batch")
+
+    def _state(done: bool) -> RemoteState:
+        return RemoteState.COMPLETED if done else RemoteState.PENDING
+
+    async def build() -> None:
+        poller = Poller(Runner(), lambda: now[0], sleep, 1e9)  # type: ignore[arg-type]
+        for wave in range(math.ceil(shots / limit)):
+            ids = [f"w{wave}-{i}" for i in range(min(limit, shots - wave * limit))]
+            for i in ids:
+                ends[i] = now[0] + length
+            await asyncio.gather(*(poller.wait(i, started=now[0]) for i in ids))
+
+    asyncio.run(build())
+    return now[0] / (math.ceil(shots / limit) * length), calls[0] / shots
+
+
+@dataclass(frozen=True)
 class Measured:
     latency: float
     wall: float  # the first build
     fixed: float  # the same build again, nothing to do: start-up, parse, plan
     ideal: float  # ceil(N/C) x L: the jobs alone
-    status_per_job: float
+    status_per_job: float  # status requests (single and batched) per job
+    batched_per_job: float  # of which GET /v3/videos/statuses
 
     @property
     def ratio(self) -> float:
@@ -82,15 +147,25 @@ def measure(
         spec = short_spec(folder, shots)
         env = fresh_env(folder / "cache", HEYGEN_API_KEY=API_KEY, HEYGEN_BASE_URL=emu.url)
         cmd = build_cmd(spec, "-j", str(jobs or limit))
-        wall = timed_run(cmd, env)
+        wall = timed_run(cmd, env, cwd=folder)  # the engine PYTHONPATH names, not ./
         stats = emu.stats()
-        fixed = timed_run(cmd, env)
+        fixed = timed_run(cmd, env, cwd=folder)
         if emu.stats()["jobs"] != shots:
             sys.exit("bench: the second build created jobs: it was not a no-op")
     if stats["jobs"] != shots:
         sys.exit(f"bench: {stats['jobs']} jobs for {shots} shots: {stats}")
     ideal = math.ceil(shots / limit) * latency
-    return Measured(latency, wall, fixed, ideal, stats["status_calls"] / shots)
+    single, batched = stats["status_calls"], stats["batch_status_calls"]
+    return Measured(latency, wall, fixed, ideal, (single + batched) / shots, batched / shots)
+
+
+def print_simulated_build(sim: SimulatedBuild) -> None:
+    cells = "  ".join(f"L={x:g}s {r:.3f}x" for x, r in sim.at.items())
+    print(
+        f"simulated build, 40 shots, C = 10, the poll loop with its prior: worst"
+        f" {sim.worst:.3f}x ideal (at L = {sim.worst_at:.2f} s, {sim.calls_per_job:.2f}"
+        f" status calls/job; {sim.calls_long:.2f} calls/job at {LONGEST:g} s)\n  {cells}"
+    )
 
 
 def print_simulated(rows: list[Simulated]) -> None:
@@ -116,6 +191,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.measure_only:
         print_simulated(simulate())
+        print_simulated_build(simulate_build())
     if args.simulate:
         return
     print(f"measured against the emulator: {args.shots} shots, C = -j = {args.limit}")
@@ -125,7 +201,7 @@ def main() -> None:
             print(
                 f"  L={latency:5g} s  wall {m.wall:7.2f} s  ideal {m.ideal:6.1f} s"
                 f"  {m.ratio:5.2f}x  (without the no-op's {m.fixed:.2f} s: {m.ratio_net:.2f}x)"
-                f"  {m.status_per_job:5.1f} status calls/job",
+                f"  {m.status_per_job:5.2f} status calls/job ({m.batched_per_job:.2f} batched)",
                 flush=True,
             )
 

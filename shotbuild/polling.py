@@ -2,7 +2,9 @@
 
 The first poll comes at once (a cached or replayed job may already be done), the
 second at 2 s, and from then on each wait is a fixed share of the job's age, so the
-polls form a geometric series t(k+1) = 1.12 t(k). A render that ends just after a
+polls form a geometric series t(k+1) = 1.12 t(k). A wait is never shorter than that
+share, so a job asked a little early (with others in one batched call) is not asked
+again a moment later. A render that ends just after a
 poll is seen at the next one, at most 12 % late, whatever its length (2 s or 10
 minutes). No schedule that knows nothing of the length can stay within 15 % with
 fewer than ln(300)/ln(1.15) = 41 polls over 2 s - 10 min; this one makes 57. The
@@ -15,12 +17,14 @@ instead of 53 uncapped), and a job that runs for hours is still asked about ever
 30 s. The wait never grows with the build's size: status calls per second are
 at most jobs in flight / 0.24 s early on, and batching them (`GET
 /v3/videos/statuses`, HeyGenClient.video_statuses) is how many jobs stay within
-HeyGen's rate limits.
+HeyGen's rate limits. A `Prior` (the fastest render seen in this build) adds a
+few polls to later jobs where that render ended (shotbuild.build.poller).
 Nothing here sleeps or reads a clock unless given one (`PollTimer`).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -42,16 +46,29 @@ class PollSchedule:
             raise ValueError("second, share and cap must all be positive")
 
     def delay(self, age: float) -> float:
-        """Seconds to wait after a poll made `age` seconds after the job started."""
-        if age < self.second:
-            return self.second - max(0.0, age)
-        return min(self.cap, self.share * age)
+        """Seconds to wait after a poll made `age` seconds after the job started. Before
+        `second` it waits until then, but never less than `share` x age: a job asked
+        at 1.99 s (with others, in one call) is asked next at 2.23 s, not at 2 s."""
+        age = max(0.0, age)
+        return min(self.cap, max(self.second - age, self.share * age))
+
+    def next_age(self, age: float, prior: Prior | None = None) -> float:
+        """The age of the next poll after one at `age`: the schedule's, or sooner
+        where `prior` puts a poll (where this build's fastest render ended)."""
+        at = age + self.delay(age)
+        if prior is not None:
+            at = min([at, *(p for p in prior.points() if p > age)])
+        return at
 
     def times(self) -> Iterator[float]:
         return poll_times(self.delay)
 
     def seen_at(self, length: float) -> tuple[float, int]:
         return seen_at(self.delay, length)
+
+    def times_until(self, end: float) -> list[float]:
+        """The poll times before `end` (an age)."""
+        return list(itertools.takewhile(lambda t: t < end, self.times()))
 
     def worst_ratio(self, shortest: float, longest: float) -> tuple[float, float]:
         return worst_ratio(self.delay, shortest, longest)
@@ -92,6 +109,34 @@ def worst_ratio(delay: Delay, shortest: float, longest: float) -> tuple[float, f
 
 
 DEFAULT = PollSchedule()
+PRIOR_POINTS = 4  # polls a prior adds to each later job: its window cut in quarters
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The fastest render seen in this build: still in progress at age `lo` and seen
+    completed at age `hi` (seconds from its create). Jobs of one build tend to take
+    alike, so later jobs are also asked at points inside (lo, hi]; each job seen done
+    there narrows the window, so later waves are seen ever closer to their end.
+    A job that ends sooner than any before is still seen by the schedule's polls."""
+
+    lo: float
+    hi: float
+
+    def points(self) -> tuple[float, ...]:
+        step = (self.hi - self.lo) / PRIOR_POINTS
+        return tuple(self.lo + step * k for k in range(1, PRIOR_POINTS + 1))
+
+
+def learn(prior: Prior | None, lo: float | None, hi: float) -> Prior | None:
+    """`prior` after a job was seen completed at age `hi`, last seen in progress at
+    `lo` (None: never). The window that ends soonest wins; one no narrower than a
+    schedule step (lo unknown, or the first 0 -> 2 s wait) teaches nothing."""
+    if lo is None or not 0 < lo < hi or hi - lo > 0.25 * hi:
+        return prior
+    if prior is None or (hi, -lo) < (prior.hi, -prior.lo):
+        return Prior(lo, hi)
+    return prior
 
 
 def next_delay(age: float, schedule: PollSchedule = DEFAULT) -> float:

@@ -12,8 +12,9 @@ import pytest
 
 from shotbuild.emulator.state import FAIL_MARK
 from shotbuild.heygen import HeyGenClient
-from shotbuild.heygen.bulk import BulkStatus
+from shotbuild.heygen.drift import Phase
 from shotbuild.heygen.errors import ServerError
+from shotbuild.heygen.models import VideoStatus
 
 pytestmark = pytest.mark.anyio
 
@@ -71,8 +72,9 @@ async def test_unknown_and_failed_jobs(client: HeyGenClient, emu: Any) -> None:
     got = await client.video_statuses([failing, "vid_never_made"])
     assert got[failing].failed and got[failing].failure_code == "render_failed"
     assert got[failing].failure_message
-    assert got["vid_never_made"] == BulkStatus("vid_never_made", "not_found")
+    assert got["vid_never_made"] == VideoStatus("vid_never_made", "not_found")
     assert got["vid_never_made"].not_found and got["vid_never_made"].done
+    assert got["vid_never_made"].phase is Phase.GONE and got[failing].phase is Phase.FAILED
 
 
 async def test_a_hundred_ids_in_one_call(client: HeyGenClient, emu: Any) -> None:
@@ -159,7 +161,7 @@ async def test_client_sends_one_request_with_ids_comma_joined() -> None:
     assert seen[0].url.path == "/v3/videos/statuses"
     assert seen[0].url.params["video_ids"] == "a,b"
     assert seen[0].headers["x-api-key"] == KEY
-    assert got == {"a": BulkStatus("a", "processing")}  # b left out by the answer: left out
+    assert got == {"a": VideoStatus("a", "processing")}  # b left out by the answer: left out
 
 
 async def test_client_reads_id_keys_unknown_words_and_ignores_ids_not_asked() -> None:
@@ -172,7 +174,7 @@ async def test_client_reads_id_keys_unknown_words_and_ignores_ids_not_asked() ->
     }
     async with mock_client(answer) as client:
         got = await client.video_statuses(["a", "b"])
-    assert got["a"] == BulkStatus("a", "rendering")  # malformed optional fields: absent
+    assert got["a"] == VideoStatus("a", "rendering")  # malformed optional fields: absent
     assert not got["a"].known and not got["a"].done
     assert got["b"].completed and got["b"].video_url == "https://cdn/b.mp4"
     assert "z" not in got
@@ -182,11 +184,11 @@ async def test_client_reads_id_keys_unknown_words_and_ignores_ids_not_asked() ->
     ("answer", "what"),
     [
         ({"data": {"video_id": "a"}}, "'data' is not a list"),
-        ({"data": [{"video_id": "a"}]}, "status must be a string"),
-        ({"data": [{"status": "queued"}]}, "id must be a token"),
+        ({"data": [{"video_id": "a"}]}, "no 'status' in the data"),
+        ({"data": [{"status": "queued"}]}, "no 'id' in the data"),
         ({"data": [{"video_id": "a b", "status": "queued"}]}, "video_id must be a token"),
         ({"data": ["a"]}, "an item must be an object"),
-        ({"data": [{"video_id": "a", "status": "x" * 65}]}, "longer than 64"),
+        ({"data": [{"video_id": "a", "status": "x" * 65}]}, "65 characters long (at most 64)"),
         ({"data": [{"video_id": "a", "status": "queued"}] * 101}, "101 items"),
     ],
 )

@@ -6,7 +6,7 @@ create, status, download, close; results enter shots.lock) or a local renderer."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -38,7 +38,13 @@ class JobRunner(Protocol):
         """Send the create request; return the video_id. A 429 raises RateLimitedError
         at once (not retried here): the build lowers its concurrency and waits."""
 
-    async def status(self, video_id: str) -> JobStatus: ...
+    async def status(self, video_id: str) -> JobStatus:
+        """One job's status; JobGone when the API does not know it."""
+
+    async def statuses(self, video_ids: Sequence[str]) -> dict[str, JobStatus]:
+        """Many jobs' statuses in as few calls as the API allows, by video_id. An ID
+        left out of the answer is to be asked alone with status() (a backend with no
+        batched call answers {})."""
 
     async def download(
         self, url: str, out: IO[bytes], on_progress: Callable[[int], None] | None

@@ -7,14 +7,15 @@ the API is first needed, so plans and no-op builds never load it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
 
-    from shotbuild.heygen.models import Account
+    from shotbuild.heygen.bulk import Refusals
+    from shotbuild.heygen.models import Account, VideoStatus
 
 from shotbuild.backends.base import (
     CreateRejected,
@@ -35,6 +36,16 @@ from shotbuild.status import RemoteState
 from shotbuild.store.cache import Cache
 
 _STATES = {Phase.COMPLETED: RemoteState.COMPLETED, Phase.FAILED: RemoteState.FAILED}
+
+
+def _job_status(v: VideoStatus, phase: Phase) -> JobStatus:
+    return JobStatus(
+        state=_STATES.get(phase, RemoteState.PENDING),
+        video_url=v.video_url,
+        duration=v.duration,
+        failure_code=v.failure_code,
+        failure_message=v.failure_message,
+    )
 
 
 class HeyGenBackend:
@@ -59,6 +70,7 @@ class HeyGenBackend:
         self._client: Any = None
         self._uploads: dict[str, asyncio.Future[str]] = {}
         self._drift: Drift | None = None  # one run's handling of HeyGen's API drift
+        self._refusals: Refusals | None = None  # origins without GET /v3/videos/statuses
         self._say: Callable[[str], None] = lambda _line: None
         self.download_timeout: float | None = None  # a whole download; the build's --timeout
 
@@ -88,6 +100,14 @@ class HeyGenBackend:
             )
             self._drift = Drift(self.identity, memory, lambda line: self._say(line))
         return self._drift
+
+    @property
+    def refusals(self) -> Refusals:
+        if self._refusals is None:
+            from shotbuild.heygen.bulk import Refusals
+
+            self._refusals = Refusals(self._cache)
+        return self._refusals
 
     def check_ready(self) -> None:
         if not self._api_key:
@@ -198,14 +218,33 @@ class HeyGenBackend:
         phase = self.drift.phase(v.status)
         if phase is Phase.GONE:
             raise JobGone(f"HeyGen no longer knows video {video_id} (status not_found)")
-        state = _STATES.get(phase, RemoteState.PENDING)
-        return JobStatus(
-            state=state,
-            video_url=v.video_url,
-            duration=v.duration,
-            failure_code=v.failure_code,
-            failure_message=v.failure_message,
-        )
+        return _job_status(v, phase)
+
+    async def statuses(self, video_ids: Sequence[str]) -> dict[str, JobStatus]:
+        """Up to 100 jobs in one GET /v3/videos/statuses. Left out (to be asked alone):
+        an ID the answer lacks or calls not_found (a job just made may not be listed
+        yet; alone, a 404 says for sure), and all of them when fewer than two are
+        asked or the origin has no such endpoint (404/405: remembered per origin)."""
+        from shotbuild.heygen import bulk, errors
+
+        if len(video_ids) < 2 or self.refusals.holds(self.identity):
+            return {}
+        api = await self._api()
+        try:
+            found = await api.video_statuses(video_ids)
+        except errors.ApiError as e:
+            if not bulk.refused(e):
+                raise
+            self.refusals.remember(self.identity)
+            self._say(
+                f"{self.identity} has no GET /v3/videos/statuses ({e.status}): asking each"
+                " job alone (remembered for a day)"
+            )
+            return {}
+        phases = {i: self.drift.phase(v.status) for i, v in found.items()}
+        return {
+            i: _job_status(v, phases[i]) for i, v in found.items() if phases[i] is not Phase.GONE
+        }
 
     async def download(
         self, url: str, out: IO[bytes], on_progress: Callable[[int], None] | None

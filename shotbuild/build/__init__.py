@@ -7,7 +7,9 @@ downloaded and verified) -> submit. Nothing here knows about click.
     run.py       build(): the build lock, the plan, the worker chosen once
     executor.py  each shot in its slot to its end; earlier versions into the cache
     slots.py     job slots that shrink on a 429 and grow back
+    held.py      a shot's slot, given back once (early: when its render is done)
     jobs.py      a remote job's life: intent, create, poll, download
+    poller.py    one poll loop for all jobs in flight (batched statuses, a prior)
     local.py     local renders in worker processes (pool.py: spawned, main hidden)
     restore.py   renders already paid for: local cache, remote cache, lock
     record.py    the Recorder: the one place a render becomes permanent

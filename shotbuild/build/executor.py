@@ -12,6 +12,7 @@ from typing import Protocol
 
 from shotbuild.backends.base import JobGone
 from shotbuild.build.context import Context
+from shotbuild.build.held import HELD, Held
 from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.record import Recorder
 from shotbuild.build.restore import Restorer
@@ -87,6 +88,8 @@ class Executor:
     async def _one(self, item: Work) -> None:
         slots = self.ctx.slot()
         await slots.acquire()
+        held = Held(slots)
+        HELD.set(held)  # this shot's task only: its render may give the slot back early
         ok = False
         try:
             if self.ctx.stopping and not isinstance(item, Resume):
@@ -105,7 +108,7 @@ class Executor:
             if not self.ctx.options.keep_going:
                 self.ctx.stopping = True
         finally:
-            await slots.release(grow=ok)
+            await held.give_back(grow=ok)
 
     async def _realise(self, item: Work) -> None:
         match item:
@@ -124,6 +127,8 @@ class Executor:
         assert self.jobs is not None, "orphans are planned for remote backends only"
         slots, label, job = self.ctx.slot(), earlier(item), item.job
         await slots.acquire()
+        held = Held(slots)
+        HELD.set(held)
         ok = False
         try:
             await self.jobs.finish_earlier(item, label)
@@ -136,7 +141,7 @@ class Executor:
         except OSError as e:
             self.ctx.reporter.message(f"{label}: {e}")
         finally:
-            await slots.release(grow=ok)
+            await held.give_back(grow=ok)
 
     def _orphan_failed(self, label: str, job: JobRecord, e: ShotbuildError) -> None:
         if isinstance(e, JobGone):

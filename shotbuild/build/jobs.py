@@ -11,7 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from shotbuild import takes
 from shotbuild.backends.base import (
@@ -25,21 +25,30 @@ from shotbuild.backends.base import (
 )
 from shotbuild.build import crash
 from shotbuild.build.context import Context
+from shotbuild.build.held import render_done
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.record import Recorder, entry_of
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Orphan, Render, Resume, ShotItem, seconds_of
-from shotbuild.polling import next_delay
 from shotbuild.request import Body
 from shotbuild.status import Progress, RemoteState
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, JobRecord
 from shotbuild.store.lock import LockEntry
+
+if TYPE_CHECKING:
+    from shotbuild.build.poller import Poller
 
 POLL_MAX = 30.0
 CREATE_ATTEMPTS = 8
 RETRY_AFTER_MAX = 120.0  # a longer Retry-After on a create is cut to this
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_RETRY_PAUSE = 1.0  # seconds before a broken-off download starts again
+
+
+async def _to_thread(fn: Callable[[int], None], arg: int) -> None:
+    import asyncio
+
+    await asyncio.to_thread(fn, arg)
 
 
 class HashingWriter:
@@ -80,9 +89,22 @@ class RemoteJobs:
         self.recorder = recorder
         self.runner = runner
         self.identity = identity
+        self._poller: Poller | None = None
+        self.created: dict[str, float] = {}  # video_id -> when its create came back (clock)
 
     async def close(self) -> None:
         await self.runner.close()
+
+    @property
+    def poller(self) -> Poller:
+        """The build's one poll loop (made on first use: a no-op build loads no asyncio)."""
+        if self._poller is None:
+            from shotbuild.build.poller import Poller
+
+            self._poller = Poller(
+                self.runner, self.ctx.clock, self.ctx.sleep, self.ctx.options.timeout
+            )
+        return self._poller
 
     async def render(self, item: Render | Resume) -> None:
         """Submit (or resume) a shot's job and see it through to its recorded output."""
@@ -156,6 +178,7 @@ class RemoteJobs:
         self.recorder.journal(job)  # the intent, before anything is sent
         crash.crash_point("before-create")
         video_id = await self._send(item, job, body)
+        self.created[video_id] = self.ctx.clock()
         crash.crash_point("after-create")
         job = job.replace(state=JOB_SUBMITTED, video_id=video_id, submitted_at=time.time())
         self.recorder.journal(job)
@@ -226,27 +249,24 @@ class RemoteJobs:
         `guess` is its length when the API does not say."""
         assert job.video_id is not None
         status = await self._poll(name, job, job.video_id)
+        await render_done()  # no longer rendering at HeyGen: the next create may go
         sha, size = await self.fetch(name, job.video_id, first_url=status.video_url)
         seconds = float(status.duration or guess)
         return entry_of(job.key, job.video_id, sha, size, seconds, self.identity)
 
     async def _poll(self, name: str, job: JobRecord, video_id: str) -> JobStatus:
-        """Ask until the job ends (backing off with its age, up to --timeout)."""
-        started = self.ctx.clock()
-        while True:
-            status = await self.runner.status(video_id)
-            if status.state == RemoteState.COMPLETED:
-                return status
-            if status.state == RemoteState.FAILED:
-                self._failed(job, status)
-            age = self.ctx.clock() - started
-            if age > self.ctx.options.timeout:
-                raise ShotFailed(
-                    f"job {video_id} still rendering after {age:.0f} s; it stays recorded:"
-                    " run the build again to resume it"
-                )
+        """Wait for the job's end in the build's one poll loop (shotbuild.build.poller:
+        batched, at most 12 % late, up to --timeout). A job created in this run is
+        timed from its create, so it may teach the loop when renders end."""
+
+        def rendering() -> None:
             self.ctx.reporter.shot(name, Progress.RENDERING, video_id)
-            await self.ctx.sleep(next_delay(age))  # shotbuild.polling: at most 12 % late
+
+        started = self.created.get(video_id)
+        status = await self.poller.wait(video_id, started=started, pending=rendering)
+        if status.state == RemoteState.FAILED:
+            self._failed(job, status)
+        return status
 
     def _failed(self, job: JobRecord, status: JobStatus) -> None:
         why = ": ".join(x for x in (status.failure_code, status.failure_message) if x)
@@ -291,7 +311,7 @@ class RemoteJobs:
                 writer = HashingWriter(f, lambda n: self._downloading(name, n))
                 await self.runner.download(url, cast(IO[bytes], writer), None)
                 f.flush()
-                os.fsync(f.fileno())
+                await _to_thread(os.fsync, f.fileno())  # the loop polls and creates meanwhile
             sha = writer.digest.hexdigest()
             if expect and sha != expect:
                 raise ShotFailed(

@@ -269,6 +269,8 @@ class Api:
         the order asked (repeats once); an unknown ID is an item with `not_found`."""
         world = self.world
         world.stats.batch_status_calls += 1
+        if world.config.no_bulk_statuses:  # as if routed to GET /v3/videos/{id}
+            return error(404, "video_not_found", "Video not found")
         ids = _video_ids(request.query_params.get("video_ids"))
         base = str(request.base_url)
         return JSONResponse({"data": [world.bulk_status_json(i, base) for i in ids]})

@@ -102,6 +102,8 @@ class EmulatorConfig:
     refuse_callback_url: bool = False
     create_status: str = "pending"
     strict_fields: bool = False  # refuse fields beyond the cinematic_avatar schema (400)
+    # an API without GET /v3/videos/statuses: the path reaches /v3/videos/{id} (404)
+    no_bulk_statuses: bool = False
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     faults: Faults = field(default_factory=Faults)

@@ -1,61 +1,37 @@
 """GET /v3/videos/statuses: up to 100 jobs' statuses in one call, so a build with
-many jobs in flight stays within HeyGen's rate limits. Its items are read here
-field by field (the answer is untrusted), apart from the single-video models.
+many jobs in flight stays within HeyGen's rate limits. Each item is read by the
+one status reader (`models.VideoStatus.from_api`, field by field: the answer is
+untrusted), keyed `video_id` (the bulk shape) or else `id` (the single shape).
 
 Status words differ from GET /v3/videos/{id}: queued | processing | completed |
-failed | not_found. Any other word is taken as still in progress (the caller says
-so once). An item may be keyed `video_id` (the bulk shape) or `id` (the single
-shape); whether the real endpoint carries `video_url` is unconfirmed, so every
-field but the ID and the status is optional."""
+failed | not_found; `VideoStatus.phase` reads both (any other word is in
+progress; the caller says so once). Whether the real endpoint carries
+`video_url` is unconfirmed, so every field but the ID and the status is optional.
+
+An origin that has no such endpoint answers 404 (or 405): `Refusals` remembers
+that per origin (in the local cache, like the type names in `drift`), so later
+builds ask each job alone at once, and ask again after a day."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from shotbuild import untrusted
-from shotbuild.heygen.errors import bad_answer
+from shotbuild.heygen.errors import ApiError, bad_answer
+from shotbuild.heygen.models import VideoStatus
+
+if TYPE_CHECKING:
+    from shotbuild.store.cache import Cache
 
 ACTION = "GET /v3/videos/statuses"
 MAX_IDS = 100  # the API's limit per call
-KNOWN_WORDS = frozenset({"queued", "processing", "completed", "failed", "not_found"})
-MAX_URL = 8192
-MAX_WORD = 64
-
-
-@dataclass(frozen=True)
-class BulkStatus:
-    """One job in the answer to GET /v3/videos/statuses."""
-
-    video_id: str
-    status: str
-    video_url: str | None = None
-    duration: float | None = None
-    failure_code: str | None = None
-    failure_message: str | None = None
-
-    @property
-    def done(self) -> bool:
-        """True once the job can change no more: completed, failed or not found."""
-        return self.status in ("completed", "failed", "not_found")
-
-    @property
-    def completed(self) -> bool:
-        return self.status == "completed"
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-    @property
-    def not_found(self) -> bool:
-        return self.status == "not_found"
-
-    @property
-    def known(self) -> bool:
-        """False for a status word the API does not document (treated as in progress)."""
-        return self.status in KNOWN_WORDS
+REFUSED = frozenset({404, 405})  # no such endpoint at this origin
+ASK_AGAIN_AFTER = 24 * 3600.0  # seconds a remembered refusal holds
+_CACHE_PREFIX = "bulkstatus-refused:"
 
 
 def check_ids(video_ids: Sequence[str]) -> list[str]:
@@ -72,7 +48,7 @@ def check_ids(video_ids: Sequence[str]) -> list[str]:
     return ids
 
 
-def parse(doc: Mapping[str, Any], asked: Sequence[str]) -> dict[str, BulkStatus]:
+def parse(doc: Mapping[str, Any], asked: Sequence[str]) -> dict[str, VideoStatus]:
     """The statuses of the `asked` IDs that the answer carries, by ID. Items for IDs
     not asked are ignored; an asked ID missing from the answer is missing here too."""
     items = doc.get("data")
@@ -81,7 +57,7 @@ def parse(doc: Mapping[str, Any], asked: Sequence[str]) -> dict[str, BulkStatus]
     if len(items) > MAX_IDS:
         raise bad_answer(ACTION, f"{len(items)} items for at most {MAX_IDS} IDs")
     wanted = set(asked)
-    found: dict[str, BulkStatus] = {}
+    found: dict[str, VideoStatus] = {}
     for item in items:
         status = _item(item)
         if status.video_id in wanted:
@@ -89,32 +65,46 @@ def parse(doc: Mapping[str, Any], asked: Sequence[str]) -> dict[str, BulkStatus]
     return found
 
 
-def _item(item: Any) -> BulkStatus:
+def _item(item: Any) -> VideoStatus:
     try:
         data = untrusted.obj(item, "an item")
-        key = "video_id" if "video_id" in data else "id"
-        return BulkStatus(
-            video_id=untrusted.token(data.get(key), key),
-            status=untrusted.text(data.get("status"), "status", limit=MAX_WORD),
-            video_url=_optional(data, "video_url", MAX_URL),
-            duration=_seconds(data.get("duration")),
-            failure_code=_optional(data, "failure_code", MAX_WORD),
-            failure_message=_optional(data, "failure_message", untrusted.MAX_TEXT),
-        )
     except untrusted.BadValue as e:
         raise bad_answer(ACTION, str(e)) from None
+    return VideoStatus.from_api(data, ACTION, id_key="video_id")
 
 
-def _optional(data: Mapping[str, Any], key: str, limit: int) -> str | None:
-    """A string field that may be absent; a malformed one counts as absent."""
-    value = data.get(key)
-    if not isinstance(value, str) or not value or len(value) > limit:
-        return None
-    return value
+def refused(e: ApiError) -> bool:
+    """Whether error `e` says the origin has no bulk status endpoint (404/405)."""
+    return e.status in REFUSED
 
 
-def _seconds(value: Any) -> float | None:
-    try:
-        return untrusted.seconds(value) if value is not None else None
-    except untrusted.BadValue:
-        return None
+# -- what the cache remembers ---------------------------------------------------------
+
+
+@dataclass
+class Refusals:
+    """Origins that refused GET /v3/videos/statuses, each with when (wall seconds).
+    Kept in the local cache when there is one, else for this process only; what the
+    cache holds is untrusted: anything but a finite time counts as nothing."""
+
+    cache: Cache | None = None
+    wall_clock: Callable[[], float] = time.time
+    _here: dict[str, float] = field(default_factory=dict)
+
+    def holds(self, origin: str) -> bool:
+        """True while a refusal of `origin` is younger than ASK_AGAIN_AFTER."""
+        when = self._here.get(origin)
+        if when is None and self.cache is not None:
+            when = _when(self.cache.index.get(_CACHE_PREFIX + origin))
+        return when is not None and 0 <= self.wall_clock() - when < ASK_AGAIN_AFTER
+
+    def remember(self, origin: str) -> None:
+        now = self.wall_clock()
+        self._here[origin] = now
+        if self.cache is not None:
+            self.cache.index.set(_CACHE_PREFIX + origin, now)
+
+
+def _when(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if ok and math.isfinite(value) else None

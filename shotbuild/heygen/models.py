@@ -23,19 +23,17 @@ MAX_FIELD = 1_000  # a title, a status, a code
 if TYPE_CHECKING:
     from shotbuild.heygen.drift import Phase
 
-TERMINAL_STATUSES = frozenset({"completed", "failed"})
 
-
-def _req(data: Mapping[str, Any], key: str, action: str) -> str:
-    """A required field: present and short enough, as one printable line."""
+def _req(data: Mapping[str, Any], key: str, action: str, limit: int = MAX_FIELD) -> str:
+    """A required field: present and at most `limit` characters, as one printable line."""
     value = data.get(key)
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**20:
         return str(value)
     if not isinstance(value, str) or not value:
         raise bad_answer(action, f"no '{key}' in the data")
-    if len(value) > MAX_FIELD:
-        raise bad_answer(action, f"'{key}' is {len(value):,} characters long")
-    return untrusted.one_line(value, MAX_FIELD)
+    if len(value) > limit:
+        raise bad_answer(action, f"'{key}' is {len(value):,} characters long (at most {limit})")
+    return untrusted.one_line(value, limit)
 
 
 def _id(data: Mapping[str, Any], key: str, action: str) -> str:
@@ -107,9 +105,16 @@ class CreatedVideo:
         )
 
 
+SINGLE_STATUS = "GET /v3/videos/{id}"
+MAX_WORD = 64  # a status word: pending, processing, completed, ... (and what may come)
+
+
 @dataclass(frozen=True)
 class VideoStatus:
-    """The answer to GET /v3/videos/{id}; only `id` and `status` are guaranteed."""
+    """A job's status: the answer to GET /v3/videos/{id} (keyed `id`) or one item of
+    GET /v3/videos/statuses (keyed `video_id`). Only the ID and `status` are
+    guaranteed. The words differ by endpoint (`pending` here, `queued` there, and
+    `not_found` only in bulk): `phase` says what any of them means."""
 
     id: str
     status: str
@@ -127,9 +132,18 @@ class VideoStatus:
         return self.id
 
     @property
+    def phase(self) -> Phase:
+        """In progress (any word not documented as terminal), completed, failed or gone."""
+        from shotbuild.heygen.drift import phase_of
+
+        return phase_of(self.status)
+
+    @property
     def done(self) -> bool:
-        """True once the job can change no more (completed or failed)."""
-        return self.status in TERMINAL_STATUSES
+        """True once the job can change no more: completed, failed or not found."""
+        from shotbuild.heygen.drift import Phase
+
+        return self.phase is not Phase.IN_PROGRESS
 
     @property
     def completed(self) -> bool:
@@ -140,18 +154,26 @@ class VideoStatus:
         return self.status == "failed"
 
     @property
-    def phase(self) -> Phase:
-        """In progress (any word not documented as terminal), completed, failed or gone."""
-        from shotbuild.heygen.drift import phase_of
+    def not_found(self) -> bool:
+        return self.status == "not_found"
 
-        return phase_of(self.status)
+    @property
+    def known(self) -> bool:
+        """False for a status word HeyGen does not document (taken as in progress)."""
+        from shotbuild.heygen.drift import is_known_status
+
+        return is_known_status(self.status)
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> VideoStatus:
-        action = "GET /v3/videos/{id}"
+    def from_api(
+        cls, data: Mapping[str, Any], action: str = SINGLE_STATUS, id_key: str = "id"
+    ) -> VideoStatus:
+        """Read field by field: the ID under `id_key` (else under the other name) must
+        be a safe token, the status a short line; the rest is None when malformed."""
+        key = id_key if id_key in data else ("video_id" if id_key == "id" else "id")
         return cls(
-            id=_id(data, "id", action),
-            status=_req(data, "status", action),
+            id=_id(data, key, action),
+            status=_req(data, "status", action, limit=MAX_WORD),
             video_url=_opt_url(data, "video_url"),
             duration=_opt_seconds(data, "duration"),
             failure_code=_opt_str(data, "failure_code"),
