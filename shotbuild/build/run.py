@@ -140,11 +140,14 @@ def _execute(
         cache.remember_spec(plan.spec.path, manifest.build_dir)
     manifest.save_every = 1.0
     executor, slots = _executor(ctx, plan, backend, worker, manifest, remote)
-    work = executor.settle(items, manifest.build_dir / backend.subdir)
-    if work or orphans:  # asyncio only when there is work: a no-op build stays light
-        import asyncio
+    try:
+        work = executor.settle(items, manifest.build_dir / backend.subdir)
+        if work or orphans:  # asyncio only when there is work: a no-op build stays light
+            import asyncio
 
-        asyncio.run(executor.run(work, orphans, slots))
+            asyncio.run(executor.run(work, orphans, slots))
+    finally:
+        executor.recorder.flush()  # the lock's last batch (also on Ctrl-C)
 
 
 def _executor(
