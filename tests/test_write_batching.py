@@ -32,6 +32,7 @@ from shotbuild.store.lock import (
     read_lock_file,
 )
 from shotbuild.store.outputs import MANIFEST_NAME, Manifest, Owned
+from shotbuild.store.pace import Pace
 from shotbuild.takes import take_key
 
 DATA = Path(__file__).parent / "data"
@@ -277,3 +278,16 @@ def test_a_build_killed_with_a_lock_batch_pending_loses_no_render(
     assert len(prompts) == 6 and max(prompts.values()) == 1  # never paid twice
     for name, shot in lock.shots.items():
         assert (spec.parent / "build" / f"{name}.mp4").stat().st_size == shot.picked.size
+
+
+def test_a_costly_write_waits_longer_so_writing_stays_a_small_share() -> None:
+    now = [0.0]
+    pace = Pace(clock=lambda: now[0], share=0.02)
+    assert pace.due_in(1.0) == 0  # never written: at once
+    with pace.writing():
+        now[0] += 0.005  # a small file: the interval rules
+    assert pace.due_in(1.0) == pytest.approx(1.0)
+    now[0] += 2.0
+    with pace.writing():
+        now[0] += 0.1  # a large file: wait 50 times what it took
+    assert pace.due_in(1.0) == pytest.approx(5.0)

@@ -46,6 +46,7 @@ from shotbuild import untrusted
 from shotbuild.errors import ShotbuildError
 from shotbuild.fs import atomic_write_text
 from shotbuild.store.jsontext import Members, object_text
+from shotbuild.store.pace import Pace
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
 from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, show
 
@@ -279,46 +280,43 @@ def write_lock_file(path: Path, lock: LockFile) -> None:
 
 
 class LockWriter:
-    """A build's writer of its shots.lock: at most one write per `every` seconds,
-    the latest lock always (`flush` writes what is pending at once). Batching is
-    safe because every paid render is on record in the cache (its job with the
-    video_id, its result and its paid-render record) before it reaches the lock:
-    a build killed before the write puts those renders in the lock next time,
-    with no create."""
+    """A build's writer of its shots.lock: at most one write a second (less often
+    as the lock grows, see `Pace`), the latest lock always; `flush` writes what is
+    pending at once. Batching is safe because every paid render is on record in
+    the cache (its job with the video_id, its result and its paid-render record)
+    before it reaches the lock: a build killed before the write puts those renders
+    in the lock next time, with no create."""
 
     def __init__(
         self, path: Path, every: float = 1.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.path = path
         self.every = every
-        self.clock = clock
         self.writes = 0
+        self.pace = Pace(clock)
         self._text = LockText()
         self._pending: LockFile | None = None
-        self._written_at: float | None = None
 
     @property
     def pending(self) -> bool:
         return self._pending is not None
 
     def write(self, lock: LockFile) -> None:
-        """Write `lock` now if the last write is `every` seconds old, else soon."""
+        """Write `lock` now if a write is due, else soon (`due_in`, or `flush`)."""
         self._pending = lock
         if self.due_in() <= 0:
             self.flush()
 
     def due_in(self) -> float:
         """Seconds until a pending lock is due to be written (0: now)."""
-        if self._written_at is None:
-            return 0.0
-        return max(0.0, self._written_at + self.every - self.clock())
+        return self.pace.due_in(self.every)
 
     def flush(self) -> None:
         if self._pending is None:
             return
         lock, self._pending = self._pending, None
-        atomic_write_text(self.path, self._text.dumps(lock))
-        self._written_at = self.clock()
+        with self.pace.writing():
+            atomic_write_text(self.path, self._text.dumps(lock))
         self.writes += 1
 
 

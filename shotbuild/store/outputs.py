@@ -21,7 +21,6 @@ import hashlib
 import os
 import re
 import stat
-import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from shotbuild.errors import ShotbuildError
 from shotbuild.fs import atomic_write_text, atomic_writer
 from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.lock import LockEntry
+from shotbuild.store.pace import Pace
 
 MANIFEST_NAME = ".shotbuild-outputs.json"
 MANIFEST_FORMAT = 1
@@ -94,7 +94,7 @@ class Manifest:
         self.path = build_dir / MANIFEST_NAME
         self.entries: dict[str, Owned] = {}
         self.save_every = 0.0  # seconds between saves; 0: save on every change
-        self._saved_at = 0.0
+        self._pace = Pace()  # and fewer saves as the manifest grows (a build's batches)
         self._dirty = False
         self._touched: set[str] = set()  # what this process changed (merged on save)
         self._stamp: Stamp | None = None  # of the file as last read or written here
@@ -193,10 +193,11 @@ class Manifest:
 
     def changed(self) -> None:
         """Save now, or within `save_every` seconds when batching (a build of many
-        shots). An output written but not yet recorded is harmless: the next build
-        finds it has the right bytes (by sha256) and records it then."""
+        shots; longer as the manifest grows, see `Pace`). An output written but not
+        yet recorded is harmless: the next build finds it has the right bytes (by
+        sha256) and records it then."""
         self._dirty = True
-        if time.monotonic() - self._saved_at >= self.save_every:
+        if not self.save_every or self._pace.due_in(self.save_every) <= 0:
             self.flush()
 
     def flush(self) -> None:
@@ -207,9 +208,12 @@ class Manifest:
         """Apply this process's changes to the manifest as it is on disk now (another
         spec's build may share the folder), under a lock on the folder itself."""
         self._dirty = False
-        self._saved_at = time.monotonic()
         if not self._touched:
             return
+        with self._pace.writing():
+            self._save()
+
+    def _save(self) -> None:
         self.build_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.build_dir, os.O_RDONLY)
         try:
