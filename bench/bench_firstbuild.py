@@ -44,7 +44,7 @@ HOOKS: dict[str, tuple[tuple[str, str], ...]] = {
     "lock": (
         ("shotbuild.build.record", "Recorder._lock_take"),
         ("shotbuild.build.record", "Recorder.flush"),
-        ("shotbuild.build.record", "Recorder._flush_lock"),
+        ("shotbuild.build.record", "Recorder._timed_flush"),
         ("shotbuild.store.lock", "write_lock_file"),
         ("shotbuild.store.lock", "LockWriter.write"),
         ("shotbuild.store.lock", "LockWriter.flush"),

@@ -289,5 +289,5 @@ def test_a_costly_write_waits_longer_so_writing_stays_a_small_share() -> None:
     assert pace.due_in(1.0) == pytest.approx(1.0)
     now[0] += 2.0
     with pace.writing():
-        now[0] += 0.1  # a large file: wait 50 times what it took
+        now[0] += 0.1  # a large file: wait 1 / share = 50 times what it took
     assert pace.due_in(1.0) == pytest.approx(5.0)

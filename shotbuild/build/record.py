@@ -11,6 +11,7 @@ step with them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from shotbuild.build import crash
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.shared import Shared
+from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Removed, Settled, ShotItem
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
@@ -77,25 +79,27 @@ class Recorder:
         if item.as_pick:
             self._put_in_place(item, entry)
             self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
-        self._remember(item, number, entry)
+        on_record = self._remember(item, number, entry)
         if self.target.locked:
-            self._lock_take(item, number, entry)
+            self._lock_take(item, number, entry, alone=on_record == [number])
         if share:
             await self.shared.push(entry)
 
-    def _remember(self, item: ShotItem, number: int, entry: LockEntry) -> None:
+    def _remember(self, item: ShotItem, number: int, entry: LockEntry) -> list[int]:
         """Into the cache, in one transaction: the result, its request and (a paid
         render) its record, kept for good whatever gc drops. This comes before the
         lock, whose writes are batched: a build killed before the lock is written
-        finds the render here next time and locks it without a create."""
+        finds the render here next time and locks it without a create. Returns the
+        take numbers of these inputs on record (none for a local render)."""
         with self.cache.index.transact():
             self.cache.put_result(entry.key, entry)
             self.cache.put_request(entry.key, item.request)
-            if self.target.locked:
-                render = PaidRender.of(
-                    entry, inputs_key=item.key, take=number, shot=item.name, request=item.request
-                )
-                record_paid(self.cache, render)
+            if not self.target.locked:
+                return []
+            render = PaidRender.of(
+                entry, inputs_key=item.key, take=number, shot=item.name, request=item.request
+            )
+            return record_paid(self.cache, render)
 
     def picked(self, name: str) -> LockEntry | None:
         """The shot's picked take as the shot's render (keyed by the shot's key)."""
@@ -110,13 +114,14 @@ class Recorder:
                     return number
         return 1
 
-    def _lock_take(self, item: ShotItem, number: int, entry: LockEntry) -> None:
+    def _lock_take(self, item: ShotItem, number: int, entry: LockEntry, *, alone: bool) -> None:
         """Add the take to the shot's takes, never dropping the others; a shot
         whose inputs changed starts from their takes on record (going back to
-        earlier inputs brings their takes back)."""
+        earlier inputs brings their takes back), unless this take is `alone` on
+        record (a first build: nothing to look up)."""
         shot = self.lock.get(item.name)
         if shot is None or shot.key != item.key:
-            known = takes_on_record(self.cache, item.key)
+            known = None if alone else takes_on_record(self.cache, item.key)
             takes = {n: r.lock_entry() for n, r in known.takes.items()} if known else {}
             shot = ShotTakes(item.key, {**takes, number: entry}, number)
         else:
@@ -135,18 +140,22 @@ class Recorder:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # outside the build's loop (settling): written by flush()
-        self._flush_timer = loop.call_later(self.lock_writer.due_in(), self._flush_lock)
+        self._flush_timer = loop.call_later(self.lock_writer.due_in(), self._timed_flush)
 
-    def _flush_lock(self) -> None:
+    def _timed_flush(self) -> None:
+        """The timer's write; one that fails (a full disk) stays pending, and the
+        build's last `flush` says why."""
         self._flush_timer = None
-        self.lock_writer.flush()
+        with contextlib.suppress(ShotbuildError, OSError):
+            self.lock_writer.flush()
 
     def flush(self) -> None:
         """Write what is pending (the lock, the list of jobs in flight) now: at the
         end of a build, on Ctrl-C."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
-        self._flush_lock()
+            self._flush_timer = None
+        self.lock_writer.flush()
         self.cache.flush_in_flight()
 
     async def keep_earlier(self, key: str, entry: LockEntry) -> None:

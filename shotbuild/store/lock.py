@@ -312,11 +312,12 @@ class LockWriter:
         return self.pace.due_in(self.every)
 
     def flush(self) -> None:
-        if self._pending is None:
+        lock = self._pending
+        if lock is None:
             return
-        lock, self._pending = self._pending, None
         with self.pace.writing():
             atomic_write_text(self.path, self._text.dumps(lock))
+        self._pending = None  # only once written: a failed write stays pending
         self.writes += 1
 
 
