@@ -93,7 +93,8 @@ class Recorder:
         take numbers of these inputs on record (none for a local render)."""
         with self.cache.index.transact():
             self.cache.put_result(entry.key, entry)
-            self.cache.put_request(entry.key, item.request)
+            if self.cache.request(entry.key) != item.request:  # a job's create stored it
+                self.cache.put_request(entry.key, item.request)
             if not self.target.locked:
                 return []
             render = PaidRender.of(
