@@ -10,11 +10,11 @@ step with them."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shotbuild.build import crash
 from shotbuild.build.options import ShotFailed
@@ -27,6 +27,9 @@ from shotbuild.store.lock import LockEntry, LockFile, LockWriter, ShotTakes
 from shotbuild.store.outputs import DamagedBlob, Manifest, OutputInTheWay
 from shotbuild.store.records import PaidRender, record_paid, takes_on_record
 from shotbuild.takes import take_key
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ class Recorder:
         if not self.lock_writer.pending or self._flush_timer is not None:
             return
         crash.crash_point("lock-pending")  # renders on record in the cache, not yet locked
+        import asyncio  # here: a no-op build never gets this far, nor imports asyncio
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
