@@ -114,14 +114,18 @@ def child(out: Path, argv: list[str]) -> int:
     """Run `shotbuild <argv>` in this process with the counters installed."""
     counters = Counters()
     counters.install()
+    import resource
+
     from shotbuild.cli import main
 
     start = time.perf_counter()
     code = main(argv)
     wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     doc = {
         "code": code,
         "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
         "seconds": counters.seconds,
         "calls": counters.calls,
         "hooked": counters.hooked,
@@ -175,6 +179,7 @@ class Run:
     shots: int
     wall: float  # the child's whole process, start-up included
     inside: float  # the CLI's main() only
+    cpu: float  # user + sys seconds of the child (steadier than wall on a shared machine)
     seconds: dict[str, float]
     calls: dict[str, int]
     hooked: list[str]
@@ -207,7 +212,7 @@ def first_build(folder: Path, url: str, shots: int, jobs: int) -> Run:
     if creates != shots or len(lock["shots"]) != shots:
         sys.exit(f"bench: {shots} shots gave {creates} creates, {len(lock['shots'])} locked")
     doc = json.loads(out.read_text())
-    return Run(shots, wall, doc["wall"], doc["seconds"], doc["calls"], doc["hooked"])
+    return Run(shots, wall, doc["wall"], doc["cpu"], doc["seconds"], doc["calls"], doc["hooked"])
 
 
 def measure(tmp: Path, sizes: tuple[int, ...], jobs: int, runs: int) -> dict[int, Run]:
@@ -226,6 +231,7 @@ def describe(run: Run) -> str:
     )
     return (
         f"{run.shots} shots: {run.wall:.2f} s wall ({run.wall * 1000 / run.shots:.1f} ms/shot),"
+        f" CPU {run.cpu:.2f} s ({run.cpu * 1000 / run.shots:.1f} ms/shot),"
         f" bookkeeping {run.bookkeeping:.2f} s = {run.share * 100:.1f} % of main(): {parts}"
     )
 
@@ -247,7 +253,11 @@ def main() -> int:
         print(describe(run))
     small, big = min(runs), max(runs)
     ratio = runs[big].wall / runs[small].wall
-    print(f"{big} vs {small} shots: {ratio:.2f}x the time (linear: {big / small:.2f}x)")
+    cpu = runs[big].cpu / runs[small].cpu
+    print(
+        f"{big} vs {small} shots: {ratio:.2f}x the time, {cpu:.2f}x the CPU"
+        f" (linear: {big / small:.2f}x)"
+    )
     print("timed: " + ", ".join(sorted(set(runs[big].hooked))))
     return 0
 

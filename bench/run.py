@@ -225,6 +225,8 @@ def fig_first_build(s: Settings) -> list[Figure]:
     ratio, most = b.wall / a.wall, 1.1 * big / small
     command = "python bench/run.py --only first_build; or python bench/bench_firstbuild.py"
     notes = [
+        f"CPU time of the build (user + sys, same runs): {b.cpu / a.cpu:.2f}x (wall time"
+        " swings with the shared machine's load; `uptime` is printed before each figure)",
         bench_firstbuild.describe(a),
         bench_firstbuild.describe(b),
         "bookkeeping: timing counters a bench-only hook wraps around the engine's lock,"
