@@ -2,24 +2,34 @@
 
 A render (paid, restored or local) is put in place as the shot's output and
 recorded in the build folder's manifest, the cache (result and request), the
-lock (remote backends) and the shared remote cache. Job records go through here
-too, so the spec's list of jobs in flight stays in step with them."""
+lock (remote backends) and the shared remote cache. The manifest and the lock
+are written at most once a second while a build runs and once at its end
+(`flush`); the cache's records, written first, make that safe against a kill.
+Job records go through here too, so the spec's list of jobs in flight stays in
+step with them."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from shotbuild.build import crash
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.shared import Shared
+from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Removed, Settled, ShotItem
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
-from shotbuild.store.lock import LockEntry, LockFile, ShotTakes, write_lock_file
+from shotbuild.store.lock import LockEntry, LockFile, LockWriter, ShotTakes
 from shotbuild.store.outputs import DamagedBlob, Manifest, OutputInTheWay
 from shotbuild.store.records import PaidRender, record_paid, takes_on_record
 from shotbuild.takes import take_key
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ class Recorder:
         self.manifest = manifest
         self.cache = cache
         self.shared = shared
+        self.lock_writer = LockWriter(spec.lock_path)
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     async def record(self, item: ShotItem, entry: LockEntry, *, share: bool = False) -> None:
         """Put a verified blob in place as the shot's output and record it everywhere;
@@ -73,20 +85,33 @@ class Recorder:
         if as_pick:
             self._put_in_place(item, entry)
             self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
-        self.cache.put_result(entry.key, entry)
-        self.cache.put_request(entry.key, item.request)
+        on_record = self._remember(item, number, entry)
         if self.target.locked:
-            self._lock_take(item, number, entry, pick=as_pick)
-            render = PaidRender.of(
-                entry, inputs_key=item.key, take=number, shot=item.name, request=item.request
-            )
-            record_paid(self.cache, render)  # kept for good, whatever gc drops
+            self._lock_take(item, number, entry, pick=as_pick, alone=on_record == [number])
         if share:
             await self.shared.push(entry)
 
+    def _remember(self, item: ShotItem, number: int, entry: LockEntry) -> list[int]:
+        """Into the cache, in one transaction: the result, its request and (a paid
+        render) its record, kept for good whatever gc drops. This comes before the
+        lock, whose writes are batched: a build killed before the lock is written
+        finds the render here next time and locks it without a create. Returns the
+        take numbers of these inputs on record (none for a local render)."""
+        with self.cache.index.transact():
+            self.cache.put_result(entry.key, entry)
+            if self.cache.request(entry.key) != item.request:  # a job's create stored it
+                self.cache.put_request(entry.key, item.request)
+            if not self.target.locked:
+                return []
+            render = PaidRender.of(
+                entry, inputs_key=item.key, take=number, shot=item.name, request=item.request
+            )
+            return record_paid(self.cache, render)
+
     def picked(self, name: str) -> LockEntry | None:
         """The shot's picked take as the shot's render (keyed by the shot's key)."""
-        return self.lock.current().get(name)
+        shot = self.lock.get(name)
+        return shot.current if shot is not None else None
 
     def _take_of(self, item: ShotItem, entry: LockEntry) -> int:
         shot = self.lock.get(item.name)
@@ -100,19 +125,53 @@ class Recorder:
         shot = self.lock.get(item.name)
         return self.target.locked and (shot is None or shot.key != item.key)
 
-    def _lock_take(self, item: ShotItem, number: int, entry: LockEntry, *, pick: bool) -> None:
+    def _lock_take(
+        self, item: ShotItem, number: int, entry: LockEntry, *, pick: bool, alone: bool
+    ) -> None:
         """Add the take to the shot's takes, never dropping the others; a shot
         whose inputs changed starts from their takes on record (going back to
-        earlier inputs brings their takes back)."""
+        earlier inputs brings their takes back), unless this take is `alone` on
+        record (a first build: nothing to look up)."""
         shot = self.lock.get(item.name)
         if shot is None or shot.key != item.key:
-            known = takes_on_record(self.cache, item.key)
+            known = None if alone else takes_on_record(self.cache, item.key)
             takes = {n: r.lock_entry() for n, r in known.takes.items()} if known else {}
             shot = ShotTakes(item.key, {**takes, number: entry}, number)
         else:
             shot = shot.with_take(number, entry, pick=pick)  # the output is the pick
         self.lock = self.lock.with_shot(item.name, shot)
-        write_lock_file(self.spec.lock_path, self.lock)
+        self._save_lock()
+
+    def _save_lock(self) -> None:
+        """Write the lock now, or within a second (one write for the shots that
+        finish meanwhile: rewriting the whole lock per shot made a build quadratic)."""
+        self.lock_writer.write(self.lock)
+        if not self.lock_writer.pending or self._flush_timer is not None:
+            return
+        crash.crash_point("lock-pending")  # renders on record in the cache, not yet locked
+        import asyncio  # here: a no-op build never gets this far, nor imports asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # outside the build's loop (settling): written by flush()
+        self._flush_timer = loop.call_later(self.lock_writer.due_in(), self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        """The timer's write; one that fails (a full disk) stays pending, and the
+        build's last `flush` says why."""
+        self._flush_timer = None
+        with contextlib.suppress(ShotbuildError, OSError):
+            self.lock_writer.flush()
+
+    def flush(self) -> None:
+        """Write what is pending (the lock, the list of jobs in flight) now: at the
+        end of a build, on Ctrl-C."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        self.lock_writer.flush()
+        self.cache.flush_in_flight()
 
     async def keep_earlier(self, key: str, entry: LockEntry) -> None:
         """An earlier version's render: into the caches only, never build/ or the lock."""
@@ -142,7 +201,7 @@ class Recorder:
             self.manifest.remove(rel)  # only if its bytes are still ours
         if self.target.locked and self.lock.get(item.name) is not None:
             self.lock = self.lock.without(item.name)
-            write_lock_file(self.spec.lock_path, self.lock)
+            self._save_lock()
 
     def _put_in_place(self, item: ShotItem, entry: LockEntry) -> None:
         """A file not ours is left alone; the blob is re-hashed as it is copied."""

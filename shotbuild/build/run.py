@@ -160,14 +160,17 @@ def _execute(
     manifest.save_every = 1.0
     _say_preview_takes(ctx, items, paid=ctx.result.paid)
     executor, slots = _executor(ctx, plan, backend, worker, manifest, remote)
-    work = [*executor.settle(items, manifest.build_dir / backend.subdir), *takes]
-    files = _take_files(ctx, plan, executor, backend)
-    if work or orphans or options.all_takes:  # asyncio only when there is work
-        import asyncio
+    try:
+        work = [*executor.settle(items, manifest.build_dir / backend.subdir), *takes]
+        files = _take_files(ctx, plan, executor, backend)
+        if work or orphans or options.all_takes:  # asyncio only when there is work
+            import asyncio
 
-        asyncio.run(_run(executor, work, orphans, slots, files))
-    elif files is not None:
-        files.remove_stale()  # a no-op build stays light: no event loop
+            asyncio.run(_run(executor, work, orphans, slots, files))
+        elif files is not None:
+            files.remove_stale()  # a no-op build stays light: no event loop
+    finally:
+        executor.recorder.flush()  # the lock's last batch (also on Ctrl-C)
 
 
 async def _run(

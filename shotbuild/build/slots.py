@@ -19,9 +19,25 @@ class Slots:
         self.cond = asyncio.Condition()
 
     async def acquire(self) -> None:
+        import asyncio
+
         async with self.cond:
-            await self.cond.wait_for(lambda: self.active < self.limit)
+            try:
+                await self.cond.wait_for(self._free)
+            except asyncio.CancelledError:
+                self._wake()  # a turn it may have been given goes to the next
+                raise
             self.active += 1
+            self._wake()  # the limit grew, or two slots came free: pass the turn on
+
+    def _free(self) -> bool:
+        return self.active < self.limit
+
+    def _wake(self) -> None:
+        """Wake one waiter when a slot is free (not every queued shot: each woken
+        shot that takes a slot wakes the next while slots are left)."""
+        if self._free():
+            self.cond.notify(1)
 
     async def release(self, *, grow: bool = False) -> None:
         async with self.cond:
@@ -30,7 +46,7 @@ class Slots:
                 self.credit += 1
                 if self.credit >= self.limit:
                     self.limit, self.credit = self.limit + 1, 0
-            self.cond.notify_all()
+            self._wake()
 
     async def step_back(self) -> None:
         """A 429 on a create: give the slot back and lower the limit to the jobs
@@ -38,7 +54,7 @@ class Slots:
         async with self.cond:
             self.active -= 1
             self.limit, self.credit = max(1, min(self.limit, self.active)), 0
-            self.cond.notify_all()
+            self._wake()
 
     def alone(self) -> bool:
         """No other shot of this build holds a slot (so no job of ours can free one)."""

@@ -147,6 +147,7 @@ class World:
         self.rng = random.Random(config.seed)
         self.secret = secrets.token_bytes(32)  # signs this emulator's presigned links
         self.jobs: dict[str, Job] = {}
+        self._running: dict[str, Job] = {}  # started, maybe not done: in_progress prunes it
         self.held: dict[str, Held] = {}
         self.looks = default_looks()
         self.assets: dict[str, Asset] = {}
@@ -165,8 +166,11 @@ class World:
     # -- jobs --------------------------------------------------------------------
 
     def in_progress(self) -> list[Job]:
+        """Jobs not done yet: a scan of the jobs started and not yet seen done (not of
+        every job, which made each create of a long build slower than the last)."""
         now = self.now()
-        return [job for job in self.jobs.values() if now < job.done_at]
+        self._running = {i: job for i, job in self._running.items() if now < job.done_at}
+        return list(self._running.values())
 
     def retry_after_full(self) -> int:
         """Seconds until the first job in progress finishes (at least 1)."""
@@ -187,6 +191,7 @@ class World:
             failure=failure,
         )
         self.jobs[job.id] = job
+        self._running[job.id] = job
         self.stats.jobs += 1
         if self.config.billing in PAYING:
             self.stats.spent += self.config.price_per_video

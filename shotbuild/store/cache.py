@@ -11,6 +11,8 @@ Blobs are files under blobs/<sha[:2]>/<sha>, moved into place atomically.
 Jobs not yet finished are also listed per spec (key -> shot) in a small file,
 inflight/<digest of the spec path>.json, so a build still finishes a job whose
 shot was edited while it rendered, and a no-op build reads one file, not the index.
+A build appends its changes to inflight/<digest>.log (a line per job listed, before
+its create is sent, or taken off) and folds the log into the list at its end.
 The index is opened on first use, so a no-op build with no local references
 never opens it."""
 
@@ -65,6 +67,9 @@ class Cache:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory if directory is not None else paths.cache_dir()
         self._index: Any = None
+        # the lists of jobs in flight this cache changed (it holds their spec's build lock)
+        self._flying: dict[Path, dict[str, str]] = {}
+        self._flight_paths: dict[Path, Path] = {}
 
     @property
     def index(self) -> Any:
@@ -122,11 +127,11 @@ class Cache:
     # jobs in flight per spec
     def in_flight(self, spec_path: Path) -> dict[str, str]:
         """Keys of the spec's jobs not yet finished -> the name of their shot."""
-        try:
-            raw = json.loads(self._in_flight_path(spec_path).read_text())
-        except (OSError, ValueError):
-            return {}
-        return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        where = self._in_flight_path(spec_path)
+        known = self._flying.get(where)
+        if known is None:
+            known = _replay(_read_in_flight(where), where.with_suffix(".log"))
+        return dict(known)
 
     def track_job(self, spec_path: Path, key: str, shot: str, *, live: bool) -> None:
         """List a job of the spec as in flight (`live`), or take it off the list."""
@@ -135,27 +140,55 @@ class Cache:
             return
         jobs = self.in_flight(spec_path)
         if jobs.get(key) != shot:
-            self._save_in_flight(spec_path, {**jobs, key: shot})
+            jobs[key] = shot
+            self._note_in_flight(spec_path, jobs, [["+", key, shot]])
 
     def untrack_jobs(self, spec_path: Path, keys: Collection[str]) -> None:
         jobs = self.in_flight(spec_path)
-        kept = {k: v for k, v in jobs.items() if k not in keys}
-        if len(kept) != len(jobs):
-            self._save_in_flight(spec_path, kept)
+        gone = [k for k in keys if k in jobs]
+        if gone:
+            for k in gone:
+                del jobs[k]
+            self._note_in_flight(spec_path, jobs, [["-", k] for k in gone])
 
-    def _save_in_flight(self, spec_path: Path, jobs: dict[str, str]) -> None:
+    def _note_in_flight(self, spec_path: Path, jobs: dict[str, str], ops: list[list[str]]) -> None:
+        """Append changes to the list's log, a line each: one write() to a file opened
+        for appending, no temporary file, rename or fsync per job (a build rewrote the
+        whole list twice per shot). A line written is there for the next build even if
+        this one is killed the moment after; `flush_in_flight` folds the log into the
+        list. `jobs` (the list after the change) is kept in memory from here on."""
+        where = self._in_flight_path(spec_path)
+        self._flying[where] = jobs
+        data = "".join(json.dumps(op) + "\n" for op in ops).encode()
+        with disk_error(where):
+            where.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(where.with_suffix(".log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+
+    def flush_in_flight(self) -> None:
+        """Fold the logs of the lists this cache changed into the lists (at the end of
+        a build); a fold killed halfway leaves a log whose replay gives the same list."""
         from shotbuild.fs import atomic_write_text
 
-        path = self._in_flight_path(spec_path)
-        if jobs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, json.dumps(jobs, indent=1, sort_keys=True) + "\n")
-        else:
+        for where, jobs in self._flying.items():
+            if jobs:
+                atomic_write_text(where, json.dumps(jobs, indent=1, sort_keys=True) + "\n")
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    where.unlink()
             with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+                where.with_suffix(".log").unlink()
+        self._flying.clear()  # from here on, read the files again
 
     def _in_flight_path(self, spec_path: Path) -> Path:
-        return self.directory / "inflight" / f"{_digest(spec_path)}.json"
+        path = self._flight_paths.get(spec_path)
+        if path is None:
+            path = self.directory / "inflight" / f"{_digest(spec_path)}.json"
+            self._flight_paths[spec_path] = path
+        return path
 
     # local files and uploads
     def stat_load(self, path: str) -> tuple[int, int, int, str] | None:
@@ -330,6 +363,36 @@ class _Guarded:
                 return attr(*args, **kw)
 
         return call
+
+
+MAX_IN_FLIGHT_LOG = 64 << 20  # bytes of a log read (the cache is local: a bound, not a check)
+
+
+def _read_in_flight(where: Path) -> dict[str, str]:
+    try:
+        raw = json.loads(where.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def _replay(jobs: dict[str, str], log: Path) -> dict[str, str]:
+    """The list with its log's changes applied (a torn or damaged line is skipped)."""
+    try:
+        with log.open("rb") as f:
+            data = f.read(MAX_IN_FLIGHT_LOG)
+    except OSError:
+        return jobs
+    for line in data.splitlines():
+        try:
+            op = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(op, list) and len(op) == 3 and op[0] == "+":
+            jobs[str(op[1])] = str(op[2])
+        elif isinstance(op, list) and len(op) == 2 and op[0] == "-":
+            jobs.pop(str(op[1]), None)
+    return jobs
 
 
 def _digest(spec_path: Path) -> str:

@@ -20,7 +20,8 @@ one take, picked):
 
 Keys are sorted (takes by number), two-space indent, a trailing newline: one
 block per shot and one line per pick, so diffs and merges stay readable. The
-file is written atomically after every finished shot.
+file is written atomically as shots finish: a build writes it at most once a
+second (`LockWriter`) and once at its end, each shot's text encoded once.
 
 The lock comes from git, so from anyone: it is read bounded (a lock that is not
 a regular file, or larger than `MAX_LOCK_BYTES`, is refused before it is read)
@@ -33,10 +34,10 @@ that does not yet."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ from typing import Any
 from shotbuild import untrusted
 from shotbuild.errors import ShotbuildError
 from shotbuild.fs import atomic_write_text
+from shotbuild.store.jsontext import Members, object_text
+from shotbuild.store.pace import Pace
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
 from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, show
 
@@ -173,6 +176,17 @@ class ShotTakes:
         return self.takes[self.pick]
 
     @property
+    def current(self) -> LockEntry:
+        """The picked take as the shot's render: keyed by the shot's input key, with
+        the origin that key was made at (take 1's)."""
+        entry = self.takes[self.pick]
+        if entry.key == self.key:
+            return entry
+        first = self.takes.get(1)
+        origin = first.origin if first is not None else entry.origin
+        return replace(entry, key=self.key, origin=origin)
+
+    @property
     def numbers(self) -> list[int]:
         return sorted(self.takes)
 
@@ -223,15 +237,7 @@ class LockFile:
         (what the planner and the lock check compare with a shot's key), and with the
         origin the shot's key was made at (take 1's: takes of one key differ in origin
         only by a loopback port, which `keys.accepted_keys` must know)."""
-        out = {}
-        for name, shot in self.shots.items():
-            entry = shot.takes[shot.pick]
-            if entry.key != shot.key:
-                first = shot.takes.get(1)
-                origin = first.origin if first is not None else entry.origin
-                entry = replace(entry, key=shot.key, origin=origin)
-            out[name] = entry
-        return out
+        return {name: shot.current for name, shot in self.shots.items()}
 
     def get(self, name: str) -> ShotTakes | None:
         return self.shots.get(name)
@@ -251,9 +257,8 @@ class LockFile:
 
 
 def dumps_lock_file(lock: LockFile) -> str:
-    shots = {name: _shot_json(lock.shots[name]) for name in sorted(lock.shots)}
-    doc = {"format_version": LOCK_FORMAT_VERSION, "shots": shots}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    """The lock's text: what `json.dumps(doc, indent=2, ensure_ascii=False)` gives."""
+    return LockText().dumps(lock)
 
 
 def _shot_json(shot: ShotTakes) -> dict[str, Any]:
@@ -261,9 +266,66 @@ def _shot_json(shot: ShotTakes) -> dict[str, Any]:
     return {"key": shot.key, "pick": shot.pick, "takes": takes}
 
 
+class LockText:
+    """Encodes locks, keeping each shot's text until that shot changes: writing a
+    lock again after one shot finished re-encodes that one shot, not all of them."""
+
+    def __init__(self) -> None:
+        self._shots = Members(2, ensure_ascii=False, sort_keys=False)
+
+    def dumps(self, lock: LockFile) -> str:
+        names = sorted(lock.shots)
+        self._shots.keep_only(lock.shots)
+        shots = object_text((self._shots.text(n, lock.shots[n], _shot_json) for n in names), 1)
+        top = (f'  "format_version": {LOCK_FORMAT_VERSION}', f'  "shots": {shots}')
+        return object_text(top, 0) + "\n"
+
+
 def write_lock_file(path: Path, lock: LockFile) -> None:
     """Replace the lock in one step: a reader sees the old file or the new one."""
     atomic_write_text(path, dumps_lock_file(lock))
+
+
+class LockWriter:
+    """A build's writer of its shots.lock: at most one write a second (less often
+    as the lock grows, see `Pace`), the latest lock always; `flush` writes what is
+    pending at once. Batching is safe because every paid render is on record in
+    the cache (its job with the video_id, its result and its paid-render record)
+    before it reaches the lock: a build killed before the write puts those renders
+    in the lock next time, with no create."""
+
+    def __init__(
+        self, path: Path, every: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.path = path
+        self.every = every
+        self.writes = 0
+        self.pace = Pace(clock)
+        self._text = LockText()
+        self._pending: LockFile | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self._pending is not None
+
+    def write(self, lock: LockFile) -> None:
+        """Write `lock` now if a write is due, else soon (`due_in`, or `flush`)."""
+        self._pending = lock
+        if self.due_in() <= 0:
+            self.flush()
+
+    def due_in(self) -> float:
+        """Seconds until a pending lock is due to be written (0: now)."""
+        return self.pace.due_in(self.every)
+
+    def flush(self) -> None:
+        lock = self._pending
+        if lock is None:
+            return
+        with self.pace.writing():
+            atomic_write_text(self.path, self._text.dumps(lock))
+        self._pending = None  # only once written: a failed write stays pending
+        self.writes += 1
 
 
 # reading

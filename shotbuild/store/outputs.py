@@ -19,19 +19,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import re
 import stat
-import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from shotbuild import untrusted
 from shotbuild.errors import ShotbuildError
 from shotbuild.fs import atomic_write_text, atomic_writer
+from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.lock import LockEntry
+from shotbuild.store.pace import Pace
 
 MANIFEST_NAME = ".shotbuild-outputs.json"
 MANIFEST_FORMAT = 1
@@ -97,24 +97,29 @@ class Manifest:
         self.path = build_dir / MANIFEST_NAME
         self.entries: dict[str, Owned] = {}
         self.save_every = 0.0  # seconds between saves; 0: save on every change
-        self._saved_at = 0.0
+        self._pace = Pace()  # and fewer saves as the manifest grows (a build's batches)
         self._dirty = False
         self._touched: set[str] = set()  # what this process changed (merged on save)
+        self._stamp: Stamp | None = None  # of the file as last read or written here
+        self._text = Members(2, ensure_ascii=True, sort_keys=True)
         self.entries = self._load()
 
     def _load(self) -> dict[str, Owned]:
         """The entries on disk; a damaged or hostile manifest is read as empty. That
         only costs ownership knowledge: outputs are then re-checked by content
         against the lock, and nothing unknown is overwritten or removed."""
+        self._stamp = None
         try:
-            data = _read_regular(self.path, MAX_MANIFEST_BYTES)
+            data, stamp = _read_regular(self.path, MAX_MANIFEST_BYTES)
             doc = untrusted.obj(untrusted.load_json(data), "the manifest")
             outputs = untrusted.obj(doc.get("outputs", {}), "outputs")
-            return {safe_rel(rel): owned_from_json(raw) for rel, raw in outputs.items()}
+            entries = {safe_rel(rel): owned_from_json(raw) for rel, raw in outputs.items()}
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, untrusted.BadValue):
             return {}
+        self._stamp = stamp
+        return entries
 
     def path_of(self, rel: str) -> Path:
         return self.build_dir / safe_rel(rel)
@@ -191,10 +196,11 @@ class Manifest:
 
     def changed(self) -> None:
         """Save now, or within `save_every` seconds when batching (a build of many
-        shots). An output written but not yet recorded is harmless: the next build
-        finds it has the right bytes (by sha256) and records it then."""
+        shots; longer as the manifest grows, see `Pace`). An output written but not
+        yet recorded is harmless: the next build finds it has the right bytes (by
+        sha256) and records it then."""
         self._dirty = True
-        if time.monotonic() - self._saved_at >= self.save_every:
+        if not self.save_every or self._pace.due_in(self.save_every) <= 0:
             self.flush()
 
     def flush(self) -> None:
@@ -205,28 +211,46 @@ class Manifest:
         """Apply this process's changes to the manifest as it is on disk now (another
         spec's build may share the folder), under a lock on the folder itself."""
         self._dirty = False
-        self._saved_at = time.monotonic()
         if not self._touched:
             return
+        with self._pace.writing():
+            self._save()
+
+    def _save(self) -> None:
         self.build_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.build_dir, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            merged = self._load()
-            for rel in self._touched:
-                if rel in self.entries:
-                    merged[rel] = self.entries[rel]
-                else:
-                    merged.pop(rel, None)
-            doc = {
-                "format_version": MANIFEST_FORMAT,
-                "outputs": {rel: asdict(merged[rel]) for rel in sorted(merged)},
-            }
-            atomic_write_text(self.path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            merged = self._merged()
+            atomic_write_text(self.path, self._dumps(merged))
+            self._stamp = _stamp_of(self.path)
             self.entries = merged
             self._touched.clear()
         finally:
             os.close(fd)  # closing releases the lock
+
+    def _merged(self) -> dict[str, Owned]:
+        """This process's changes over the file as it is now; the file is read again
+        only when another process wrote it since (its stat is not the one seen here)."""
+        if self._stamp is not None and _stamp_of(self.path) == self._stamp:
+            return self.entries
+        merged = self._load()
+        for rel in self._touched:
+            if rel in self.entries:
+                merged[rel] = self.entries[rel]
+            else:
+                merged.pop(rel, None)
+        return merged
+
+    def _dumps(self, entries: dict[str, Owned]) -> str:
+        """What json.dumps(doc, indent=2, sort_keys=True) gives, each entry encoded
+        once per change (not the whole manifest on every save)."""
+        self._text.keep_only(entries)
+        outputs = object_text(
+            (self._text.text(r, entries[r], _owned_json) for r in sorted(entries)), 1
+        )
+        top = (f'  "format_version": {MANIFEST_FORMAT}', f'  "outputs": {outputs}')
+        return object_text(top, 0) + "\n"
 
 
 def safe_rel(rel: Any) -> str:
@@ -280,18 +304,39 @@ def _no_link_between(root: Path, path: Path) -> bool:
     return folder == root
 
 
-def _read_regular(path: Path, limit: int) -> bytes:
+Stamp = tuple[int, int, int]  # (size, mtime_ns, inode) of a file
+
+
+def _stamp_of(path: Path) -> Stamp | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+_OWNED_FIELDS = tuple(f.name for f in fields(Owned))
+
+
+def _owned_json(owned: Owned) -> dict[str, Any]:
+    """An entry's fields (dataclasses.asdict, without its deep copy)."""
+    return {name: getattr(owned, name) for name in _OWNED_FIELDS}
+
+
+def _read_regular(path: Path, limit: int) -> tuple[bytes, Stamp]:
     """At most `limit` bytes of a regular file, opened without following a link
-    (a manifest linked to /dev/zero or a FIFO is refused, not read forever)."""
+    (a manifest linked to /dev/zero or a FIFO is refused, not read forever), and
+    the stamp of the very file read."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise untrusted.BadValue(f"{path} is not a regular file")
     with os.fdopen(fd, "rb") as f:
         data = f.read(limit + 1)
     if len(data) > limit:
         raise untrusted.BadValue(f"larger than {limit:,} bytes")
-    return data
+    return data, (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _sha256_no_follow(path: Path) -> str | None:

@@ -139,18 +139,21 @@ class InputsOnRecord:
         return ShotTakes(self.inputs_key, entries, pick if pick is not None else min(entries))
 
 
-def record_paid(cache: Cache, render: PaidRender) -> None:
-    """Keep the record of a paid render (again is harmless: one per video_id)."""
+def record_paid(cache: Cache, render: PaidRender) -> list[int]:
+    """Keep the record of a paid render (again is harmless: one per video_id); the
+    numbers of the takes of its inputs now on record."""
     index = cache.index
     with index.transact():
         known = _raw_list(index.get(f"{_PAID}{render.key}"))
         if not any(isinstance(r, dict) and r.get("video_id") == render.video_id for r in known):
             index.set(f"{_PAID}{render.key}", [*known, render.to_json()])
         numbers = set(_raw_list(index.get(f"{_INPUTS}{render.inputs_key}"))) | {render.take}
-        index.set(f"{_INPUTS}{render.inputs_key}", sorted(n for n in numbers if isinstance(n, int)))
+        taken = sorted(n for n in numbers if isinstance(n, int))
+        index.set(f"{_INPUTS}{render.inputs_key}", taken)
         keys = [k for k in _raw_list(index.get(f"{_SHOT}{render.shot}")) if isinstance(k, str)]
         if render.inputs_key not in keys:
             index.set(f"{_SHOT}{render.shot}", [*keys, render.inputs_key])
+    return taken
 
 
 def paid_records(cache: Cache, key: str) -> list[PaidRender]:

@@ -22,7 +22,9 @@ import soak_support as soak
 from shotbuild.store.lock import read_lock_file
 
 SHOTS = 20
-POINTS = ("before-create", "after-create", "mid-download")  # the engine's crash points
+# the engine's crash points (lock-pending: renders on record in the cache, the lock's
+# batched write not yet made)
+POINTS = ("before-create", "after-create", "mid-download", "lock-pending")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
