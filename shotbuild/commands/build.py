@@ -12,10 +12,11 @@ import click
 from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
 
 if TYPE_CHECKING:
-    from shotbuild.build import BuildOptions
+    from shotbuild.build import BuildOptions, BuildResult
     from shotbuild.money import Money, PriceTable
     from shotbuild.settings import Settings
     from shotbuild.spec.model import Spec
+    from shotbuild.store.cache import Cache
 
 
 def _names(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -131,9 +132,13 @@ def cli(
     build folder, the cache or the lock when its key is unchanged; the rest are
     rendered. Exit 1 when a shot failed."""
     from shotbuild.build import BuildOptions
+    from shotbuild.noop import Watch
     from shotbuild.settings import Settings
 
     loaded = load(spec)
+    plain = not (only or force or dry_run or out or rerender_missing or as_json)
+    plain = plain and max_seconds is None and max_cost is None and remote_cache is None
+    watch = Watch(loaded, backend) if plain and remote_cache_mode is None else None
     settings = Settings.resolve(
         loaded.root,
         backend=backend,
@@ -154,7 +159,18 @@ def cli(
         max_cost=limit,
         prices=prices,
     )
-    return execute(loaded, settings, options, yes=yes, quiet=quiet, verbose=verbose, json=as_json)
+    if settings.remote.url:
+        watch = None  # a build that shares with a remote cache goes the ordinary way
+    return execute(
+        loaded,
+        settings,
+        options,
+        yes=yes,
+        quiet=quiet,
+        verbose=verbose,
+        json=as_json,
+        after=watch.finish if watch is not None else None,
+    )
 
 
 def money_limits(settings: Settings, max_cost: str | None) -> tuple[Money | None, PriceTable]:
@@ -176,9 +192,11 @@ def execute(
     verbose: bool,
     json: bool,
     names: Mapping[str, str] = FLAGS,
+    after: Callable[[BuildResult, Cache], None] | None = None,
 ) -> int:
     """Run a build (a plain one, or a reroll) and report it: the confirmation on a
-    terminal, the live view or plain lines, the summary, --json and --dry-run."""
+    terminal, the live view or plain lines, the summary, --json and --dry-run.
+    `after(result, cache)` is told the result (the no-op record is written there)."""
     from shotbuild.build import build
     from shotbuild.progress import reporter_for
     from shotbuild.store.cache import Cache
@@ -200,6 +218,8 @@ def execute(
             )
         finally:
             reporter.close()
+        if after is not None:
+            after(result, cache)
     if json:
         click.echo(dumps(result.to_json(), indent=2, sort_keys=True))
     if options.dry_run:

@@ -333,7 +333,7 @@ class _Guarded:
 
 
 def _digest(spec_path: Path) -> str:
-    return hashlib.sha256(str(spec_path).encode()).hexdigest()[:24]
+    return paths.spec_digest(str(spec_path))
 
 
 def copy_atomic(src: Path, dest: Path) -> None:
