@@ -232,11 +232,18 @@ def record_name(spec: str, backend: str | None, environ: Mapping[str, str]) -> s
         for k, v in environ.items()
         if k.startswith(("HEYGEN_", "SHOTBUILD_")) and k not in _SECRET
     )
-    parts = [FORMAT, __version__, sys.version, code_stamp(), spec, backend or "", *env]
+    parts = [FORMAT, __version__, sys.version, code_stamp(), *_installed(), spec, backend or ""]
+    parts += env
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:40]
 
 
 _CODE: list[str] = []
+
+
+def _installed() -> list[str]:
+    """A stamp of each site-packages folder on the path: installing, upgrading or
+    removing a package (PyYAML, jsonschema...) renames entries there."""
+    return [f"{p} {_stamp(p)}" for p in sys.path if p.endswith("site-packages")]
 
 
 def code_stamp() -> str:

@@ -355,3 +355,19 @@ def test_a_spec_with_sequences_keeps_no_record(
     assert render(spec_file, FakeHeyGen()) in (0, 1)  # the cut may need ffmpeg
     cli_build(capsys)
     assert fast(spec_file) is None
+
+
+def test_a_package_installed_or_upgraded_is_another_record(
+    recorded: FakeHeyGen,
+    spec_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "venv" / "site-packages"
+    site.mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    assert fast(spec_file) is None  # another set of folders on the path
+    assert cli_build(capsys)[0] == 0 and fast(spec_file) == 0
+    (site / "jsonschema-9.0.dist-info").mkdir()  # e.g. pip upgraded the validator
+    assert fast(spec_file) is None
