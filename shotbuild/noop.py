@@ -207,9 +207,12 @@ def _references_hold(record: _Record) -> bool:
 def _outputs_hold(record: _Record) -> bool:
     """Each output's stat is the one the manifest records (Owned.matches: a stat
     that follows links, as `plan` makes it)."""
-    prefix = os.path.join(record.build_dir, record.subdir, "")
-    for name, want in record.outputs:
-        st = os.stat(prefix + name + ".mp4")
+    prefix, stat_of = os.path.join(record.build_dir, record.subdir, ""), os.stat
+    for line in record.outputs:  # "<shot> <size> <mtime_ns> <inode>", checked here (hot)
+        name, _, want = line.partition(" ")
+        if "/" in name or not name[:1].isalnum():
+            return False  # not a shot name: the path could leave its folder
+        st = stat_of(prefix + name + ".mp4")
         if f"{st.st_size} {st.st_mtime_ns} {st.st_ino}" != want:
             return False
     return True
@@ -318,7 +321,7 @@ class _Record:
         "summary",  # the summary lines
         "references",  # [(path below the spec's folder, "size mtime inode")]
         "folders",  # [(folder below the spec's folder, inode)]
-        "outputs",  # [(shot name, "size mtime inode")]
+        "outputs",  # ["<shot name> <size> <mtime_ns> <inode>"], checked as they are used
     )
 
     spec: str
@@ -330,7 +333,7 @@ class _Record:
     summary: list[str]
     references: list[tuple[str, str]]
     folders: list[tuple[str, int]]
-    outputs: list[tuple[str, str]]
+    outputs: list[str]
 
     def __init__(self, *values: Any) -> None:
         for name, value in zip(self._FIELDS, values, strict=True):
@@ -359,7 +362,7 @@ class _Record:
             str(len(self.folders)),
             *(f"{ino} {rel}" for rel, ino in self.folders),
             str(len(self.outputs)),
-            *(f"{name} {want}" for name, want in self.outputs),
+            *self.outputs,
             "end",
         ]
         return "\n".join(lines) + "\n"
@@ -377,7 +380,7 @@ class _Record:
             return None
         sections: list[list[Any]] = []
         at = 7
-        for check in (_summary_line, _reference, _folder, _output):
+        for check in (_summary_line, _reference, _folder, None):
             items, at = _section(lines, at, check)
             if items is None:
                 return None
@@ -388,11 +391,14 @@ class _Record:
 
 
 def _section(lines: list[str], at: int, check: Any) -> tuple[list[Any] | None, int]:
-    """A count line, then that many lines each read by `check` (None: not valid)."""
+    """A count line, then that many lines each read by `check` (None: not valid;
+    no `check`: the lines as they are, checked where they are used)."""
     count = lines[at] if at < len(lines) else ""
     if not (count.isdigit() and len(count) <= 7) or at + 1 + int(count) > len(lines) - 2:
         return None, at
     end = at + 1 + int(count)
+    if check is None:
+        return lines[at + 1 : end], end
     items = [check(line) for line in lines[at + 1 : end]]
     return (None if None in items else items), end
 
@@ -419,13 +425,6 @@ def _folder(line: str) -> tuple[str, int] | None:
     if not (ino.isdigit() and len(ino) <= 20 and _below(rel)):
         return None
     return rel, int(ino)
-
-
-def _output(line: str) -> tuple[str, str] | None:
-    name, _, want = line.partition(" ")
-    if not (_shot_name(name) and _stat_text(want)):
-        return None
-    return name, want
 
 
 def _shot_name(name: str) -> bool:
@@ -578,15 +577,15 @@ def _racy(stamped: str) -> bool:
     return False
 
 
-def _outputs(plan: Plan, subdir: str) -> list[tuple[str, str]] | None:
+def _outputs(plan: Plan, subdir: str) -> list[str] | None:
     """Each output's stat as the manifest records it (what made the plan call it
     up to date), by shot name."""
-    out: list[tuple[str, str]] = []
+    out: list[str] = []
     for item in plan.items:
         owned = plan.outputs.get(os.path.join(subdir, item.name + ".mp4"))
         if owned is None or owned.key != item.key or not _shot_name(item.name):
             return None
-        out.append((item.name, f"{owned.size} {owned.mtime_ns} {owned.inode}"))
+        out.append(f"{item.name} {owned.size} {owned.mtime_ns} {owned.inode}")
     return out
 
 
