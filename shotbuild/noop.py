@@ -559,10 +559,13 @@ def _did_nothing(result: BuildResult) -> bool:
 def _subdir_of(plan: Plan) -> str | None:
     """The output folder below the build folder the plan's outputs are in ("" or
     "preview"), None when they are anywhere else."""
-    found = {os.path.relpath(os.path.dirname(i.output), plan.build_dir) for i in plan.items}
-    subdir = found.pop() if len(found) == 1 else None
-    subdir = "" if subdir == "." else subdir
-    return subdir if subdir in SUBDIRS else None
+    if not plan.items:
+        return None
+    for subdir in SUBDIRS:
+        prefix = os.path.join(str(plan.build_dir), subdir, "")
+        if all(str(i.output) == f"{prefix}{i.name}.mp4" for i in plan.items):
+            return subdir
+    return None
 
 
 def _racy(stamped: str) -> bool:
@@ -582,7 +585,7 @@ def _outputs(plan: Plan, subdir: str) -> list[str] | None:
     up to date), by shot name."""
     out: list[str] = []
     for item in plan.items:
-        owned = plan.outputs.get(os.path.join(subdir, item.name + ".mp4"))
+        owned = plan.outputs.get(f"{subdir}/{item.name}.mp4" if subdir else f"{item.name}.mp4")
         if owned is None or owned.key != item.key or not _shot_name(item.name):
             return None
         out.append(f"{item.name} {owned.size} {owned.mtime_ns} {owned.inode}")
