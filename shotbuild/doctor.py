@@ -165,9 +165,13 @@ async def _fetch_account(setup: Setup, key: str) -> Account:
     from shotbuild.heygen.client import HeyGenClient
     from shotbuild.heygen.retry import RetryPolicy
 
-    base = heygen_access(setup.environ).base_url
+    access = heygen_access(setup.environ)
     client: HeyGenClient = HeyGenClient(
-        key, base, transport=setup.transport, retry=RetryPolicy(attempts=2)
+        key,
+        access.base_url,
+        transport=setup.transport,
+        retry=RetryPolicy(attempts=2),
+        allow_insecure_http=access.allow_insecure_http,
     )
     async with client:
         return await client.get_account()

@@ -14,6 +14,19 @@ class ShotbuildError(Exception):
     """A known error: shown to the user as it is, without a traceback."""
 
     exit_code = EXIT_FAILED
+    # the build's problem, not one shot's (a rejected API key, no credit): a build
+    # stops with this one line instead of failing every shot with it
+    whole_build = False
+
+
+def whole_build_error(error: BaseException) -> ShotbuildError | None:
+    """The error in `error`'s chain of causes that stops the whole build, if any."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ShotbuildError) and seen.whole_build:
+            return seen
+        seen = seen.__cause__
+    return None
 
 
 class UsageError(ShotbuildError):

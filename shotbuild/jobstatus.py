@@ -49,9 +49,12 @@ def _with_live(item: dict[str, Any], live: Mapping[str, str]) -> dict[str, Any]:
 
 
 def in_flight(plan: Plan) -> list[tuple[str, str]]:
-    """(shot, video_id) of each shot whose job is in flight."""
+    """(shot, video_id) of each shot whose job is in flight; another take of a shot
+    is named by its label ("a (take 2)")."""
     return [
-        (i.name, i.job.video_id) for i in plan.items if isinstance(i, Resume) and i.job.video_id
+        (i.label, i.job.video_id)
+        for i in (*plan.items, *plan.extra)
+        if isinstance(i, Resume) and i.job.video_id
     ]
 
 

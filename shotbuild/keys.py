@@ -21,12 +21,14 @@ from typing import Any
 
 from shotbuild.errors import ShotbuildError
 from shotbuild.fs import NotARegularFile, open_regular
+from shotbuild.heygen.drift import legacy_key_type_names
+from shotbuild.heygen.origin import LOOPBACK, is_loopback, key_identity
 from shotbuild.request import Request, body_of, cosmetic_of, keyed_request
 from shotbuild.spec.model import Reference, Shot, Spec
 
 KEY_FORMAT = 1
 
-__all__ = ["Request", "cosmetic_of", "key_of", "request_of", "shot_keys"]
+__all__ = ["Request", "accepted_keys", "cosmetic_of", "key_of", "request_of", "shot_keys"]
 
 FileHasher = Callable[[Path], str]
 
@@ -72,6 +74,27 @@ def decode_base64(data: str) -> bytes:
 def key_of(backend_identity: str, request: Request) -> str:
     doc = {"v": KEY_FORMAT, "backend": backend_identity, "request": request}
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+
+
+def accepted_keys(
+    identity: str, request: Request, api_type: str, *origins: str | None
+) -> tuple[str, ...]:
+    """The keys a lock, output or cache record may have been made with and still be
+    this shot's render at backend `identity` (the one rule of "is this record this
+    shot's?"): the shot's key now, first; the key under the Avatar Shots type name an
+    earlier version put in it (`legacy_key_type_names`); and, when `identity` is
+    loopback, each of these made with each loopback origin the record names (before
+    every loopback origin was one identity). `origins`: the record's own (an output's
+    record also names its lock entry's); none given (a record not yet found) stands
+    for `identity` itself."""
+    now = key_identity(identity)
+    identities = [now]
+    if now == LOOPBACK:
+        named = [o for o in origins if o is not None] or [identity]
+        identities += [o for o in named if is_loopback(o)]
+    names = legacy_key_type_names(api_type)
+    requests = [request, *({**request, "type": name} for name in names)]
+    return tuple(dict.fromkeys(key_of(i, r) for i in identities for r in requests))
 
 
 def diff_requests(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -146,7 +169,8 @@ def shot_keys(
 ) -> dict[str, tuple[str, Request]]:
     """Each shot's (key, request) by name."""
     out: dict[str, tuple[str, Request]] = {}
+    identity = key_identity(backend_identity)  # every loopback origin is one
     for shot in spec.shots:
         request = request_of(shot, spec.root, hash_file)
-        out[shot.name] = (key_of(backend_identity, request), request)
+        out[shot.name] = (key_of(identity, request), request)
     return out

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from shotbuild.backends.base import Backend
-from shotbuild.plan import make_plan
+from shotbuild.heygen.origin import key_identity
+from shotbuild.keys import accepted_keys
+from shotbuild.plan import ShotItem, make_plan
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import Cache
 from shotbuild.store.lock import LockEntry, read_lock_file
@@ -55,20 +57,29 @@ def check_lock(spec: Spec, backend: Backend, cache: Cache) -> LockCheck:
     lock = read_lock_file(spec.lock_path).current()  # a pick of take 2 is as good
     plan = make_plan(spec, backend, cache)
     names = {shot.name for shot in spec.shots}
-    keys = {item.name: item.key for item in plan.items if item.name in names}
+    items = [i for i in plan.items if isinstance(i, ShotItem) and i.take == 1 and i.name in names]
     problems = [
-        LockProblem(name, mismatch(lock.get(name), backend.identity))
-        for name, key in keys.items()
-        if name not in lock or lock[name].key != key
+        LockProblem(item.name, mismatch(lock.get(item.name), backend.identity))
+        for item in items
+        if not covers(lock.get(item.name), item, backend.identity)
     ]
     problems += [LockProblem(name, LEFT) for name in sorted(lock) if name not in names]
-    return LockCheck(spec.lock_path, len(keys), tuple(problems))
+    return LockCheck(spec.lock_path, len(items), tuple(problems))
+
+
+def covers(entry: LockEntry | None, item: ShotItem, identity: str) -> bool:
+    """The lock entry is this shot's render at `identity` (the planner's rule)."""
+    if entry is None:
+        return False
+    if entry.key == item.key:
+        return True
+    return entry.key in accepted_keys(identity, item.request, item.shot.api_type, entry.origin)
 
 
 def mismatch(entry: LockEntry | None, origin: str) -> str:
     """Why a shot's lock entry does not cover its current key."""
     if entry is None:
         return NOT_LOCKED
-    if entry.origin != origin:
+    if key_identity(entry.origin) != key_identity(origin):
         return f"rendered by {entry.origin}, checked for {origin} (see $HEYGEN_BASE_URL)"
     return CHANGED

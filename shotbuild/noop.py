@@ -553,6 +553,8 @@ def _did_nothing(result: BuildResult) -> bool:
         return False
     if plan.orphans or plan.settled or len(result.up_to_date) != len(plan.spec.shots):
         return False
+    if any(shot.takes != 1 for shot in plan.spec.shots):
+        return False  # takes: N has its own work and notes: always the ordinary path
     return all(isinstance(i, Settled) and i.status == ShotStatus.UP_TO_DATE for i in plan.items)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from shotbuild.backends.base import Backend
 from shotbuild.build import BuildOptions, BuildResult, build
 from shotbuild.errors import ShotbuildError
+from shotbuild.lockcheck import covers
 from shotbuild.plan import ShotItem, make_plan
 from shotbuild.progress import Reporter
 from shotbuild.spec.model import Spec
@@ -56,9 +57,9 @@ def current_takes(spec: Spec, backend: Backend, cache: Cache, name: str) -> Shot
     if name not in names:
         raise PickError(f"no shot named {name!r} in {spec.path.name} (shots: {', '.join(names)})")
     plan = make_plan(spec, backend, cache)
-    key = next(item.key for item in plan.items if item.name == name)
+    item = next(i for i in plan.items if isinstance(i, ShotItem) and i.name == name)
     shot = plan.takes.get(name)
-    if shot is None or shot.key != key:
+    if shot is None or not covers(plan.lock.get(name), item, backend.identity):
         raise PickError(
             f"shot {name!r} has no takes of its current inputs on record; run"
             f" `shotbuild build {spec.path.name}` first"
@@ -135,12 +136,13 @@ def list_takes(
             f"no shot named {', '.join(unknown)} in {spec.path.name} (shots: {', '.join(known)})"
         )
     plan = make_plan(spec, backend, cache)
-    keys = {item.name: item.key for item in plan.items if isinstance(item, ShotItem)}
+    items = {i.name: i for i in plan.items if isinstance(i, ShotItem) and i.take == 1}
+    keys = {name: item.key for name, item in items.items()}
     rows: list[TakeRow] = []
     for name in names or tuple(known):
         shot = plan.takes.get(name)
         if shot is not None:
-            current = shot.key == keys[name]
+            current = covers(plan.lock.get(name), items[name], backend.identity)
             rows += [
                 TakeRow(name, n, e.video_id, e.built_at, n == shot.pick, current)
                 for n, e in sorted(shot.takes.items())

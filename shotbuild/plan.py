@@ -8,15 +8,17 @@ answer; the reason becomes words only where it is shown."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from shotbuild.backends.base import Backend, is_remote
-from shotbuild.heygen.drift import legacy_key_type_names
-from shotbuild.keys import Request, StatCachedHasher, diff_requests, key_of, shot_keys
+from shotbuild.heygen.origin import key_identity
+from shotbuild.keys import Request, StatCachedHasher, accepted_keys, diff_requests, shot_keys
 from shotbuild.money import Money, PriceTable, default_table, zero
 from shotbuild.reasons import Change, Code, Problem, Reason, words
 from shotbuild.request import cosmetic_of
@@ -25,7 +27,8 @@ from shotbuild.status import PENDING, RENDERS, ShotStatus
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, LockFile, read_lock_file
 from shotbuild.store.outputs import Manifest, Owned
-from shotbuild.takes import take_key
+from shotbuild.store.records import takes_on_record
+from shotbuild.takes import MAX_TAKE_NUMBER, take_key
 
 if TYPE_CHECKING:
     from shotbuild.store.remote import RemoteCache
@@ -108,11 +111,19 @@ class ShotItem(PlanItem):
     request: Request = field(repr=False)
     take: int = 1  # 1: the shot's render; n > 1: another take of its inputs (a reroll)
     as_pick: bool = True  # a reroll's take becomes the pick and the output (--pick)
+    wanted: bool = False  # a take `takes: N` asks for, beside the shot's own item (Plan.extra)
 
     @property
     def job_key(self) -> str:
         """The key of the take this item renders (take 1: the shot's key)."""
         return self.key if self.take == 1 else take_key(self.key, self.take)
+
+    @property
+    def label(self) -> str:
+        """How progress lines name it: the shot, or "a (take 2)" for another take."""
+        if self.take == 1 and not self.wanted:
+            return self.name
+        return f"{self.name} (take {self.take})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,32 +202,68 @@ class Plan:
     # keys of renders a configured remote cache already holds (result and blob): a
     # build restores them from there, so they are not counted as renders to pay for
     served: frozenset[str] = frozenset()
+    # the takes `takes: N` asks for that the shots' own items do not make (a shot's
+    # takes 2..N, or take 1 when another take is the pick): each its own job and key
+    extra: tuple[Work, ...] = ()
+    # shot -> takes of its current inputs on record (the lock's, and paid renders');
+    # only for a paid backend (a preview never enters the lock)
+    on_record: Mapping[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def seconds(self) -> float:
-        return sum(item.seconds for item in self.items)
+        return sum(item.seconds for item in (*self.items, *self.extra))
 
     @property
     def renders(self) -> int:
         """Renders a build would pay for (what the lock or a cache serves is not one)."""
         return self.renders_among(self.items)
 
+    @functools.cached_property
+    def _extra_by_name(self) -> Mapping[str, tuple[Work, ...]]:
+        by_name: dict[str, tuple[Work, ...]] = {}
+        for take in self.extra:
+            by_name[take.name] = (*by_name.get(take.name, ()), take)
+        return by_name
+
+    def takes_of(self, item: PlanItem) -> tuple[Work, ...]:
+        """The extra takes planned for `item`'s shot (none for an extra take itself)."""
+        if not self.extra or (isinstance(item, ShotItem) and item.wanted):
+            return ()
+        return self._extra_by_name.get(item.name, ())
+
+    def extra_among(self, items: Collection[PlanItem]) -> list[Work]:
+        """The extra takes of the shots of `items` (what a build of them also makes)."""
+        if not self.extra:
+            return []
+        names = {item.name for item in items}
+        return [take for take in self.extra if take.name in names]
+
     def renders_among(self, items: Collection[PlanItem]) -> int:
         return sum(self.renders_of(item) for item in items)
 
     def renders_of(self, item: PlanItem) -> int:
         """Renders a build would pay for this item: one for a shot to render that no
-        remote cache serves (takes beyond the first are not counted yet)."""
-        return 0 if item.key in self.served else renders_of(item)
+        remote cache serves, plus one for each extra take of its shot to render."""
+        return sum(self._own_renders(unit) for unit in (item, *self.takes_of(item)))
+
+    def _own_renders(self, item: PlanItem) -> int:
+        key = item.job_key if isinstance(item, ShotItem) else item.key
+        return 0 if key in self.served else renders_of(item)
+
+    def seconds_among(self, items: Collection[PlanItem]) -> float:
+        """Seconds of video `items` (and their shots' extra takes) would render."""
+        return sum(item.seconds for item in (*items, *self.extra_among(items)))
 
     def cost_of(self, item: PlanItem) -> Money | None:
-        """What `item` would cost; None when free (a local backend) or not priced."""
+        """What `item` (with its shot's extra takes) would cost; None when free (a
+        local backend) or not priced."""
         if self.prices is None:
             return None
         renders = self.renders_of(item)
         if not renders or not isinstance(item, ShotItem):
             return zero(self.prices.currency)
-        return self.prices.cost(item.shot.api_type, renders, item.seconds)
+        seconds = max(unit.seconds for unit in (item, *self.takes_of(item)))
+        return self.prices.cost(item.shot.api_type, renders, seconds)
 
     def render_cost(self, shot: Shot) -> Money | None:
         """What one render of `shot` costs; None when free or not priced."""
@@ -242,7 +289,7 @@ class Plan:
 
     @property
     def pending(self) -> bool:
-        return any(item.status in PENDING for item in self.items)
+        return bool(self.extra) or any(item.status in PENDING for item in self.items)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -265,16 +312,30 @@ class Plan:
         }
 
     def _item_json(self, item: PlanItem) -> dict[str, Any]:
-        return {
+        doc = {
             **item.to_json(),
+            "seconds": self.seconds_among((item,)),
             "renders": self.renders_of(item),
             "cost": _money_json(self.cost_of(item)),
         }
+        if isinstance(item, ShotItem):
+            doc["takes_wanted"] = item.shot.takes
+            doc["takes_on_record"] = self.on_record.get(item.name, 0)
+            doc["takes_planned"] = [_take_json(take) for take in self.takes_of(item)]
+        return doc
+
+
+def _take_json(take: Work) -> dict[str, Any]:
+    doc = {"take": take.take, "status": take.status.value, "reason": take.reason}
+    if isinstance(take, Resume) and take.job.video_id:
+        doc["video_id"] = take.job.video_id
+    return doc
 
 
 def renders_of(item: PlanItem) -> int:
-    """The renders a build would pay for this item: one for a shot to render (takes
-    beyond the first are not counted yet), none for what is restored or resumed."""
+    """The renders a build would pay for this item alone: one for a shot (or a take)
+    to render, none for what is restored or resumed (Plan.renders_of adds a shot's
+    extra takes)."""
     return 1 if item.status in RENDERS else 0
 
 
@@ -285,9 +346,9 @@ def served_remotely(plan: Plan, remote: RemoteCache | None) -> Plan:
     if remote is None or plan.prices is None:
         return plan
     served = {
-        item.key
-        for item in plan.items
-        if isinstance(item, Render) and not item.forced and _remote_has(remote, item.key)
+        item.job_key  # a take's own key: another machine may have made that take
+        for item in (*plan.items, *plan.extra)
+        if isinstance(item, Render) and not item.forced and _remote_has(remote, item.job_key)
     }
     return dataclasses.replace(plan, served=frozenset(served))
 
@@ -343,6 +404,11 @@ class CacheView:
     def in_flight(self, spec_path: Path) -> dict[str, str]:
         return self._blobs.in_flight(spec_path)
 
+    def paid_takes(self, inputs_key: str) -> dict[int, LockEntry]:
+        """The takes of the inputs `inputs_key` a paid-render record keeps, by number."""
+        found = takes_on_record(self._cache, inputs_key) if self._cache else None
+        return {n: r.lock_entry() for n, r in found.takes.items()} if found else {}
+
     def has_blob(self, sha256: str, size: int) -> bool:
         return self._blobs.has_blob(sha256, size)
 
@@ -383,8 +449,14 @@ def make_plan(
     items += planner.removed({shot.name for shot in spec.shots})
     orphans: tuple[Orphan, ...] = ()
     settled: tuple[str, ...] = ()
+    extra: list[Work] = []
+    on_record: dict[str, int] = {}
     if remote:
-        current = {key for key, _ in keys.values()}
+        for item in items:
+            if isinstance(item, ShotItem):
+                on_record[item.name], work = planner.wanted_takes(item, lock_file)
+                extra += work
+        current = {key for key, _ in keys.values()} | {take.job_key for take in extra}
         orphans, settled = planner.orphans(live, current)
     outputs = dict(manifest.entries)
     table = (prices or default_table()) if remote else None
@@ -400,7 +472,56 @@ def make_plan(
         view.hashed,
         lock_file,
         table,
+        extra=tuple(extra),
+        on_record=on_record,
     )
+
+
+class TakeRecords(Protocol):
+    """What planning a take reads: the cache (or the planner's read-only view of it)."""
+
+    def result(self, key: str) -> LockEntry | None: ...
+
+    def job(self, key: str) -> JobRecord | None: ...
+
+    def has_blob(self, sha256: str, size: int) -> bool: ...
+
+
+def take_item(
+    item: ShotItem,
+    number: int,
+    records: TakeRecords,
+    why: Reason,
+    *,
+    seconds: float,
+    pick: bool = False,
+    wanted: bool = False,
+) -> Work:
+    """The work of take `number` of `item`'s inputs, by its own key: restored when a
+    build finished it into the cache, resumed when its job was started (never paid
+    twice), else rendered (again, after a failure: its attempts count on)."""
+    base: dict[str, Any] = {
+        "name": item.name,
+        "output": item.output,
+        "key": item.key,
+        "request": item.request,
+        "shot": item.shot,
+        "take": number,
+        "as_pick": pick,
+        "wanted": wanted,
+    }
+    key = take_key(item.key, number)
+    result = records.result(key)
+    if result is not None:
+        source = "cache" if records.has_blob(result.sha256, result.size) else "lock"
+        return Restore(status=RESTORE, why=why, result=result, source=source, **base)
+    job = records.job(key)
+    if job is not None and job.state in (JOB_INTENT, JOB_SUBMITTED):
+        code = Code.SUBMITTED if job.video_id else Code.CREATE_UNANSWERED
+        facts = {"video_id": job.video_id or ""}
+        return Resume(status=IN_FLIGHT, why=Reason(code, facts=facts), job=job, **base)
+    previous = job if job is not None and job.state == JOB_FAILED else None
+    return Render(status=NEW, why=why, seconds=seconds, previous=previous, **base)
 
 
 def _item(cls: type[T], status: ShotStatus, code: Code, base: dict[str, Any], **kw: Any) -> T:
@@ -451,7 +572,7 @@ class _Planner:
     ) -> PlanItem:
         where = str(base["output"])
         owned = self.manifest.get(output_rel(self.backend, shot.name))
-        owned = self._adopted(owned, shot, key, request)
+        owned = self._adopted(owned, shot, key, request, entry)
         result = entry if entry is not None and entry.key == key else None
         in_place = owned is not None and owned.key == key and owned.matches(where)
         if owned is not None and in_place and (not self.remote or _same(result, owned)):
@@ -459,7 +580,7 @@ class _Planner:
         if result is None and in_place and owned is not None:
             result = owned.lock_entry()  # the lock lost it, the output still says what it is
         if result is None:
-            result = self.cache.result(key)
+            result = self._cached(shot, key, request)
         if result is not None:
             return self._restore(result, owned, base, in_place=in_place)
         job = self.cache.job(key) if self.remote else None
@@ -467,16 +588,34 @@ class _Planner:
             return self._from_job(shot, job, base)
         return self._new_or_changed(shot, entry, owned, request, base)
 
-    def _adopted(self, record: R | None, shot: Shot, key: str, request: Request) -> R | None:
-        """`record` (a lock entry or an output's record), under the shot's key when it
-        was written under a key an earlier version gave this shot (a spec that said
-        `type: cinematic_avatar` before both names shared one key): adopted, not re-paid."""
+    def _adopted(
+        self,
+        record: R | None,
+        shot: Shot,
+        key: str,
+        request: Request,
+        entry: LockEntry | None = None,
+    ) -> R | None:
+        """`record` (a lock entry, or an output's record with the shot's lock `entry`),
+        under the shot's key when it was made under a key this shot may have had
+        (`keys.accepted_keys`: the other type name, a loopback origin it names):
+        adopted, not re-paid."""
         if record is None or record.key == key:
             return record
-        for name in legacy_key_type_names(shot.api_type):
-            if record.key == key_of(self.backend.identity, {**request, "type": name}):
-                return dataclasses.replace(record, key=key)
-        return record
+        origins = (record.origin, entry.origin if entry is not None else None)
+        accepted = accepted_keys(self.backend.identity, request, shot.api_type, *origins)
+        return dataclasses.replace(record, key=key) if record.key in accepted else record
+
+    def _cached(self, shot: Shot, key: str, request: Request) -> LockEntry | None:
+        """The render the local cache holds under any key this shot may have had."""
+        result = self.cache.result(key)
+        if result is not None:
+            return result
+        for accepted in accepted_keys(self.backend.identity, request, shot.api_type)[1:]:
+            result = self.cache.result(accepted)
+            if result is not None:
+                return result  # a restore records it under `key`
+        return None
 
     def _interrupted_force(self, key: str, entry: LockEntry | None) -> JobRecord | None:
         """A forced render of this very key killed after its intent or create: its
@@ -525,7 +664,7 @@ class _Planner:
             return _item(
                 Render, CHANGED, Code.FIELDS_CHANGED, base, seconds=seconds, changes=changes
             )
-        if entry is not None and entry.origin != self.backend.identity:
+        if entry is not None and key_identity(entry.origin) != key_identity(self.backend.identity):
             facts = {"old_origin": entry.origin, "new_origin": self.backend.identity}
             return _item(Render, CHANGED, Code.ORIGIN_CHANGED, base, seconds=seconds, facts=facts)
         return _item(Render, CHANGED, Code.INPUTS_CHANGED, base, seconds=seconds)
@@ -568,6 +707,53 @@ class _Planner:
         facts = {"problem": str(problem), "source": source, "video_id": result.video_id}
         return _item(
             Restore, RESTORE, Code.RESTORE, base, result=result, source=source, facts=facts
+        )
+
+    def wanted_takes(self, item: ShotItem, lock_file: LockFile) -> tuple[int, list[Work]]:
+        """The takes of the shot's current inputs on record, and the work that makes
+        `takes: N` of them exist: takes a paid-render record keeps but the lock lacks
+        come back first (free), then the first free numbers are rendered. Take 1 is
+        the shot's own item; lowering `takes` drops nothing."""
+        shot = lock_file.get(item.name)
+        if shot is not None and shot.key != item.key:
+            if isinstance(item, Settled):  # adopted under an earlier key: left as it is
+                return len(shot.takes), []
+            shot = None  # another version of the inputs: the recorder starts them anew
+        locked = set(shot.takes) if shot is not None else set()
+        if item.shot.takes <= len(locked):
+            return len(locked), []  # the common case: no index lookup
+        paid = self.cache.paid_takes(item.key)
+        # what the lock will hold: a shot rendered or restored anew gets its take 1
+        # and every take on record of its inputs (the recorder brings them back)
+        coming = locked if shot is not None else {1, *paid}
+        need = item.shot.takes - len(coming)
+        back = sorted(set(paid) - coming)[: max(0, need)]
+        work: list[Work] = [self._take_back(item, n, paid[n]) for n in back]
+        fresh = (n for n in range(1, MAX_TAKE_NUMBER + 1) if n not in coming and n not in paid)
+        for n in itertools.islice(fresh, max(0, need - len(back))):
+            why = Reason(Code.TAKE_WANTED, facts={"take": str(n), "wanted": str(item.shot.takes)})
+            seconds = self.seconds(item.shot)
+            work.append(take_item(item, n, self.cache, why, seconds=seconds, wanted=True))
+        return len(locked | set(paid)), work
+
+    def _take_back(self, item: ShotItem, number: int, entry: LockEntry) -> Restore:
+        """A take of these inputs a paid-render record keeps: restored, never re-paid."""
+        source = "cache" if self.cache.has_blob(entry.sha256, entry.size) else "lock"
+        facts = {"take": str(number), "wanted": str(item.shot.takes), "source": source}
+        why = Reason(Code.TAKE_WANTED, facts=facts)
+        return Restore(
+            name=item.name,
+            status=RESTORE,
+            why=why,
+            output=item.output,
+            key=item.key,
+            request=item.request,
+            shot=item.shot,
+            take=number,
+            as_pick=False,
+            wanted=True,
+            result=entry,
+            source=source,
         )
 
     def orphans(

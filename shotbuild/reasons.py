@@ -28,6 +28,7 @@ class Code(StrEnum):
     LEFT_SPEC_LOCK = "left_spec_lock"
     LEFT_SPEC_OUTPUT = "left_spec_output"
     REROLL = "reroll"  # facts: take
+    TAKE_WANTED = "take_wanted"  # facts: take, wanted (takes: N), source (a take on record)
 
 
 class Problem(StrEnum):
@@ -97,6 +98,17 @@ def words(reason: Reason) -> str:
         return f"submitted as {fact('video_id')}"
     if reason.code == Code.REROLL:
         return f"take {fact('take')}: another take of the same inputs"
+    if reason.code == Code.TAKE_WANTED:
+        return _take_wanted(reason)
     if reason.code == Code.FORCED_RESUMED:
         return f"forced render {fact('video_id') or '(create unanswered)'} interrupted: resumed"
     return f"render failed ({fact('failure') or 'no reason given'}): submit again"
+
+
+def _take_wanted(reason: Reason) -> str:
+    wanted = f"take {reason.fact('take')} of the {reason.fact('wanted')} takes wanted"
+    source = reason.fact("source")
+    if not source:
+        return wanted
+    how = "copy from the local cache" if source == "cache" else "download it again"
+    return f"{wanted}: on record, {how} (no render)"

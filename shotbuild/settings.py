@@ -6,6 +6,7 @@ config file (`config.py`: shotbuild.toml or [tool.shotbuild]), else its default.
     backend             --backend            SHOTBUILD_BACKEND             -
     API key             -                    HEYGEN_API_KEY                -
     API base URL        -                    HEYGEN_BASE_URL               -
+    plain http allowed  -                    SHOTBUILD_ALLOW_INSECURE_HTTP -
     remote cache        --remote-cache       SHOTBUILD_REMOTE_CACHE        remote_cache
     remote cache mode   --remote-cache-mode  SHOTBUILD_REMOTE_CACHE_MODE   remote_cache_mode
     prices, limit       --max-cost           -                             price_per_video,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 ENV_API_KEY = "HEYGEN_API_KEY"
 ENV_BASE_URL = "HEYGEN_BASE_URL"
 ENV_BACKEND = "SHOTBUILD_BACKEND"
+ENV_ALLOW_HTTP = "SHOTBUILD_ALLOW_INSECURE_HTTP"  # "1": the key may go over plain http
 BACKENDS = ("heygen", "preview")
 DEFAULT_BACKEND = "heygen"
 
@@ -46,6 +48,7 @@ class HeyGenAccess:
 
     base_url: str = DEFAULT_BASE_URL
     api_key: str | None = field(default=None, repr=False)
+    allow_insecure_http: bool = False  # the key may go over plain http to another machine
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,13 @@ class Settings:
             return PreviewBackend(cache)
         from shotbuild.backends.heygen import HeyGenBackend
 
-        return HeyGenBackend(self.heygen.base_url, self.heygen.api_key, cache=cache)
+        access = self.heygen
+        return HeyGenBackend(
+            access.base_url,
+            access.api_key,
+            cache=cache,
+            allow_insecure_http=access.allow_insecure_http,
+        )
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:
@@ -106,9 +115,20 @@ def _env(env: Mapping[str, str], name: str) -> str | None:
 
 
 def heygen_access(environ: Mapping[str, str] | None = None) -> HeyGenAccess:
-    """HEYGEN_BASE_URL (default https://api.heygen.com) and HEYGEN_API_KEY."""
+    """HEYGEN_BASE_URL (default https://api.heygen.com), HEYGEN_API_KEY and
+    SHOTBUILD_ALLOW_INSECURE_HTTP."""
     env = os.environ if environ is None else environ
-    return HeyGenAccess(_env(env, ENV_BASE_URL) or DEFAULT_BASE_URL, _env(env, ENV_API_KEY))
+    return HeyGenAccess(
+        _env(env, ENV_BASE_URL) or DEFAULT_BASE_URL,
+        _env(env, ENV_API_KEY),
+        allow_insecure_http=allow_insecure_http(env),
+    )
+
+
+def allow_insecure_http(environ: Mapping[str, str] | None = None) -> bool:
+    """SHOTBUILD_ALLOW_INSECURE_HTTP=1: the user lets the key go over plain http."""
+    env = os.environ if environ is None else environ
+    return _env(env, ENV_ALLOW_HTTP) == "1"
 
 
 def backend_of(option: str | None, environ: Mapping[str, str] | None = None) -> str:

@@ -53,6 +53,7 @@ class FakeHeyGen:
     downloads: int = 0
     uploads: int = 0
     fail_prompts: set[str] = field(default_factory=set)
+    fail_keys: set[str] = field(default_factory=set)  # Idempotency-Keys whose jobs fail
     reject_prompts: set[str] = field(default_factory=set)  # answered 400
     no_credit: bool = False  # creates answered 402
     rate_limit_next: int = 0  # answer the next N creates with 429
@@ -126,7 +127,8 @@ class FakeHeyGen:
         job.polls += 1
         data: dict[str, Any] = {"id": video_id, "status": "processing"}
         if job.polls >= self.polls_to_finish:
-            if job.body["prompt"] in self.fail_prompts:
+            key = next(k for k, v in self.by_idempotency_key.items() if v == video_id)
+            if job.body["prompt"] in self.fail_prompts or key in self.fail_keys:
                 data.update(
                     status="failed",
                     failure_code="moderation_failed",

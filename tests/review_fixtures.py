@@ -1,9 +1,12 @@
 """A small reviewed project, built for real: previews of every shot (the preview
-backend) and one paid take (a heygen build against the local emulator). Shared
-by the review tests and docs/review_shot.py."""
+backend) and three paid takes of one shot (a heygen build and two rerolls against
+the local emulator, each render's card numbered so the takes' bytes differ):
+take 1 picked and in build/, take 2 in the local cache only, take 3 on record only
+(its blob removed, as on a machine that never downloaded it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -15,6 +18,7 @@ import pytest
 
 from shotbuild.backends.base import Backend
 from shotbuild.plan import Plan
+from shotbuild.preview import Card
 from shotbuild.spec.model import Spec
 
 SPEC = """\
@@ -46,7 +50,8 @@ sequences:
 """
 SHOTS = ("cold-open", "office-walk", "sign-off")
 SEQUENCE = "teaser"  # cold-open (its paid take) from 1 s to 2.5 s, then office-walk's preview
-PAID = "cold-open"  # the shot with a paid take (rendered by the emulator)
+PAID = "cold-open"  # the shot with paid takes (rendered by the emulator)
+TAKES = (1, 2, 3)  # PAID's takes: 1 picked, 2 in the cache, 3 on record only
 LIGHTING = Path(__file__).parent.parent / "examples" / "references" / "refs" / "lighting.jpg"
 
 
@@ -57,13 +62,12 @@ def built_project(root: Path) -> Iterator[tuple[Path, str]]:
     own cache folder and no real key or home."""
     from shotbuild import api
     from shotbuild.emulator import EmulatorConfig, create_app, serve_in_thread
-    from shotbuild.preview import video_bytes
 
     spec = root / "shots.yaml"
     (root / "refs").mkdir(parents=True, exist_ok=True)
     shutil.copy(LIGHTING, root / "refs" / "lighting.jpg")
     spec.write_text(SPEC, encoding="utf-8")
-    app = create_app(EmulatorConfig(latency=0.0, seed=7), video_factory=video_bytes)
+    app = create_app(EmulatorConfig(latency=0.0, seed=7), video_factory=numbered_renders())
     with pytest.MonkeyPatch.context() as mp, serve_in_thread(app) as url:
         mp.setenv("SHOTBUILD_CACHE_DIR", str(root / ".cache"))
         mp.setenv("HOME", str(root / "no-home"))
@@ -73,9 +77,34 @@ def built_project(root: Path) -> Iterator[tuple[Path, str]]:
         # keeps one running in this thread
         with ThreadPoolExecutor(1) as pool:
             pool.submit(api.build, spec, backend="preview").result()
-            result = pool.submit(api.build, spec, backend="heygen", only=[PAID]).result()
-        assert not result.failed, result.failed
+            results = [pool.submit(api.build, spec, backend="heygen", only=[PAID]).result()]
+            results += [pool.submit(api.reroll, spec, [PAID]).result() for _ in TAKES[1:]]
+        assert not any(r.failed for r in results), [r.failed for r in results]
+        forget_blob(root / ".cache", spec, TAKES[-1])
         yield spec, url
+
+
+def numbered_renders() -> Callable[[Card], bytes]:
+    """The emulator's renderer, each render of a card named "<title> #<n>" (n from
+    1), so the takes of one shot are different videos."""
+    from shotbuild.preview import video_bytes
+
+    counts: dict[str, int] = {}
+
+    def render(card: Card) -> bytes:
+        counts[card.name] = counts.get(card.name, 0) + 1
+        return video_bytes(dataclasses.replace(card, name=f"{card.name} #{counts[card.name]}"))
+
+    return render
+
+
+def forget_blob(cache_dir: Path, spec: Path, take: int) -> None:
+    """Remove PAID's take `take` from the local cache (it stays in the lock)."""
+    from shotbuild.store.cache import Cache
+    from shotbuild.store.lock import read_lock_file
+
+    entry = read_lock_file(spec.with_suffix(".lock")).shots[PAID].takes[take]
+    Cache(cache_dir).blob_path(entry.sha256).unlink()
 
 
 def planner_for(spec_path: Path, origin: str) -> Callable[[Spec, str], Plan]:

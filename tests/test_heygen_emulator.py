@@ -249,7 +249,7 @@ def test_looks_without_a_key_is_one_line(capsys: pytest.CaptureFixture[str]) -> 
 def test_emulate_serves_until_interrupted(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shotbuild", "emulate", "--latency", "0", "--seed", "1", "-v"],
+        [sys.executable, "-m", "shotbuild", "emulate", "--port", "0", "--latency", "0", "-v"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -282,6 +282,29 @@ def test_emulate_on_a_busy_port_is_one_line(capsys: pytest.CaptureFixture[str]) 
         assert cli.main(["emulate", "--port", str(port)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("shotbuild: error: cannot listen on 127.0.0.1:") and err.count("\n") == 1
+    assert "--port 0 picks a free one" in err
+
+
+def test_emulate_listens_on_8765_by_default(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shotbuild.emulator import server
+
+    asked: list[tuple[str, int]] = []
+
+    def refuse(host: str, port: int) -> socket.socket:
+        asked.append((host, port))
+        raise OSError(98, "Address already in use")
+
+    monkeypatch.setattr(server, "bind", refuse)  # the test never takes the real port
+    assert cli.main(["emulate"]) == 1
+    assert asked == [("127.0.0.1", 8765)]
+    err = capsys.readouterr().err
+    assert err == (
+        "shotbuild: error: cannot listen on 127.0.0.1:8765 (Address already in use): another"
+        " emulator may be running there; choose another --port (--port 0 picks a free one)"
+        " or --host\n"
+    )
 
 
 def test_emulate_without_the_extra(

@@ -371,3 +371,12 @@ def test_a_package_installed_or_upgraded_is_another_record(
     assert cli_build(capsys)[0] == 0 and fast(spec_file) == 0
     (site / "jsonschema-9.0.dist-info").mkdir()  # e.g. pip upgraded the validator
     assert fast(spec_file) is None
+
+
+def test_a_spec_with_takes_keeps_no_record(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec_file.write_text(SPEC.replace("    title: Demo\n", "    title: Demo\n    takes: 2\n"))
+    assert render(spec_file, FakeHeyGen()) == 0
+    assert cli_build(capsys)[0] == 0
+    assert fast(spec_file) is None

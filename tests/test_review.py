@@ -3,6 +3,7 @@ media and pick checks, and the server's guards (token, origin, host)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -29,6 +30,7 @@ from shotbuild.review.model import (
 )
 from shotbuild.spec import load_spec
 from shotbuild.spec.model import Spec
+from shotbuild.store.lock import read_lock_file
 from tests.review_fixtures import PAID, SEQUENCE, SHOTS, built_project, copy_project, planner_for
 
 pytest.importorskip("watchfiles")
@@ -41,10 +43,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]
 
 
 @pytest.fixture
-def project(built: tuple[Path, str], tmp_path: Path) -> Project:
+def project(built: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     """A fresh copy of the built project for each test (tests may edit it)."""
     spec, origin = built
-    return Project(copy_project(spec, tmp_path / "p"), planner=planner_for(spec, origin))
+    monkeypatch.setenv("HEYGEN_BASE_URL", origin)  # a pick fetches by video_id from there
+    monkeypatch.setenv("HEYGEN_API_KEY", "test-key")
+    copied = copy_project(spec, tmp_path / "p")
+    return Project(copied, planner=planner_for(spec, origin), cache_dir=spec.parent / ".cache")
 
 
 def test_model_lists_every_shot_in_spec_order_with_takes_and_previews(project: Project) -> None:
@@ -53,8 +58,9 @@ def test_model_lists_every_shot_in_spec_order_with_takes_and_previews(project: P
     assert [s.name for s in model.shots] == list(SHOTS)
     paid = model.shots[0]
     assert paid.name == PAID and paid.status == "up to date" and paid.seconds == 0
-    assert len(paid.takes) == 1 and paid.takes[0].picked and paid.takes[0].available
-    assert paid.picked is paid.takes[0]
+    here = [(t.number, t.picked, t.available) for t in paid.takes]
+    assert here == [(1, True, True), (2, False, True), (3, False, False)]  # 2: cache; 3: nowhere
+    assert paid.picked is paid.takes[0] and len({t.video_id for t in paid.takes}) == 3
     for shot in model.shots[1:]:
         assert shot.takes == () and shot.status == "new" and shot.reason == "never built"
         assert shot.preview and shot.preview_current and shot.seconds == 4
@@ -89,18 +95,51 @@ def test_the_digest_follows_the_content(project: Project) -> None:
 
 def test_media_is_found_by_shot_and_take_only(project: Project) -> None:
     spec = load_spec(project.spec_path)
-    assert media_path(spec, PAID, "1") == spec.build_dir / f"{PAID}.mp4"
-    assert media_path(spec, "sign-off", "preview").name == "sign-off.mp4"
+    takes = read_lock_file(spec.lock_path).shots[PAID].takes
+    assert media_path(spec, PAID, "1", project.cache_dir) == spec.build_dir / f"{PAID}.mp4"
+    second = media_path(spec, PAID, "2", project.cache_dir)  # the local cache's blob
+    assert second.name == takes[2].sha256 and _sha256(second) == takes[2].sha256
+    assert media_path(spec, "sign-off", "preview", project.cache_dir).name == "sign-off.mp4"
+    with pytest.raises(ReviewError, match=f"not on this machine: `shotbuild pick {PAID} 3`"):
+        media_path(spec, PAID, "3", project.cache_dir)
     for name, take in [
         ("nope", "1"),
         ("sign-off", "1"),  # no take on record
-        (PAID, "2"),
+        (PAID, "99"),
         (PAID, "01"),
+        (PAID, "\u0661"),  # a digit, but not an ASCII one
         (PAID, "../shots"),
         ("../build", "preview"),
     ]:
         with pytest.raises(ReviewError):
-            media_path(spec, name, take)
+            media_path(spec, name, take, project.cache_dir)
+
+
+def test_a_take_in_build_takes_is_served_from_there(project: Project) -> None:
+    spec = load_spec(project.spec_path)
+    entry = read_lock_file(spec.lock_path).shots[PAID].takes[2]
+    folder = spec.build_dir / "takes" / PAID
+    folder.mkdir(parents=True)
+    shutil.copy(media_path(spec, PAID, "2", project.cache_dir), folder / "2.mp4")
+    assert media_path(spec, PAID, "2", project.cache_dir) == folder / "2.mp4"
+    (folder / "2.mp4").write_bytes(b"x" * entry.size)  # same size, other bytes: not the take
+    assert media_path(spec, PAID, "2", project.cache_dir).name == entry.sha256
+
+
+def test_a_take_is_not_found_through_a_link(project: Project, tmp_path: Path) -> None:
+    spec = load_spec(project.spec_path)
+    blob = media_path(spec, PAID, "2", project.cache_dir)
+    outside = tmp_path / "outside"
+    (outside / PAID).mkdir(parents=True)
+    shutil.copy(blob, outside / PAID / "2.mp4")
+    (spec.build_dir / "takes").symlink_to(outside)  # build/takes -> a folder elsewhere
+    (spec.build_dir / f"{PAID}.mp4").unlink()
+    (spec.build_dir / f"{PAID}.mp4").symlink_to(outside / PAID / "2.mp4")
+    assert media_path(spec, PAID, "2", project.cache_dir) == blob  # neither link is followed
+    assert (
+        media_path(spec, PAID, "1", project.cache_dir).parent
+        == blob.parent.parent / (read_lock_file(spec.lock_path).shots[PAID].takes[1].sha256[:2])
+    )  # take 1: its blob, not the linked file
 
 
 def test_reference_images_by_index(project: Project) -> None:
@@ -116,10 +155,20 @@ def test_pick_checks_the_shot_and_the_take(project: Project) -> None:
     spec = load_spec(project.spec_path)
     lock_before = spec.lock_path.read_bytes()
     assert pick(spec, PAID, 1).number == 1
-    for name, take in [(PAID, 2), ("sign-off", 1), ("nope", 1)]:
+    for name, take in [(PAID, 99), ("sign-off", 1), ("nope", 1)]:
         with pytest.raises(ReviewError):
             pick(spec, name, take)
-    assert spec.lock_path.read_bytes() == lock_before  # one take per shot: nothing to switch
+    assert spec.lock_path.read_bytes() == lock_before  # take 1 was picked: nothing changed
+
+
+def test_picking_a_take_in_the_cache_puts_it_in_place(project: Project) -> None:
+    spec = load_spec(project.spec_path)
+    second = read_lock_file(spec.lock_path).shots[PAID].takes[2]
+    picked = pick(spec, PAID, 2, project.cache_dir)
+    assert (picked.number, picked.picked, picked.available) == (2, True, True)
+    assert read_lock_file(spec.lock_path).shots[PAID].pick == 2
+    assert _sha256(spec.build_dir / f"{PAID}.mp4") == second.sha256
+    assert media_path(spec, PAID, "2", project.cache_dir) == spec.build_dir / f"{PAID}.mp4"
 
 
 # -- the server's guards ------------------------------------------------------------------
@@ -175,10 +224,38 @@ def test_a_pick_needs_the_token_and_the_same_origin(server: tuple[str, str]) -> 
     assert _pick(base, body, **cross).status_code == 403
     answer = _pick(base, body, **good)
     assert answer.status_code == 200 and answer.json() == {"shot": PAID, "take": 1}
-    assert _pick(base, {"shot": PAID, "take": 2}, **good).status_code == 404
+    assert _pick(base, {"shot": PAID, "take": 99}, **good).status_code == 404
     assert _pick(base, {"shot": "../x", "take": 1}, **good).status_code == 400
     assert _pick(base, {"shot": PAID, "take": True}, **good).status_code == 400
     assert _pick(base, [1, 2], **good).status_code == 400
+
+
+def test_every_take_here_is_served_with_ranges_and_nothing_else(
+    server: tuple[str, str], project: Project
+) -> None:
+    base, token = server
+    takes = read_lock_file(project.spec_path.with_suffix(".lock")).shots[PAID].takes
+    whole = httpx.get(f"{base}/media/{PAID}/2?t={token}")
+    assert whole.status_code == 200 and hashlib.sha256(whole.content).hexdigest() == takes[2].sha256
+    part = httpx.get(f"{base}/media/{PAID}/2?t={token}", headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206 and part.content == whole.content[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{takes[2].size}"
+    missing = httpx.get(f"{base}/media/{PAID}/3?t={token}")
+    assert missing.status_code == 404 and f"shotbuild pick {PAID} 3" in missing.json()["error"]
+    for path in [
+        f"media/{PAID}/99",
+        "media/not-a-shot/1",
+        "media/sign-off/1",  # in the spec, no take on record
+        f"media/{PAID}/..%2F..%2Fshots.lock",
+        f"media/{PAID}/%2e%2e",
+        "media/..%2Fshots.yaml/1",
+        "media/%2e%2e/preview",
+        f"media/{PAID}/{takes[2].sha256}",
+    ]:
+        answer = httpx.get(f"{base}/{path}?t={token}")
+        assert answer.status_code == 404, path
+        assert len(answer.content) < 400 and b"ftyp" not in answer.content, path  # no video
+        assert b"format_version" not in answer.content, path  # nor the lock
 
 
 def test_a_request_for_another_host_name_is_refused(server: tuple[str, str]) -> None:
@@ -257,17 +334,27 @@ def test_the_server_serves_a_cut_by_name_with_the_token(project: Project) -> Non
 
 
 def test_static_export_writes_the_page_and_its_media(
-    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    project: Project,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("SHOTBUILD_CACHE_DIR", str(project.cache_dir))  # where take 2 is
     out = tmp_path / "site"
     assert main(["review", str(project.spec_path), "--static", str(out)]) == 0
     assert capsys.readouterr().out.strip() == (out / "index.html").resolve().as_uri()
     script = (out / "model.js").read_text()
     doc = json.loads(script.removeprefix("window.REVIEW = ").removesuffix(";\n"))
-    assert doc["mode"] == "static" and doc["media"][PAID] == {
+    assert doc["mode"] == "static" and doc["media"][PAID] == {  # take 3 is not on this machine
         "1": f"media/{PAID}/1.mp4",
+        "2": f"media/{PAID}/2.mp4",
         "preview": f"media/{PAID}/preview.mp4",
     }
+    blob = media_path(load_spec(project.spec_path), PAID, "2", project.cache_dir)
+    assert not (out / f"media/{PAID}/2.mp4").samefile(
+        blob
+    )  # copied: the cache's blob stays its own
+    assert (out / f"media/{PAID}/2.mp4").read_bytes() == blob.read_bytes()
     assert doc["refs"]["office-walk"] == {"0": "refs/office-walk/0.jpeg"}
     assert doc["cuts"] == {SEQUENCE: f"cuts/{SEQUENCE}/preview.mp4"}
     assert doc["model"]["sequences"][0]["name"] == SEQUENCE
@@ -372,3 +459,7 @@ def test_the_export_of_a_spec_that_cannot_be_read_says_why(
     with pytest.raises(ShotbuildError, match=r"(?s)cannot export the review: .*missing prompt"):
         export(project, tmp_path / "site")
     assert not (tmp_path / "site").exists()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -5,6 +5,7 @@ Chromium or Playwright is missing; `.ci/run` installs Chromium so CI runs them."
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -16,7 +17,15 @@ import httpx
 import pytest
 
 from shotbuild.review.model import Project
-from tests.review_fixtures import PAID, SEQUENCE, SHOTS, built_project, copy_project, planner_for
+from tests.review_fixtures import (
+    PAID,
+    SEQUENCE,
+    SHOTS,
+    TAKES,
+    built_project,
+    copy_project,
+    planner_for,
+)
 
 LIVE_SECONDS = 2.0  # the page follows a change on disk within this
 
@@ -30,9 +39,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]
 
 
 @pytest.fixture
-def project(built: tuple[Path, str], tmp_path: Path) -> Project:
+def project(built: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     spec, origin = built
-    return Project(copy_project(spec, tmp_path / "p"), planner=planner_for(spec, origin))
+    monkeypatch.setenv("HEYGEN_BASE_URL", origin)  # a pick fetches by video_id from there
+    monkeypatch.setenv("HEYGEN_API_KEY", "test-key")
+    copied = copy_project(spec, tmp_path / "p")
+    return Project(copied, planner=planner_for(spec, origin), cache_dir=spec.parent / ".cache")
 
 
 @pytest.fixture
@@ -90,10 +102,13 @@ def test_every_shot_appears_in_order_with_its_takes(page: Any) -> None:
     names = page.eval_on_selector_all("section.shot", "ns => ns.map(n => n.dataset.name)")
     assert names == list(SHOTS)
     paid = page.locator(f"section.shot[data-name='{PAID}']")
-    assert paid.locator(".frame .badge").inner_text() == "TAKE 1"
-    assert paid.locator(".tile.picked").count() == 1
-    assert paid.locator(".tile.preview-tile .badge").inner_text() == "PREVIEW"
+    players = paid.locator(".players > .player")
+    assert players.evaluate_all("ps => ps.map(p => p.dataset.take)") == ["1", "2", "3", "preview"]
+    assert paid.locator(".player.take.picked .badge").inner_text() == "TAKE 1 \u2713"
+    assert paid.locator(".player.take.picked video.main").count() == 1
+    assert paid.locator(".preview-player .badge").inner_text() == "PREVIEW"
     assert "up to date" in paid.locator(".status").inner_text()
+    assert "takes on record: 3" in paid.locator(".record").inner_text()
     for name in SHOTS[1:]:
         shot = page.locator(f"section.shot[data-name='{name}']")
         assert shot.locator(".frame .badge").inner_text() == "PREVIEW"
@@ -118,6 +133,39 @@ def test_a_video_plays(page: Any) -> None:
     _plays(page, "section.shot[data-name='sign-off'] video.main")
 
 
+def test_the_other_takes_play_beside_the_picked_one(page: Any) -> None:
+    paid = f"section.shot[data-name='{PAID}']"
+    boxes = [page.locator(f"{paid} .player[data-take='{n}']").bounding_box() for n in TAKES]
+    assert all(b is not None for b in boxes)
+    assert len({round(b["y"]) for b in boxes}) == 1  # side by side, in one row
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]
+    second = f"{paid} .player[data-take='2'] video"
+    assert page.eval_on_selector(second, "v => v.src").split("?")[0].endswith(f"/media/{PAID}/2")
+    _plays(page, second)  # not the picked take: served from the local cache by its sha256
+    assert page.locator(f"{paid} .player[data-take='2'] button.pick").inner_text() == "pick 2"
+    third = page.locator(f"{paid} .player[data-take='3']")
+    assert third.locator("video").count() == 0  # no broken player for bytes not here
+    assert "not on this machine" in third.inner_text()
+    assert f"shotbuild pick {PAID} 3" in third.inner_text()
+    assert third.locator("button.pick").is_enabled()
+
+
+def test_media_is_refused_for_what_the_spec_and_lock_do_not_have(page: Any, served: Any) -> None:
+    def status(path: str) -> int:
+        return int(page.request.get(f"{served.base}/{path}?t={served.token}").status)
+
+    assert status(f"media/{PAID}/2") == 200
+    for path in [
+        f"media/{PAID}/99",  # no such take
+        f"media/{PAID}/3",  # on record, bytes not here
+        "media/not-in-the-spec/1",
+        f"media/{PAID}/..%2F..%2Fshots.lock",
+        "media/..%2F..%2Fetc%2Fpasswd/1",
+        f"media/{PAID}/%2e%2e",
+    ]:
+        assert status(path) == 404, path
+
+
 def test_keys_move_between_shots_and_space_plays(page: Any) -> None:
     current = "() => document.querySelector('section.shot.current').dataset.name"
     assert page.evaluate(current) == SHOTS[0]
@@ -133,6 +181,43 @@ def test_keys_move_between_shots_and_space_plays(page: Any) -> None:
     )
     page.keyboard.press(" ")
     page.wait_for_function("() => document.querySelector('section.shot.current video.main').paused")
+
+
+def test_space_plays_and_pauses_the_take_played_last_in_the_current_shot(page: Any) -> None:
+    second = f"section.shot[data-name='{PAID}'] .player[data-take='2'] video"
+    _plays(page, second)  # played by hand, then paused by the space key
+    page.keyboard.press(" ")
+    page.wait_for_function(f"() => document.querySelector({second!r}).paused")
+    page.keyboard.press(" ")  # plays it again, not the picked take
+    page.wait_for_function(f"() => !document.querySelector({second!r}).paused")
+    main = f"section.shot[data-name='{PAID}'] video.main"
+    assert page.eval_on_selector(main, "v => v.paused")
+    page.keyboard.press(" ")
+    page.wait_for_function(f"() => document.querySelector({second!r}).paused")
+
+
+def test_key_2_picks_take_2_and_the_lock_and_the_page_follow(page: Any, project: Project) -> None:
+    lock = project.spec_path.with_suffix(".lock")
+    button = f"section.shot[data-name='{PAID}'] .player[data-take='2'] button.pick"
+    page.eval_on_selector(  # seen whenever it happens: the key shows the button pressed
+        button,
+        """b => { window.__pressed = false; new MutationObserver(() => {
+            if (b.classList.contains('pressed')) window.__pressed = true;
+        }).observe(b, { attributes: true }); }""",
+    )
+    with page.expect_response("**/api/pick") as answer:
+        page.keyboard.press("2")  # the first shot is current
+    assert page.evaluate("window.__pressed") is True
+    assert answer.value.status == 200
+    assert json.loads(answer.value.request.post_data) == {"shot": PAID, "take": 2}
+    assert json.loads(lock.read_text())["shots"][PAID]["pick"] == 2
+    picked = f"section.shot[data-name='{PAID}'] .player.take.picked"
+    page.wait_for_function(f"() => document.querySelector({picked!r}).dataset.take === '2'")
+    assert page.locator(f"{picked} .badge").inner_text() == "TAKE 2 \u2713"
+    assert page.locator(f"{picked} video.main").count() == 1  # the picked one is the main player
+    assert page.locator("#toast").inner_text() == f"{PAID}: take 2 picked"
+    page.keyboard.press("7")
+    assert page.locator("#toast").inner_text() == f"{PAID} has no take 7"
 
 
 def test_a_pick_key_goes_through_the_server(page: Any) -> None:
@@ -164,7 +249,7 @@ def test_a_spec_edit_shows_up_without_a_reload(page: Any, project: Project) -> N
     took = time.monotonic() - started
     assert page.evaluate("window.__same_page") is True  # no reload
     assert page.locator(f"{shot} .reason").inner_text() == "prompt changed"
-    assert "out of date" in page.locator(f"{shot} .preview-tile").inner_text()
+    assert "OUT OF DATE" in page.locator(f"{shot} .preview-player .badge").inner_text()
     assert took < LIVE_SECONDS, f"the page followed the edit after {took:.1f} s"
 
 
@@ -201,7 +286,13 @@ def test_the_static_export_plays_from_disk_without_the_build_folder(
     _plays(page, f"section.sequence[data-name='{SEQUENCE}'] video.seq")
     _plays(page, f"section.shot[data-name='{PAID}'] video.main")
     _plays(page, "section.shot[data-name='office-walk'] video.main")
-    assert page.locator("button.pick").first.is_disabled()
+    _plays(page, f"section.shot[data-name='{PAID}'] .player[data-take='2'] video")
+    third = page.locator(f"section.shot[data-name='{PAID}'] .player[data-take='3']")
+    assert third.locator("video").count() == 0 and "not on this machine" in third.inner_text()
+    assert page.locator("button.pick").count() == len(TAKES)
+    assert all(b.is_disabled() for b in page.locator("button.pick").all())
+    page.keyboard.press("2")
+    assert "Picking needs `shotbuild review`" in page.locator("#toast").inner_text()
     assert "picking is disabled" in page.locator("#notes").inner_text()
     assert page.locator("img.ref").evaluate("i => i.complete && i.naturalWidth > 0")
 
@@ -214,15 +305,6 @@ def test_a_broken_spec_keeps_the_shots_and_says_why(page: Any, project: Project)
     assert page.locator("section.shot").count() == len(SHOTS)
     project.spec_path.write_text(good)
     page.wait_for_selector("#notes .note.bad", state="detached", timeout=10_000)
-
-
-def test_a_take_tile_shows_that_take_in_the_player(page: Any) -> None:
-    shot = page.locator(f"section.shot[data-name='{PAID}']")
-    shot.locator(".preview-tile video").click()
-    assert shot.locator(".frame .badge").inner_text() == "PREVIEW"
-    assert shot.locator("video.main").evaluate("v => v.src").split("?")[0].endswith("/preview")
-    shot.locator(".tile.picked video").click()
-    assert shot.locator(".frame .badge").inner_text() == "TAKE 1"
 
 
 def test_a_sequence_plays_member_1_to_its_out_then_member_2(page: Any) -> None:

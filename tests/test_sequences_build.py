@@ -330,15 +330,29 @@ def test_a_cut_killed_while_written_is_still_shotbuilds_to_replace(
 
 
 def test_a_preview_build_assembles_the_cut_end_to_end(chdir_tmp: Path) -> None:
+    """The issue's case through `shotbuild build --backend preview`: a (5 s) and b
+    (6 s) from 1 to 3 make 7.0 s; the exports read back; an unchanged rebuild leaves
+    the cut alone; out: 4 makes it 8.0 s."""
     path = chdir_tmp / "shots.yaml"
-    path.write_text(SPEC.replace("duration: 5", "duration: 4").replace("OUT", "3"))
+    path.write_text(SPEC.replace("OUT", "3"))
     assert cli.main(["build", "--backend", "preview", "-q", str(path)]) == 0
     out = chdir_tmp / "build" / "preview" / "film.mp4"
-    assert abs(probe(out)[0] - 6.0) < FRAME
-    assert out.with_suffix(".otio").is_file() and out.with_suffix(".xml").is_file()
+    assert abs(probe(out)[0] - 7.0) < FRAME
+    clips = list(otio.adapters.read_from_file(str(out.with_suffix(".otio"))).find_clips())
+    ranges = [
+        (c.name, c.source_range.start_time.to_seconds(), c.source_range.duration.to_seconds())
+        for c in clips
+    ]
+    assert ranges == [("a", 0.0, 5.0), ("b", 1.0, 2.0)]
+    xml = ET.parse(out.with_suffix(".xml")).getroot()
+    assert [i.findtext("name") for i in xml.findall(".//clipitem")] == ["a", "b"]
     before = os.stat(out)
     assert cli.main(["build", "--backend", "preview", "-q", str(path)]) == 0
-    assert os.stat(out).st_mtime_ns == before.st_mtime_ns
+    after = os.stat(out)
+    assert (after.st_mtime_ns, after.st_ino) == (before.st_mtime_ns, before.st_ino)
+    path.write_text(SPEC.replace("OUT", "4"))
+    assert cli.main(["build", "--backend", "preview", "-q", str(path)]) == 0
+    assert abs(probe(out)[0] - 8.0) < FRAME
 
 
 def test_a_file_shotbuild_did_not_write_is_never_replaced(
@@ -385,7 +399,7 @@ def test_plan_shows_each_sequence_waiting_then_up_to_date(
         encoding="utf-8",
     )
     assert cli.main(["plan", "--backend", "preview", str(spec)]) == 0
-    assert "film  sequence: waiting for a, b" in capsys.readouterr().out
+    assert "film  sequence: waiting for 2 shots: a, b (2 renders, free)" in capsys.readouterr().out
     assert cli.main(["build", "--backend", "preview", str(spec)]) == 0
     capsys.readouterr()
     assert cli.main(["plan", "--backend", "preview", "--json", str(spec)]) == 0

@@ -249,3 +249,15 @@ def test_any_json_answer_is_a_value_or_an_api_error(doc: Any, status: int) -> No
                 assert "\n" not in message
 
     asyncio.run(run())
+
+
+def test_the_plain_http_permission_is_read_by_settings_and_reaches_the_backend() -> None:
+    from shotbuild.settings import Settings
+
+    allowed = Settings.resolve(environ={"SHOTBUILD_ALLOW_INSECURE_HTTP": "1"})
+    assert allowed.heygen.allow_insecure_http is True
+    for value in ("", "0", "yes"):
+        env = {"SHOTBUILD_ALLOW_INSECURE_HTTP": value}
+        assert Settings.resolve(environ=env).heygen.allow_insecure_http is False
+    backend = allowed.open_backend()
+    assert backend._client_kw == {"allow_insecure_http": True}  # type: ignore[attr-defined]

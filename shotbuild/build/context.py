@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult
 from shotbuild.build.slots import Slots
+from shotbuild.errors import ShotbuildError, whole_build_error
 from shotbuild.progress import Reporter
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import Cache
@@ -32,12 +33,24 @@ class Context:
     clock: Callable[[], float] = field(default=lambda: 0.0)
     budget: float | None = None  # seconds --max-seconds leaves for re-renders
     stopping: bool = False  # a failure without --keep-going: start no new shot
+    stopped_by: ShotbuildError | None = None  # an error of the whole build (a rejected key)
     slots: Slots | None = None  # set when the event loop runs
     names: Mapping[str, str] = field(default_factory=lambda: PYTHON_NAMES)
 
     def named(self, option: str) -> str:
         """How the caller names a BuildOptions field (a CLI flag, or the keyword)."""
         return self.names.get(option, option)
+
+    def stop_build(self, error: BaseException) -> bool:
+        """Stop the whole build when `error` is the build's, not one shot's (e.g. a
+        rejected API key: said once, not once per shot); True when it is."""
+        stopper = whole_build_error(error)
+        if stopper is None:
+            return False
+        self.stopping = True
+        if self.stopped_by is None:
+            self.stopped_by = stopper
+        return True
 
     def slot(self) -> Slots:
         assert self.slots is not None, "slots are made when the build's loop starts"

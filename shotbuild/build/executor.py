@@ -81,6 +81,8 @@ class Executor:
             )
         finally:
             await self.renders.close()
+        if self.ctx.stopped_by is not None:  # said once, as the build's error
+            raise self.ctx.stopped_by
 
     async def _one(self, item: Work) -> None:
         slots = self.ctx.slot()
@@ -93,9 +95,13 @@ class Executor:
             await self._realise(item)
             ok = True
         except (ShotbuildError, OSError) as e:  # OSError: a full disk, a read-only folder
+            if self.ctx.stop_build(e):
+                self.ctx.result.skipped.append(item.name)
+                return
             message = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) else str(e)
-            self.ctx.result.failed.append((item.name, message))
-            self.ctx.reporter.shot(item.name, Progress.FAILED, message)
+            taken = f"take {item.take}: {message}" if item.label != item.name else message
+            self.ctx.result.failed.append((item.name, taken))
+            self.ctx.reporter.shot(item.label, Progress.FAILED, message)
             if not self.ctx.options.keep_going:
                 self.ctx.stopping = True
         finally:
@@ -125,7 +131,8 @@ class Executor:
             self.ctx.reporter.shot(label, Progress.DONE, "kept in the cache")
             ok = True
         except ShotbuildError as e:
-            self._orphan_failed(label, job, e)
+            if not self.ctx.stop_build(e):
+                self._orphan_failed(label, job, e)
         except OSError as e:
             self.ctx.reporter.message(f"{label}: {e}")
         finally:

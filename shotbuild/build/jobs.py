@@ -123,8 +123,8 @@ class RemoteJobs:
             raise ShotFailed(
                 f"{e}; job {job.video_id} stays recorded: run the build again to resume it"
             ) from e
-        self.ctx.result.built.append(item.name)
-        self.ctx.reporter.shot(item.name, Progress.DONE)
+        self.ctx.result.add_built(item.name)
+        self.ctx.reporter.shot(item.label, Progress.DONE)
 
     def new_job(self, item: ShotItem, prior: JobRecord | None, *, forced: bool) -> JobRecord:
         key = item.job_key  # a reroll's take has its own key, so its own Idempotency-Key
@@ -141,7 +141,7 @@ class RemoteJobs:
 
     def _say_replay(self, item: ShotItem, job: JobRecord) -> None:
         self.ctx.reporter.message(
-            f"{item.name}: an earlier create may have been sent without its answer"
+            f"{item.label}: an earlier create may have been sent without its answer"
             f" being recorded; sending it again with the same Idempotency-Key"
             f" ({job.idempotency_key}), so HeyGen replays it rather than starting a job"
         )
@@ -149,7 +149,7 @@ class RemoteJobs:
     async def _create(self, item: ShotItem, job: JobRecord) -> JobRecord:
 
         def uploading() -> None:
-            self.ctx.reporter.shot(item.name, Progress.UPLOADING)
+            self.ctx.reporter.shot(item.label, Progress.UPLOADING)
 
         body = await self.runner.prepare(item.shot, self.ctx.spec.root, uploading)
         self.ctx.cache.put_request(job.key, item.request)
@@ -159,7 +159,7 @@ class RemoteJobs:
         crash.crash_point("after-create")
         job = job.replace(state=JOB_SUBMITTED, video_id=video_id, submitted_at=time.time())
         self.recorder.journal(job)
-        self.ctx.reporter.shot(item.name, Progress.SUBMITTED, video_id)
+        self.ctx.reporter.shot(item.label, Progress.SUBMITTED, video_id)
         return job
 
     async def _send(self, item: ShotItem, job: JobRecord, body: Body) -> str:
@@ -202,14 +202,14 @@ class RemoteJobs:
                 else min(POLL_MAX, 2.0**seen)
             )
             detail = f"HeyGen's job limit is full: {delay:g} s"
-            self.ctx.reporter.shot(item.name, Progress.QUEUED, detail)
+            self.ctx.reporter.shot(item.label, Progress.QUEUED, detail)
             await self.ctx.sleep(delay)
         finally:
             await slots.acquire()
 
     async def _poll_and_fetch(self, item: ShotItem, job: JobRecord) -> float:
         """Finish a shot's job: its render downloaded, put in place and recorded."""
-        entry = await self.finish(item.name, job, seconds_of(item.shot))
+        entry = await self.finish(item.label, job, seconds_of(item.shot))
         await self.recorder.record(item, entry)
         self.recorder.journal(job.replace(state=JOB_DONE))
         await self.recorder.shared.push(entry)

@@ -35,7 +35,7 @@ class LocalRenders:
         tmp = self.ctx.cache.temp_file(".mp4")
         try:
             fn, args = self.renderer.render_call(item.shot, item.request, self.ctx.spec.root, tmp)
-            self.ctx.reporter.shot(item.name, Progress.RENDERING)
+            self.ctx.reporter.shot(item.label, Progress.RENDERING)
             import asyncio
 
             await asyncio.get_running_loop().run_in_executor(self._pool(), fn, *args)
@@ -49,9 +49,9 @@ class LocalRenders:
         await self.recorder.record(
             item, entry_of(item.key, self.name, sha, size, seconds, identity)
         )
-        self.ctx.result.built.append(item.name)
+        self.ctx.result.add_built(item.name)
         self.ctx.result.seconds += seconds
-        self.ctx.reporter.shot(item.name, Progress.DONE)
+        self.ctx.reporter.shot(item.label, Progress.DONE)
 
     def _pool(self) -> Executor:
         if self.pool is None:

@@ -67,6 +67,15 @@ class BuildResult:
     paid_renders: int = 0
     paid_cost: Money | None = None  # None: a free backend, or a type the table has no price for
 
+    def add_built(self, name: str) -> None:
+        """A shot (or one of its takes) built: each shot is named once."""
+        if name not in self.built:
+            self.built.append(name)
+
+    def add_restored(self, name: str) -> None:
+        if name not in self.restored:
+            self.restored.append(name)
+
     def add_paid(self, cost: Money | None) -> None:
         """One job this run created, costing `cost` (None: not priced)."""
         self.paid_renders += 1

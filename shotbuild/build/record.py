@@ -64,16 +64,19 @@ class Recorder:
         """Put a verified blob in place as the shot's output and record it everywhere;
         `share` also gives it to the shared remote cache. A reroll (item.take > 1)
         records it as that take, and as the output and pick only with --pick;
-        otherwise it is the take of the lock it matches, else take 1."""
-        number = item.take if item.take != 1 else self._take_of(item, entry)
+        otherwise it is the take of the lock it matches, else take 1. Another take
+        `takes: N` asks for is the output and pick only while the lock has no take of
+        the shot's inputs (take 1, when it lands, is the pick: it failed otherwise)."""
+        number = item.take if item.take != 1 or item.wanted else self._take_of(item, entry)
         entry = dataclasses.replace(entry, key=take_key(item.key, number))
-        if item.as_pick:
+        as_pick = item.as_pick or (item.wanted and self._first_of_inputs(item))
+        if as_pick:
             self._put_in_place(item, entry)
             self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
         self.cache.put_result(entry.key, entry)
         self.cache.put_request(entry.key, item.request)
         if self.target.locked:
-            self._lock_take(item, number, entry)
+            self._lock_take(item, number, entry, pick=as_pick)
             render = PaidRender.of(
                 entry, inputs_key=item.key, take=number, shot=item.name, request=item.request
             )
@@ -93,7 +96,11 @@ class Recorder:
                     return number
         return 1
 
-    def _lock_take(self, item: ShotItem, number: int, entry: LockEntry) -> None:
+    def _first_of_inputs(self, item: ShotItem) -> bool:
+        shot = self.lock.get(item.name)
+        return self.target.locked and (shot is None or shot.key != item.key)
+
+    def _lock_take(self, item: ShotItem, number: int, entry: LockEntry, *, pick: bool) -> None:
         """Add the take to the shot's takes, never dropping the others; a shot
         whose inputs changed starts from their takes on record (going back to
         earlier inputs brings their takes back)."""
@@ -103,7 +110,7 @@ class Recorder:
             takes = {n: r.lock_entry() for n, r in known.takes.items()} if known else {}
             shot = ShotTakes(item.key, {**takes, number: entry}, number)
         else:
-            shot = shot.with_take(number, entry, pick=item.take != 1 and item.as_pick)
+            shot = shot.with_take(number, entry, pick=pick)  # the output is the pick
         self.lock = self.lock.with_shot(item.name, shot)
         write_lock_file(self.spec.lock_path, self.lock)
 

@@ -35,15 +35,15 @@ class Restorer:
                 fetched = True
         # the next machine gets it from the remote cache
         await self.recorder.record(item, entry, share=fetched or source == "cache")
-        self.ctx.result.restored.append(item.name)
-        self.ctx.reporter.shot(item.name, Progress.RESTORED, source)
+        self.ctx.result.add_restored(item.name)
+        self.ctx.reporter.shot(item.label, Progress.RESTORED, source)
 
     async def _download(self, item: Restore, entry: LockEntry) -> bool:
         """The locked render downloaded again; False when it was rendered anew instead."""
         if self.jobs is None:
             raise ShotFailed(f"{item.name}: a local render cannot be downloaded")
         try:
-            await self.jobs.fetch(item.name, entry.video_id, expect=entry.sha256)
+            await self.jobs.fetch(item.label, entry.video_id, expect=entry.sha256)
         except JobGone:
             await self._render_missing(item, entry, self.jobs)
             return False
@@ -51,16 +51,18 @@ class Restorer:
 
     async def from_remote(self, item: Render) -> bool:
         """Restore a shot another machine already paid for, instead of rendering it."""
-        if item.forced or item.take != 1:
+        if item.forced or (item.take != 1 and not item.wanted):
             return False
-        locked = self.recorder.picked(item.name)  # a result must agree with the lock
-        seen = locked.video_id if locked is not None and locked.key == item.key else None
-        entry = await self.shared.pull(item.key, seen)
+        seen = None  # a result must agree with the lock (a wanted take is not in it)
+        if not item.wanted:
+            locked = self.recorder.picked(item.name)
+            seen = locked.video_id if locked is not None and locked.key == item.key else None
+        entry = await self.shared.pull(item.job_key, seen)  # a take by its own key
         if entry is None:
             return False
         await self.recorder.record(item, entry)
-        self.ctx.result.restored.append(item.name)
-        self.ctx.reporter.shot(item.name, Progress.RESTORED, "remote cache")
+        self.ctx.result.add_restored(item.name)
+        self.ctx.reporter.shot(item.label, Progress.RESTORED, "remote cache")
         return True
 
     async def _render_missing(self, item: ShotItem, entry: LockEntry, jobs: RemoteJobs) -> None:

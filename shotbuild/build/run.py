@@ -32,8 +32,8 @@ from shotbuild.plan import (
     Render,
     Restore,
     Resume,
+    ShotItem,
     make_plan,
-    output_rel,
     served_remotely,
 )
 from shotbuild.progress import NullReporter, Reporter
@@ -60,12 +60,15 @@ def build(
     remote: RemoteCache | None = None,
     names: Mapping[str, str] = PYTHON_NAMES,
     confirm: Confirm | None = None,
+    check: Callable[[Plan], None] | None = None,
 ) -> BuildResult:
     """Build a spec: hold its build lock, plan, then execute (or only say, dry_run).
     `remote` (a shared RemoteCache) is asked before anything is paid for, and
     given every paid render. `names` says how messages name the options (the CLI
     passes its flags). `confirm(renders, cost)` is asked before a build that pays
-    (after the limits and the account's balance are checked); False stops it."""
+    (after the limits and the account's balance are checked); False stops it.
+    `check(plan)` sees the plan made under the build lock before anything is done,
+    and raises to stop the build (`build --plan FILE`: the saved plan must not move)."""
     options = options if options is not None else BuildOptions()
     cache = cache if cache is not None else Cache()
     reporter = reporter or NullReporter()
@@ -85,6 +88,8 @@ def build(
         plan = with_rerolls(plan, options.reroll, cache, pick=options.pick_rerolled)
         if isinstance(worker, Remote):
             plan = served_remotely(plan, remote)
+        if check is not None:
+            check(plan)
         result = BuildResult(plan, paid=isinstance(worker, Remote), paid_cost=plan.cost_among(()))
         ctx = Context(spec, options, cache, reporter, result, sleep or real_sleep, clock)
         ctx.names = names
@@ -93,20 +98,22 @@ def build(
         finally:
             manifest.flush()
         if not options.dry_run and spec.sequences:  # no cut: no import of the assembler
-            _assemble_sequences(spec, backend, manifest.build_dir, result, reporter)
+            _assemble_sequences(ctx, backend, manifest.build_dir, result)
         return result
 
 
 def _assemble_sequences(
-    spec: Spec, backend: Backend, build_dir: Path, result: BuildResult, reporter: Reporter
+    ctx: Context, backend: Backend, build_dir: Path, result: BuildResult
 ) -> None:
-    """The hook into shotbuild.sequences: cuts from the shots this build left done."""
+    """The hook into shotbuild.sequences: cuts from the shots this build left done
+    and those its plan found up to date (a build limited by --only, or a pick)."""
     from shotbuild.sequences import FAILED as CUT_FAILED
-    from shotbuild.sequences import assemble_all
+    from shotbuild.sequences import assemble_built
 
     done = [*result.built, *result.restored, *result.up_to_date]
-    files = {name: build_dir / output_rel(backend, name) for name in done}
-    for cut in assemble_all(spec, build_dir, files, backend.subdir, reporter):
+    only = ctx.options.only
+    cuts = assemble_built(result.plan, build_dir, done, backend.subdir, ctx.reporter, only=only)
+    for cut in cuts:
         if cut.status == CUT_FAILED:
             result.failed.append((cut.name, cut.detail))
 
@@ -122,25 +129,27 @@ def _execute(
 ) -> None:
     options, cache = ctx.options, ctx.cache
     items = _selected(plan, options)
+    takes = plan.extra_among(items)  # the other takes `takes: N` asks for
     orphans = [o for o in plan.orphans if not options.only or o.name in options.only]
     if options.dry_run:
-        ctx.result.dry_run = _dry_run(items, orphans, paid=ctx.result.paid)
+        ctx.result.dry_run = _dry_run([*items, *takes], orphans, paid=ctx.result.paid)
         return
     _check_cost(ctx, plan, items)
-    _check_budget(ctx, items)
+    _check_budget(ctx, plan, items)
     for path, stat in plan.hashed.items():
         cache.stat_save(path, stat)  # what planning hashed, so the next plan reads nothing
-    if any(_needs_backend(i, remote is not None and ctx.result.paid) for i in items):
+    if any(_needs_backend(i, remote is not None and ctx.result.paid) for i in (*items, *takes)):
         backend.check_ready()
     _before_paying(ctx, plan, backend, items, confirm)
     orphans = _ready(backend, orphans, ctx.reporter)
     if plan.settled:
         cache.untrack_jobs(plan.spec.path, plan.settled)
-    if any(i.status not in SETTLED for i in items):
+    if takes or any(i.status not in SETTLED for i in items):
         cache.remember_spec(plan.spec.path, manifest.build_dir)
     manifest.save_every = 1.0
+    _say_preview_takes(ctx, items, paid=ctx.result.paid)
     executor, slots = _executor(ctx, plan, backend, worker, manifest, remote)
-    work = executor.settle(items, manifest.build_dir / backend.subdir)
+    work = [*executor.settle(items, manifest.build_dir / backend.subdir), *takes]
     if work or orphans:  # asyncio only when there is work: a no-op build stays light
         import asyncio
 
@@ -238,9 +247,21 @@ def _check_account(ctx: Context, backend: Backend, cost: Money) -> None:
         ctx.reporter.message(f"note: {line}")
 
 
-def _check_budget(ctx: Context, items: Sequence[PlanItem]) -> None:
+def _say_preview_takes(ctx: Context, items: Sequence[PlanItem], *, paid: bool) -> None:
+    """A free backend renders each shot once: a preview is never a take (it never
+    enters the lock), so `takes: N` is said to wait for a paid build."""
+    many = [i.name for i in items if isinstance(i, ShotItem) and i.shot.takes > 1]
+    if many and not paid:
+        ctx.reporter.message(
+            f"note: a preview renders one animatic per shot; the takes of {', '.join(many)}"
+            " (takes: N) are rendered by a paid build"
+        )
+
+
+def _check_budget(ctx: Context, plan: Plan, items: Sequence[PlanItem]) -> None:
     limit = ctx.options.max_seconds
-    seconds = sum(i.seconds for i in items if i.status in RENDERS)
+    units = (*items, *plan.extra_among(items))
+    seconds = sum(i.seconds for i in units if i.status in RENDERS)
     if limit is None:
         return
     if seconds > limit:
@@ -286,8 +307,12 @@ def _dry_run(
     items: Sequence[PlanItem], orphans: Sequence[Orphan], *, paid: bool
 ) -> list[tuple[str, str]]:
     verb = "submit" if paid else "render"
-    said = [(i.name, _would(i, verb)) for i in items if _would(i, verb)]
+    said = [(_label(i), _would(i, verb)) for i in items if _would(i, verb)]
     return said + [(earlier(o), f"finish into the cache: {o.reason}") for o in orphans]
+
+
+def _label(item: PlanItem) -> str:
+    return item.label if isinstance(item, ShotItem) else item.name
 
 
 def _would(item: PlanItem, verb: str) -> str:

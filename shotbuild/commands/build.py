@@ -14,9 +14,13 @@ from shotbuild.commands._common import backend_option, echo_err, load, out_optio
 if TYPE_CHECKING:
     from shotbuild.build import BuildOptions, BuildResult
     from shotbuild.money import Money, PriceTable
+    from shotbuild.plan import Plan
     from shotbuild.settings import Settings
     from shotbuild.spec.model import Spec
     from shotbuild.store.cache import Cache
+
+
+PlanCheck = Callable[["Plan", str], None]  # (the build's plan, its backend identity)
 
 
 def _names(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -105,6 +109,15 @@ FLAGS = {
     " build obtains (CI). Default: $SHOTBUILD_REMOTE_CACHE_MODE, else the config file,"
     " else readwrite.",
 )
+@click.option(
+    "--plan",
+    "saved",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Do exactly the plan `shotbuild plan --out FILE` saved (it counts as the"
+    " confirmation); refuse, paying nothing, when anything moved since.",
+)
 @click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON document on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Every progress step as a plain line.")
@@ -127,6 +140,7 @@ def cli(
     as_json: bool,
     quiet: bool,
     verbose: bool,
+    saved: Path | None = None,
 ) -> int:
     """Build SPEC (default: shots.yaml): each shot's output is restored from the
     build folder, the cache or the lock when its key is unchanged; the rest are
@@ -135,8 +149,12 @@ def cli(
     from shotbuild.noop import Watch
     from shotbuild.settings import Settings
 
+    check = None
+    if saved is not None:
+        check = saved_plan_check(saved, only=only, force=force)
+        yes = True  # the saved plan is the confirmation (terraform apply plan.out)
     loaded = load(spec)
-    plain = not (only or force or dry_run or out or rerender_missing or as_json)
+    plain = not (only or force or dry_run or out or rerender_missing or as_json or saved)
     plain = plain and max_seconds is None and max_cost is None and remote_cache is None
     watch = Watch(loaded, backend) if plain and remote_cache_mode is None else None
     settings = Settings.resolve(
@@ -169,8 +187,30 @@ def cli(
         quiet=quiet,
         verbose=verbose,
         json=as_json,
+        check=check,
         after=watch.finish if watch is not None else None,
     )
+
+
+def saved_plan_check(path: Path, *, only: tuple[str, ...], force: tuple[str, ...]) -> PlanCheck:
+    """`--plan FILE`: the saved plan read (and checked) now, and the check a build
+    makes of its own plan before it does anything: refuse when anything moved."""
+    from shotbuild.errors import UsageError
+    from shotbuild.savedplan import PlanMoved, moved, read_saved_plan, saved_plan_of
+
+    if only or force:
+        raise UsageError("--plan does the saved plan as it is: leave out --only and --force")
+    saved = read_saved_plan(path)
+
+    def check(plan: Plan, identity: str) -> None:
+        what = moved(saved, saved_plan_of(plan, identity))
+        if what is not None:
+            raise PlanMoved(
+                f"{path} is out of date: {what}; nothing was paid; run"
+                f" `shotbuild plan --out {path}` again"
+            )
+
+    return check
 
 
 def money_limits(settings: Settings, max_cost: str | None) -> tuple[Money | None, PriceTable]:
@@ -192,6 +232,7 @@ def execute(
     verbose: bool,
     json: bool,
     names: Mapping[str, str] = FLAGS,
+    check: PlanCheck | None = None,
     after: Callable[[BuildResult, Cache], None] | None = None,
 ) -> int:
     """Run a build (a plain one, or a reroll) and report it: the confirmation on a
@@ -205,16 +246,18 @@ def execute(
     remote = settings.remote.open()
     reporter = reporter_for(quiet=quiet, verbose=verbose)
     with Cache() as cache:
+        backend = settings.open_backend(cache)
         try:
             result = build(
                 loaded,
-                settings.open_backend(cache),
+                backend,
                 options,
                 cache=cache,
                 reporter=reporter,
                 remote=remote,
                 names=names,
                 confirm=ask,
+                check=None if check is None else lambda plan: check(plan, backend.identity),
             )
         finally:
             reporter.close()

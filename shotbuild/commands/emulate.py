@@ -7,6 +7,7 @@ import click
 from shotbuild.emulator import EmulatorConfig, require_extra
 from shotbuild.errors import ShotbuildError
 
+DEFAULT_PORT = 8765  # fixed, so HEYGEN_BASE_URL stays the same between runs
 rate = click.FloatRange(0.0, 1.0)
 seconds = click.FloatRange(min=0.0)
 
@@ -15,7 +16,7 @@ seconds = click.FloatRange(min=0.0)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
-    default=0,
+    default=DEFAULT_PORT,
     show_default=True,
     help="Port to listen on; 0 picks a free one.",
 )
@@ -169,7 +170,8 @@ def cli(
         sock = bind(host, port)
     except OSError as e:
         raise ShotbuildError(
-            f"cannot listen on {host}:{port} ({e.strerror}): choose another --port or --host"
+            f"cannot listen on {host}:{port} ({e.strerror}): another emulator may be running"
+            " there; choose another --port (--port 0 picks a free one) or --host"
         ) from e
     url = base_url(sock)
     click.echo(url)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shotbuild.commands._common import backend_option, load, out_option, spec_argument
+from shotbuild.commands._common import backend_option, echo_err, load, spec_argument
 from shotbuild.money import renders_and_money
 from shotbuild.plan import Plan
 
@@ -20,7 +20,23 @@ if TYPE_CHECKING:
 @click.command("plan")
 @spec_argument
 @backend_option
-@out_option
+@click.option(
+    "--build-dir",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Build folder (default: the spec's build_dir, else build/ beside the spec);"
+    " `build --out` takes the same folder.",
+)
+@click.option(
+    "--out",
+    "save",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Also save the plan to FILE; `shotbuild build --plan FILE` then does exactly"
+    " it, or refuses when anything moved.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option(
     "--detailed-exitcode",
@@ -35,6 +51,7 @@ def cli(
     as_json: bool,
     detailed_exitcode: bool,
     diff: bool = False,
+    save: Path | None = None,
 ) -> int:
     """Show each shot as new, changed (which fields), up to date, in flight,
     failed last time or removed, why, and the seconds of video a build would pay for."""
@@ -50,13 +67,15 @@ def cli(
         chosen = settings.open_backend()
         plan = make_plan(loaded, chosen, cache, out=out, prices=settings.money.table())
         plan = served_remotely(plan, settings.remote.open())
+    if save is not None:
+        save_plan(plan, chosen.identity, save)
     cuts = plan_of(plan, "preview" if plan.backend == "preview" else "")
     if as_json:
-        doc = {**plan.to_json(), "sequences": [cut_json(c) for c in cuts]}
+        doc = {**plan.to_json(), "sequences": [cut_json(c, plan) for c in cuts]}
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
     else:
         show_plan(plan)
-        show_cuts(cuts)
+        show_cuts(plan, cuts)
         if diff:
             from shotbuild.commands.explain import show_diff
 
@@ -64,16 +83,28 @@ def cli(
     return 2 if detailed_exitcode and plan.pending else 0
 
 
+def save_plan(plan: Plan, identity: str, path: Path) -> None:
+    """`--out FILE`: the plan as a file `build --plan FILE` applies exactly."""
+    from shotbuild.savedplan import saved_plan_of, write_saved_plan
+
+    write_saved_plan(path, saved_plan_of(plan, identity))
+    echo_err(f"saved the plan to {path}: `shotbuild build --plan {path}` does exactly it")
+
+
 def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     """The plan as a table on stdout (a report: `shotbuild plan > plan.txt` works);
     `live` adds an API state per shot."""
+    from shotbuild.report.takes import takes_words
+
     width = max((len(i.name) for i in plan.items), default=4)
     for item in plan.items:
-        each = plan.cost_of(item)
-        price = f", {each}" if each is not None and item.seconds else ""
-        cost = f"  {item.seconds:g} s{price}" if item.seconds else ""
+        each, seconds = plan.cost_of(item), plan.seconds_among((item,))
+        price = f", {each}" if each is not None and seconds else ""
+        cost = f"  {seconds:g} s{price}" if seconds else ""
         state = f" [{live[item.name]}]" if live and item.name in live else ""
-        click.echo(f"{item.name:<{width}}  {item.status:<16} {item.reason}{cost}{state}")
+        takes = takes_words(plan, item, live)
+        why = f"{item.reason}; {takes}" if takes else item.reason
+        click.echo(f"{item.name:<{width}}  {item.status:<16} {why}{cost}{state}")
     for item in plan.orphans:
         click.echo(
             f"{item.name:<{width}}  {item.status}: {item.reason}; a build finishes it"
@@ -88,9 +119,11 @@ def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     click.echo(f"plan{backend}: {summary or 'no shots'}; {plan.seconds:g} s of video {paid}{money}")
 
 
-def show_cuts(cuts: Sequence[SequencePlan]) -> None:
-    """One line per sequence: assemble, up to date, or which shots it waits for."""
+def show_cuts(plan: Plan, cuts: Sequence[SequencePlan]) -> None:
+    """One line per sequence: assemble, up to date, or which shots it waits for and
+    what they cost."""
+    from shotbuild.sequences.plan import describe
+
     width = max((len(c.name) for c in cuts), default=4)
     for cut in cuts:
-        said = cut.reason if cut.missing else f"{cut.status.value}: {cut.reason}"
-        click.echo(f"{cut.name:<{width}}  sequence: {said}")
+        click.echo(f"{cut.name:<{width}}  sequence: {describe(plan, cut)}")

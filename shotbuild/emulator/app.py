@@ -509,8 +509,9 @@ def _card(job: Job) -> Card:
     from shotbuild.preview import Card
 
     body = job.body
-    return Card(
-        name=str(body.get("title") or job.id),
+    title = body.get("title")
+    return Card(  # each job its own video, as HeyGen's: two takes of one shot differ
+        name=f"{title} - {job.id}" if title else job.id,
         prompt=body["prompt"],
         looks=tuple(body["avatar_id"]),
         aspect_ratio=str(body.get("aspect_ratio", "16:9")),

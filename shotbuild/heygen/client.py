@@ -47,7 +47,6 @@ MAX_ANSWER_BYTES = 4 << 20  # no JSON answer of the API comes near this
 DOWNLOAD_TIMEOUT = 30 * 60.0
 STALL_SECONDS = 30.0
 STALL_BYTES = 64 << 10
-ENV_ALLOW_HTTP = "SHOTBUILD_ALLOW_INSECURE_HTTP"
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 # Creates have been seen near 30 s at p99; reads answer within 2 s.
@@ -409,14 +408,15 @@ class HeyGenClient:
 
 def refuse_plain_http(origin: str, allow: bool | None = None) -> None:
     """Plain http to a host other than this machine would send the key in clear
-    text: refuse unless allowed (`allow`, else SHOTBUILD_ALLOW_INSECURE_HTTP=1)."""
+    text: refuse unless allowed (`allow`, else SHOTBUILD_ALLOW_INSECURE_HTTP=1, read by
+    shotbuild.settings)."""
     scheme, _, host = origin.partition("://")
     host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     if scheme != "http" or host in _LOOPBACK or host.startswith("127."):
         return
-    if allow is None:
-        allow = os.environ.get(ENV_ALLOW_HTTP, "").strip() == "1"
-    if not allow:
+    from shotbuild.settings import ENV_ALLOW_HTTP, allow_insecure_http
+
+    if not (allow_insecure_http() if allow is None else allow):
         raise ApiError(
             f"HEYGEN_BASE_URL {origin} is plain http to another machine: the API key would"
             f" travel unencrypted; use https, or set {ENV_ALLOW_HTTP}=1 if you mean it"

@@ -35,6 +35,8 @@ class ApiError(ShotbuildError):
 class AuthError(ApiError):
     """401/403 on an API call: the key is wrong or lacks access."""
 
+    whole_build = True  # every other shot would be refused the same way
+
 
 class CreditError(ApiError):
     """402: the account is out of credit."""
@@ -121,8 +123,8 @@ def _one_line(text: str, limit: int = 200) -> str:
 _BY_STATUS: dict[int, tuple[type[ApiError], str]] = {
     401: (
         AuthError,
-        f"{KEY_VAR} was rejected (401): check the key in your HeyGen account settings, "
-        "or use --backend preview to work offline",
+        f"{KEY_VAR} was rejected (401): check the key in your HeyGen account settings and"
+        f" set {KEY_VAR} to it, or use --backend preview to work offline",
     ),
     402: (
         CreditError,

@@ -27,3 +27,23 @@ def origin_of(base_url: str) -> str:
     if port is None or _DEFAULT_PORTS[scheme] == port:
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
+
+
+LOOPBACK = "loopback"  # the one identity in a key of every API on this machine
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def is_loopback(origin: str) -> bool:
+    """An http(s) origin on this machine (127.0.0.1, localhost, ::1), any port."""
+    scheme, sep, rest = origin.partition("://")
+    if not sep or scheme not in _DEFAULT_PORTS:
+        return False
+    host = rest if rest.endswith("]") else rest.rsplit(":", 1)[0]
+    return host in _LOOPBACK_HOSTS
+
+
+def key_identity(identity: str) -> str:
+    """The backend identity a shot's key is made with: every loopback origin is one
+    (an emulator restarted on another port changes no key); any other identity is
+    itself, so an emulator's renders never pass for real ones."""
+    return LOOPBACK if is_loopback(identity) else identity

@@ -26,7 +26,6 @@ from shotbuild.errors import ShotbuildError
 from shotbuild.review import asset
 from shotbuild.review.live import Live
 from shotbuild.review.model import (
-    MAX_TAKES,
     ReviewError,
     cut_path,
     media_path,
@@ -110,7 +109,8 @@ class _Views:
             return no
         name, take = request.path_params["shot"], request.path_params["take"]
         try:
-            path = await asyncio.to_thread(media_path, self.live.spec(), name, take)
+            spec, cache_dir = self.live.spec(), self.live.project.cache_dir
+            path = await asyncio.to_thread(media_path, spec, name, take, cache_dir)
         except ShotbuildError as e:
             return _error(404, str(e))
         return FileResponse(path, media_type="video/mp4", headers=SECURITY_HEADERS)
@@ -140,7 +140,8 @@ class _Views:
             return no
         try:
             shot, take = _pick_body(await request.body())
-            chosen = await asyncio.to_thread(pick, self.live.spec(), shot, take)
+            spec, cache_dir = self.live.spec(), self.live.project.cache_dir
+            chosen = await asyncio.to_thread(pick, spec, shot, take, cache_dir)
         except ShotbuildError as e:
             return _error(404 if isinstance(e, ReviewError) else 400, str(e))
         self.live.changed()
@@ -169,6 +170,7 @@ def _cross_origin(request: Request) -> Response | None:
 
 def _pick_body(body: bytes) -> tuple[str, int]:
     """{"shot": <name>, "take": 1-9}, checked field by field; ShotbuildError otherwise."""
+    from shotbuild.takes import MAX_TAKE_NUMBER
     from shotbuild.untrusted import load_json, obj, shot_name
 
     try:
@@ -176,6 +178,6 @@ def _pick_body(body: bytes) -> tuple[str, int]:
     except UnicodeDecodeError:
         raise ShotbuildError("pick request is not UTF-8") from None
     take = doc.get("take")
-    if not isinstance(take, int) or isinstance(take, bool) or not 1 <= take <= MAX_TAKES:
-        raise ShotbuildError(f"take must be a number from 1 to {MAX_TAKES}")
+    if not isinstance(take, int) or isinstance(take, bool) or not 1 <= take <= MAX_TAKE_NUMBER:
+        raise ShotbuildError(f"take must be a number from 1 to {MAX_TAKE_NUMBER}")
     return shot_name(doc.get("shot")), take

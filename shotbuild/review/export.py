@@ -1,10 +1,12 @@
 """`review --static DIR`: the page as files that play from file:// with no server.
 
 DIR gets index.html, review.js, review.css, model.js (the view model as one
-JavaScript assignment) and the media under media/<shot>/<take>.mp4 and
-refs/<shot>/<index>.<ext> (a sequence's current cut under
-cuts/<sequence>/<cut|preview>.mp4), hard-linked from the build folder where the file
-system allows it, else copied. Pick controls are disabled there, with a note."""
+JavaScript assignment) and the media under media/<shot>/<take>.mp4 (every take
+whose bytes are on this machine, and the preview) and refs/<shot>/<index>.<ext>
+(a sequence's current cut under cuts/<sequence>/<cut|preview>.mp4). Files of the
+build folder are hard-linked where the file system allows it, else copied; a take
+found only in the local cache is copied (a link would let an edit of the export
+change the cache's blob). Pick controls are disabled there, with a note."""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def export(project: Project, out: Path) -> Exported:
     media: dict[str, dict[str, str]] = {}
     refs: dict[str, dict[str, str]] = {}
     for shot in doc["shots"]:
-        media[shot["name"]] = _videos(spec, shot, out)
+        media[shot["name"]] = _videos(spec, shot, out, project.cache_dir)
         refs[shot["name"]] = _refs(spec, shot, out)
     cuts = {s["name"]: _cut(spec, s, out) for s in doc["sequences"] if s["cut"]}
     config = {"mode": "static", "model": doc, "media": media, "refs": refs, "cuts": cuts}
@@ -61,17 +63,17 @@ def export(project: Project, out: Path) -> Exported:
     return Exported(out / "index.html", sum(len(m) for m in media.values()) + len(cuts))
 
 
-def _videos(spec: Spec, shot: dict[str, Any], out: Path) -> dict[str, str]:
+def _videos(spec: Spec, shot: dict[str, Any], out: Path, cache_dir: Path | None) -> dict[str, str]:
     names = [str(t["number"]) for t in shot["takes"] if t["available"]]
     names += [PREVIEW] if shot["preview"] else []
     found: dict[str, str] = {}
     for take in names:
         try:
-            source = media_path(spec, shot["name"], take)
+            source = media_path(spec, shot["name"], take, cache_dir)
         except ReviewError:
             continue
         rel = f"media/{shot['name']}/{take}.mp4"
-        _place(source, out / rel)
+        _place(source, out / rel, link=spec.build_dir in source.parents)
         found[take] = rel
     return found
 
@@ -101,11 +103,15 @@ def _refs(spec: Spec, shot: dict[str, Any], out: Path) -> dict[str, str]:
     return found
 
 
-def _place(source: Path, target: Path) -> None:
-    """Hard-link `source` to `target` (same file system), else copy it."""
+def _place(source: Path, target: Path, *, link: bool = True) -> None:
+    """Hard-link `source` to `target` (when `link` and on the same file system),
+    else copy it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     try:
-        os.link(source, target)
+        if link:
+            os.link(source, target)
+            return
     except OSError:
-        shutil.copy2(source, target)
+        pass
+    shutil.copy2(source, target)

@@ -6,10 +6,12 @@ This is the only module of the review package that reads the engine's types
 planner change this file and nothing else: the page and the server speak only
 the values defined here.
 
-Today a shot has at most one paid take (its lock entry; the file at
-<build_dir>/<shot>.mp4), and it is the picked one; the preview animatic at
-<build_dir>/preview/<shot>.mp4 stands in (marked PREVIEW) where no paid take
-exists. Paths stay on the server: the page names media by shot and take number.
+A shot's takes are the lock's takes of it, one of them picked; each is playable
+when its bytes are on this machine (media.py: the output, build/takes/, or the
+local cache's blob), else on record only (`shotbuild pick` fetches it). The preview
+animatic at <build_dir>/preview/<shot>.mp4 stands in (marked PREVIEW) where no
+paid take exists. Paths stay on the server: the page names media by shot and take
+number.
 
 Each sequence of the spec is its members (shot, media to play, in/out trims) for
 the page to play in order over the members' own files, plus the assembled cut
@@ -28,11 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from shotbuild.errors import ShotbuildError
+from shotbuild.review.media import take_file
 from shotbuild.spec.model import Reference, Sequence, Shot, Spec
+from shotbuild.store.lock import LockEntry, ShotTakes
+from shotbuild.takes import MAX_TAKE_NUMBER
 
 PREVIEW = "preview"  # the media name of a shot's preview animatic (not a take number)
 CUT = "cut"  # the media name of a sequence's assembled (paid) cut; PREVIEW: its preview cut
-MAX_TAKES = 9  # keys 1-9 pick; a shot shows at most this many takes
 IMAGE_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -48,9 +52,9 @@ class ReviewError(ShotbuildError):
 
 @dataclass(frozen=True)
 class Take:
-    number: int  # 1-based, as the keys 1-9 pick it
+    number: int  # 1-based; the keys 1-9 pick takes 1-9 (any take can be clicked)
     picked: bool
-    available: bool  # its video is in the build folder (else: on record only)
+    available: bool  # its bytes are on this machine (else: on record only)
     video_id: str
     seconds: float
     built_at: str
@@ -143,6 +147,7 @@ class Project:
     spec_path: Path
     watch: bool = False
     planner: Callable[[Spec, str], Any] | None = None  # (spec, backend name) -> Plan
+    cache_dir: Path | None = None  # the local cache (None: the default folder)
 
     def load(self) -> Spec:
         from shotbuild.spec import load_spec
@@ -167,7 +172,9 @@ def read_project(project: Project) -> tuple[Spec | None, ReviewModel]:
         return None, error
     items = {i.name: i for i in paid.items}
     previews = {i.name: i for i in preview.items}
-    shots = tuple(_shot(s, items[s.name], previews[s.name], paid.lock) for s in spec.shots)
+    shots = tuple(
+        _shot(s, items[s.name], previews[s.name], paid, project.cache_dir) for s in spec.shots
+    )
     renders = sum(1 for s in shots if s.seconds)
     seconds = sum(s.seconds for s in shots)
     cuts = _sequences(spec, shots, paid, preview)
@@ -182,11 +189,11 @@ def _plan(project: Project, spec: Spec, backend: str) -> Any:
     from shotbuild.plan import make_plan
     from shotbuild.store.cache import Cache
 
-    with Cache() as cache:
+    with Cache(project.cache_dir) as cache:
         return make_plan(spec, get_backend(backend, cache=cache), cache)
 
 
-def _shot(shot: Shot, item: Any, preview: Any, lock: Mapping[str, Any]) -> ShotView:
+def _shot(shot: Shot, item: Any, preview: Any, plan: Any, cache_dir: Path | None) -> ShotView:
     from shotbuild.plan import FAILED, UP_TO_DATE, Render, Resume
 
     job = item.previous if isinstance(item, Render) else None
@@ -205,7 +212,7 @@ def _shot(shot: Shot, item: Any, preview: Any, lock: Mapping[str, Any]) -> ShotV
         fields=tuple(item.fields),
         message=message,
         seconds=float(item.seconds),
-        takes=_takes(lock.get(shot.name), Path(item.output)),
+        takes=_takes(plan.build_dir, shot.name, plan.takes.shots.get(shot.name), cache_dir),
         wanted=_wanted(shot),
         preview=Path(preview.output).is_file(),
         preview_current=preview.status == UP_TO_DATE,
@@ -252,20 +259,21 @@ def _member_media(shot: ShotView) -> str | None:
     return PREVIEW if shot.preview else None
 
 
-def _takes(entry: Any, output: Path) -> tuple[Take, ...]:
-    """Today's model: the lock entry is the one take, and it is picked."""
-    if entry is None:
+def _takes(
+    build_dir: Path, name: str, shot: ShotTakes | None, cache_dir: Path | None
+) -> tuple[Take, ...]:
+    """Every take of the shot in the lock, by number; which is picked, which is here."""
+    if shot is None:
         return ()
-    available = _size(output) == entry.size
-    take = Take(1, True, available, entry.video_id, entry.duration, entry.built_at, entry.origin)
-    return (take,)
+    return tuple(
+        _take(n, n == shot.pick, take_file(build_dir, name, n, entry, cache_dir), entry)
+        for n, entry in sorted(shot.takes.items())
+    )
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return -1
+def _take(number: int, picked: bool, found: Path | None, entry: LockEntry) -> Take:
+    here = found is not None
+    return Take(number, picked, here, entry.video_id, entry.duration, entry.built_at, entry.origin)
 
 
 def _wanted(shot: Shot) -> int:
@@ -291,18 +299,28 @@ def _spec_shot(spec: Spec, name: str) -> Shot:
         raise ReviewError(f"no shot named {name!r} in {spec.path.name}") from None
 
 
-def media_path(spec: Spec, name: str, take: str) -> Path:
-    """The file of shot `name`'s take `take` ("1".."9" or "preview"), checked against
-    the spec and the lock; ReviewError when either does not have it."""
-    _spec_shot(spec, name)
-    if take == PREVIEW:
-        path = spec.build_dir / "preview" / f"{name}.mp4"
-    else:
-        _take_number(spec, name, take)
-        path = spec.build_dir / f"{name}.mp4"
+def media_path(spec: Spec, name: str, take: str, cache_dir: Path | None = None) -> Path:
+    """The file of shot `name`'s take `take` ("1".."999" or "preview"), checked against
+    the spec and the lock; ReviewError when either does not have it, or when the
+    take's bytes are not on this machine (media.take_file says where it looks)."""
+    name = _spec_shot(spec, name).name
+    if take != PREVIEW:
+        return _take_path(spec, name, take, cache_dir)
+    path = spec.build_dir / PREVIEW / f"{name}.mp4"
     if not path.is_file():
-        raise ReviewError(f"shot {name!r} has no {take} video in the build folder")
+        raise ReviewError(f"shot {name!r} has no preview video in the build folder")
     return path
+
+
+def _take_path(spec: Spec, name: str, take: str, cache_dir: Path | None) -> Path:
+    number, entry = _take_number(spec, name, take)
+    found = take_file(spec.build_dir, name, number, entry, cache_dir)
+    if found is None:
+        raise ReviewError(
+            f"take {number} of shot {name!r} is not on this machine:"
+            f" `shotbuild pick {name} {number}` fetches it (no render) and makes it the output"
+        )
+    return found
 
 
 def cut_path(spec: Spec, name: str, kind: str) -> Path:
@@ -319,14 +337,16 @@ def cut_path(spec: Spec, name: str, kind: str) -> Path:
     return path
 
 
-def _take_number(spec: Spec, name: str, take: str) -> int:
+def _take_number(spec: Spec, name: str, take: str) -> tuple[int, LockEntry]:
+    """Take `take` ("1".."999", as written in a URL) of shot `name` in the lock now:
+    its number and its lock entry; ReviewError when the lock has no such take."""
     from shotbuild.store.lock import read_lock_file
 
-    number = int(take) if take.isdigit() and take[0] != "0" and len(take) <= 3 else 0
-    shot = read_lock_file(spec.lock_path).get(name)
+    number = int(take) if take.isascii() and take.isdigit() and take[0] != "0" else 0
+    shot = read_lock_file(spec.lock_path).shots.get(name) if 0 < number <= MAX_TAKE_NUMBER else None
     if shot is None or number not in shot.takes:
         raise ReviewError(f"shot {name!r} has no take {take!r} on record")
-    return number
+    return number, shot.takes[number]
 
 
 def reference_image(spec: Spec, name: str, index: int) -> tuple[bytes, str]:
@@ -350,26 +370,21 @@ def reference_image(spec: Spec, name: str, index: int) -> tuple[bytes, str]:
         raise ReviewError(f"shot {name!r}: reference {ref.path} cannot be read") from None
 
 
-def pick(spec: Spec, name: str, take: int) -> Take:
+def pick(spec: Spec, name: str, take: int, cache_dir: Path | None = None) -> Take:
     """Make take `take` shot `name`'s pick: the same code path as `shotbuild pick`
     (shotbuild.picking): the lock's pick changes and the take's video is put at
     build/<shot>.mp4, never rendered. Picking the take already picked changes
     nothing. ReviewError when the shot or the take is not there."""
     from shotbuild.store.lock import read_lock_file
 
-    _spec_shot(spec, name)
-    number = _take_number(spec, name, str(take))
-    shot = read_lock_file(spec.lock_path).shots[name]
-    entry = shot.takes[number]
-    if shot.pick != number:
-        entry = _switch(spec, name, number)
-    available = (spec.build_dir / f"{name}.mp4").is_file()
-    return Take(
-        number, True, available, entry.video_id, entry.duration, entry.built_at, entry.origin
-    )
+    name = _spec_shot(spec, name).name
+    number, entry = _take_number(spec, name, str(take))
+    if read_lock_file(spec.lock_path).shots[name].pick != number:
+        entry = _switch(spec, name, number, cache_dir)
+    return _take(number, True, take_file(spec.build_dir, name, number, entry, cache_dir), entry)
 
 
-def _switch(spec: Spec, name: str, take: int) -> Any:
+def _switch(spec: Spec, name: str, take: int, cache_dir: Path | None) -> Any:
     from shotbuild.backends import get_backend
     from shotbuild.picking import PickError
     from shotbuild.picking import pick as pick_take
@@ -377,7 +392,7 @@ def _switch(spec: Spec, name: str, take: int) -> Any:
     from shotbuild.store.cache import Cache
 
     remote = Settings.resolve(spec.root, backend="heygen").remote.open()
-    with Cache() as cache:
+    with Cache(cache_dir) as cache:
         backend = get_backend("heygen", cache=cache)
         try:
             picked = pick_take(spec, backend, cache, name, take, remote=remote)

@@ -5,8 +5,9 @@ imported when a cut is assembled, OpenTimelineIO (the `edit` extra) when one
 is exported.
 
 The engine calls two functions: `plan_sequences` (pure: assemble / up to date /
-waiting for shots, each with a reason) and `assemble_all` (does it, returns a
-result per sequence)."""
+waiting for shots, each with a reason) and `assemble_built` (after a build, or
+the build a pick runs: `assemble_all` on the cuts it concerns, a result per
+sequence)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from shotbuild.sequences.assemble import (
     UP_TO_DATE,
     SequenceResult,
     assemble_all,
+    assemble_built,
     remove_outputs,
 )
 from shotbuild.sequences.plan import (
@@ -36,6 +38,7 @@ __all__ = [
     "SequenceResult",
     "SequenceStatus",
     "assemble_all",
+    "assemble_built",
     "plan_sequences",
     "remove_outputs",
 ]

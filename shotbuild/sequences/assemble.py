@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -20,12 +20,15 @@ from shotbuild.sequences.plan import (
     ASSEMBLER_VERSION,
     SequencePlan,
     SequenceStatus,
+    containing,
+    member_files,
     out_dir_of,
     plan_sequences,
 )
 from shotbuild.spec.model import Sequence, Spec
 
 if TYPE_CHECKING:
+    from shotbuild.plan import Plan
     from shotbuild.sequences.media import Probe, Segment
 
 ASSEMBLED = "assembled"
@@ -62,22 +65,47 @@ def assemble_all(
     member_files: Mapping[str, Path],
     subdir: str = "",
     reporter: Messages | None = None,
+    *,
+    only: Collection[str] | None = None,
+    hint: str = "",
 ) -> tuple[SequenceResult, ...]:
-    """Bring every cut of `spec` up to date in `<build_dir>/<subdir>/`, from
-    `member_files` (shot -> its finished file; a shot not in it is not done)."""
+    """Bring every cut of `spec` (or those named in `only`) up to date in
+    `<build_dir>/<subdir>/`, from `member_files` (shot -> its finished file; a shot
+    not in it is not done). `hint` ends the line of a cut that waits for shots."""
     if not spec.sequences:
         return ()
     tell = reporter or _Silent()
     out_dir = out_dir_of(build_dir, subdir)
     done = record.read(out_dir)
     before = _snapshot(done)
-    plans = plan_sequences(spec, build_dir, member_files, subdir, done=done)
-    runner = _Runner(done, out_dir, tell, str(spec.path))
+    plans = plan_sequences(spec, build_dir, member_files, subdir, done=done, only=only)
+    runner = _Runner(done, out_dir, tell, str(spec.path), hint)
     results = tuple(runner.run(p, _sequence(spec, p.name)) for p in plans)
     if _snapshot(done) != before:
         out_dir.mkdir(parents=True, exist_ok=True)
         done.save()
     return results
+
+
+def assemble_built(
+    plan: Plan,
+    build_dir: Path,
+    done: Collection[str],
+    subdir: str = "",
+    reporter: Messages | None = None,
+    *,
+    only: Collection[str] = (),
+) -> tuple[SequenceResult, ...]:
+    """The engine's hook, after a build of `plan` put the shots `done` in place: each
+    cut from its members' picked takes, whether this build or an earlier one made
+    them. A build limited to `only` (`--only`, `shotbuild pick`) brings up to date
+    the cuts that contain those shots, and says what to run for a member it left out."""
+    if not plan.spec.sequences:
+        return ()
+    files = member_files(plan, done)
+    names = containing(plan.spec, only) if only else None
+    hint = f"; run `shotbuild build {plan.spec.path.name}` to assemble it" if only else ""
+    return assemble_all(plan.spec, build_dir, files, subdir, reporter, only=names, hint=hint)
 
 
 def _snapshot(done: record.Record) -> tuple[object, ...]:
@@ -89,13 +117,16 @@ def _sequence(spec: Spec, name: str) -> Sequence:
 
 
 class _Runner:
-    def __init__(self, done: record.Record, out_dir: Path, tell: Messages, spec: str) -> None:
+    def __init__(
+        self, done: record.Record, out_dir: Path, tell: Messages, spec: str, hint: str = ""
+    ) -> None:
         self.done, self.out_dir, self.tell, self.spec = done, out_dir, tell, spec
+        self.hint = hint
         self.exports_skipped = False
 
     def run(self, plan: SequencePlan, seq: Sequence) -> SequenceResult:
         if plan.status is SequenceStatus.WAITING:
-            self.tell.message(f"{plan.name}: not assembled, {plan.reason}")
+            self.tell.message(f"{plan.name}: not assembled, {plan.reason}{self.hint}")
             return SequenceResult(plan.name, SKIPPED, plan.reason, plan.path)
         try:
             if plan.status is SequenceStatus.UP_TO_DATE:

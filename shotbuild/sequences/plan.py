@@ -5,12 +5,13 @@ stat changed); writes nothing."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from shotbuild.keys import StatCachedHasher, UnreadableReference
-from shotbuild.plan import Plan
+from shotbuild.money import Money, renders_and_money
+from shotbuild.plan import Plan, PlanItem, ShotItem
 from shotbuild.sequences import record
 from shotbuild.spec.model import Sequence, Spec
 from shotbuild.status import SETTLED
@@ -48,13 +49,16 @@ def plan_sequences(
     subdir: str = "",
     *,
     done: record.Record | None = None,
+    only: Collection[str] | None = None,
 ) -> tuple[SequencePlan, ...]:
-    """One plan per sequence of `spec`, in file order. `member_files` maps a shot
-    to its finished file (its picked take); a shot absent from it is not done."""
+    """One plan per sequence of `spec` (or of those named in `only`), in file order.
+    `member_files` maps a shot to its finished file (its picked take); a shot absent
+    from it is not done."""
     out_dir = out_dir_of(build_dir, subdir)
     done = done if done is not None else record.read(out_dir)
     hasher = StatCachedHasher(done.hashes.get, done.hashes.__setitem__)
-    return tuple(_one(seq, out_dir, member_files, done, hasher) for seq in spec.sequences)
+    chosen = [s for s in spec.sequences if only is None or s.name in only]
+    return tuple(_one(seq, out_dir, member_files, done, hasher) for seq in chosen)
 
 
 def _one(
@@ -117,15 +121,63 @@ def plan_of(plan: Plan, subdir: str) -> tuple[SequencePlan, ...]:
     shot needs nothing (up to date); any other member is what the cut waits for."""
     if not plan.spec.sequences:
         return ()
-    done = {i.name: i.output for i in plan.items if i.status in SETTLED}
-    return plan_sequences(plan.spec, plan.build_dir, done, subdir)
+    return plan_sequences(plan.spec, plan.build_dir, member_files(plan), subdir)
 
 
-def to_json(cut: SequencePlan) -> dict[str, object]:
+def containing(spec: Spec, shots: Collection[str]) -> tuple[str, ...]:
+    """The sequences of `spec` with any of `shots` among their members, in file order."""
+    return tuple(s.name for s in spec.sequences if any(m.shot in shots for m in s.members))
+
+
+def member_files(plan: Plan, done: Collection[str] = ()) -> dict[str, Path]:
+    """Each shot's file a cut is made of (its picked take, build/<shot>.mp4): of the
+    shots the plan found settled, and of `done` (shots a build has just put there)."""
+    return {
+        item.name: item.output
+        for item in plan.items
+        if (item.status in SETTLED or item.name in done) and _the_shots_own(item)
+    }
+
+
+def _the_shots_own(item: PlanItem) -> bool:
+    """The item of the shot's output (not of another take of it)."""
+    return not isinstance(item, ShotItem) or item.take == 1
+
+
+def waiting_cost(plan: Plan, cut: SequencePlan) -> tuple[int, Money | None]:
+    """The renders and the money a build would pay for the shots `cut` waits for,
+    priced by the plan itself (None: free, or a shot has no price)."""
+    items = [item for item in plan.items if item.name in cut.missing]
+    return plan.renders_among(items), plan.cost_among(items)
+
+
+def describe(plan: Plan, cut: SequencePlan) -> str:
+    """The cut in words: "waiting for 2 shots: a, b (2 renders, $14.00)", or its
+    status and reason."""
+    if not cut.missing:
+        return f"{cut.status.value}: {cut.reason}"
+    count = len(cut.missing)
+    shots = f"{count} shot{'s' if count != 1 else ''}: {', '.join(cut.missing)}"
+    return f"waiting for {shots} ({_money_words(plan, *waiting_cost(plan, cut))})"
+
+
+def _money_words(plan: Plan, renders: int, cost: Money | None) -> str:
+    if not renders:
+        return "nothing to pay: a build restores or finishes them"
+    if cost is not None:
+        return renders_and_money(renders, cost)
+    price = "free" if plan.prices is None else "price unknown"
+    return f"{renders} render{'s' if renders != 1 else ''}, {price}"
+
+
+def to_json(cut: SequencePlan, plan: Plan) -> dict[str, object]:
+    renders, cost = waiting_cost(plan, cut)
     return {
         "name": cut.name,
         "status": cut.status.value,
         "reason": cut.reason,
         "output": str(cut.path),
         "waits_for": list(cut.missing),
+        "waits_for_renders": renders,
+        "waits_for_cost": cost.as_json() if cost is not None else None,
     }

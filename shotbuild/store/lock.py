@@ -220,11 +220,17 @@ class LockFile:
     def current(self) -> dict[str, LockEntry]:
         """Shot name -> its picked take as the shot's render: keyed by the shot's input
         key, so a shot whose pick is take 2 is as up to date as one picking take 1
-        (what the planner and the lock check compare with a shot's key)."""
+        (what the planner and the lock check compare with a shot's key), and with the
+        origin the shot's key was made at (take 1's: takes of one key differ in origin
+        only by a loopback port, which `keys.accepted_keys` must know)."""
         out = {}
         for name, shot in self.shots.items():
             entry = shot.takes[shot.pick]
-            out[name] = entry if entry.key == shot.key else replace(entry, key=shot.key)
+            if entry.key != shot.key:
+                first = shot.takes.get(1)
+                origin = first.origin if first is not None else entry.origin
+                entry = replace(entry, key=shot.key, origin=origin)
+            out[name] = entry
         return out
 
     def get(self, name: str) -> ShotTakes | None:

@@ -60,65 +60,87 @@
     return `ref/${encodeURIComponent(shot.name)}/${index}?${new URLSearchParams({ t: token })}`;
   }
 
+  // A take's video is here: on this machine (server), or written into the export (static).
+  function here(shot, take) {
+    return take.available && (!isStatic || Boolean((config.media[shot.name] || {})[String(take.number)]));
+  }
+
   // What the main player shows: the picked take if its video is here, else the preview.
   function playable(shot) {
-    const picked = shot.takes.find((t) => t.picked && t.available);
+    const picked = shot.takes.find((t) => t.picked && here(shot, t));
     if (picked) return { take: String(picked.number), preview: false };
     if (shot.preview) return { take: "preview", preview: true };
     return null;
   }
 
-  // -- one shot ----------------------------------------------------------------
-  function player(shot, version) {
-    const what = playable(shot);
-    if (!what) {
-      const why = shot.takes.length ? "its take is on record but not in the build folder" : "no take and no preview yet";
-      return el("div", { class: "player empty" }, el("p", {}, `Nothing to play: ${why}.`),
+  // -- one shot: its players side by side (main first), each take with its pick ----
+  function players(shot, version) {
+    const main = playable(shot);
+    if (!main && !shot.takes.length) {
+      return el("div", { class: "player empty" }, el("p", {}, "Nothing to play: no take and no preview yet."),
         el("p", { class: "hint" }, "Run `shotbuild build --backend preview` for an animatic."));
     }
+    const list = [];
+    if (main) list.push(main.preview ? previewPlayer(shot, version, true) : takePlayer(shot, shot.takes.find((t) => t.picked), version, true));
+    for (const take of shot.takes) {
+      if (main && !main.preview && String(take.number) === main.take) continue;
+      list.push(here(shot, take) ? takePlayer(shot, take, version, false) : missingTake(shot, take));
+    }
+    if (shot.preview && main && !main.preview) list.push(previewPlayer(shot, version, false));
+    return el("div", { class: list.length > 1 ? "players many" : "players" }, list);
+  }
+
+  function videoFor(shot, media, version, main, label, preview) {
     const video = el("video", {
-      class: "main", controls: true, preload: "auto", playsInline: true,
-      src: mediaUrl(shot, what.take, version), dataset: { take: what.take },
+      class: main ? "main" : "other", controls: true, preload: main ? "auto" : "metadata", playsInline: true,
+      src: mediaUrl(shot, media, version), dataset: { take: media },
     });
-    video.addEventListener("ended", () => { if (state.playingAll) playFrom(indexOf(shot.name) + 1); });
+    video.addEventListener("play", () => { const section = video.closest("section.shot"); if (section) section.dataset.active = media; });
+    if (main) video.addEventListener("ended", () => { if (state.playingAll) playFrom(indexOf(shot.name) + 1); });
+    const badge = el("span", { class: preview ? "badge preview" : "badge take", title: preview ? "An offline animatic, not a paid render" : null }, label);
+    return { video, frame: el("div", { class: "frame" }, video, badge) };
+  }
+
+  function playerControls(video) {
     const speed = el("select", { class: "speed", title: "Playback speed", onchange: (e) => { video.playbackRate = Number(e.target.value); } },
       ["0.25", "0.5", "1", "1.5", "2"].map((v) => el("option", { value: v, selected: v === "1" }, `${v}\u00d7`)));
     const loop = el("label", { class: "loop" }, el("input", { type: "checkbox", onchange: (e) => { video.loop = e.target.checked; } }), " loop");
-    const badge = what.preview ? el("span", { class: "badge preview", title: "An offline animatic, not a paid render" }, "PREVIEW") : el("span", { class: "badge take" }, `TAKE ${what.take}`);
-    return el("div", { class: "player" }, el("div", { class: "frame" }, video, badge),
-      el("div", { class: "player-controls" }, el("label", {}, "speed ", speed), loop));
+    return [el("label", {}, speed), loop];
   }
 
-  function takeTile(shot, take, version) {
-    const pickButton = el("button", {
-      type: "button", class: "pick", disabled: isStatic || undefined,
-      title: isStatic ? "Picking needs `shotbuild review` (this is a static export)" : `Pick take ${take.number} (key ${take.number})`,
-      onclick: () => pick(shot.name, take.number),
-    }, take.picked ? `\u2713 picked` : `pick ${take.number}`);
-    const url = mediaUrl(shot, String(take.number), version);
-    const thumb = take.available
-      ? el("video", { class: "thumb", preload: "metadata", muted: true, src: url, title: `Show take ${take.number} in the player`, onclick: (e) => show(e, url, `TAKE ${take.number}`, false) })
-      : el("div", { class: "thumb missing" }, "not in build folder");
-    return el("div", { class: take.picked ? "tile picked" : "tile", dataset: { take: String(take.number) } },
-      thumb, el("div", { class: "tile-label" }, `Take ${take.number}`, el("span", { class: "muted" }, ` ${take.seconds} s`)), pickButton);
+  function pickButton(shot, take) {
+    const title = isStatic ? "Picking needs `shotbuild review` (this is a static export)"
+      : take.number <= 9 ? `Make take ${take.number} the output (key ${take.number})` : `Make take ${take.number} the output`;
+    return el("button", {
+      type: "button", class: take.picked ? "pick picked" : "pick", disabled: isStatic || undefined, title,
+      dataset: { take: String(take.number) },
+      onclick: (e) => { e.currentTarget.blur(); pick(shot.name, take.number, e.currentTarget); },
+    }, take.picked ? "\u2713 picked" : `pick ${take.number}`);
   }
 
-  function previewTile(shot, version) {
-    const url = mediaUrl(shot, "preview", version);
-    return el("div", { class: "tile preview-tile" },
-      el("video", { class: "thumb", preload: "metadata", muted: true, src: url, title: "Show the preview in the player", onclick: (e) => show(e, url, "PREVIEW", true) }),
-      el("div", { class: "tile-label" }, el("span", { class: "badge preview" }, "PREVIEW"), shot.preview_current ? "" : el("span", { class: "muted" }, " out of date")));
+  function takePlayer(shot, take, version, main) {
+    const label = take.picked ? `TAKE ${take.number} \u2713` : `TAKE ${take.number}`;
+    const { video, frame } = videoFor(shot, String(take.number), version, main, label, false);
+    return el("div", { class: take.picked ? "player take picked" : "player take", dataset: { take: String(take.number) } }, frame,
+      el("div", { class: "player-controls" }, pickButton(shot, take), playerControls(video)));
   }
 
-  // Show another take (or the preview) of the same shot in its main player.
-  function show(event, url, label, preview) {
-    const section = event.target.closest("section.shot");
-    const video = section.querySelector("video.main");
-    const badge = section.querySelector(".frame .badge");
-    if (!video || !badge) return;
-    video.src = url;
-    badge.textContent = label;
-    badge.className = preview ? "badge preview" : "badge take";
+  // A take on record whose bytes are not on this machine: say so, and how to get them.
+  function missingTake(shot, take) {
+    const how = isStatic ? ["It was not on the machine that wrote this export."]
+      : [el("code", {}, `shotbuild pick ${shot.name} ${take.number}`), " fetches it (no render) and makes it the output."];
+    return el("div", { class: take.picked ? "player take missing picked" : "player take missing", dataset: { take: String(take.number) } },
+      el("div", { class: "frame missing" }, el("span", { class: "badge take" }, take.picked ? `TAKE ${take.number} \u2713` : `TAKE ${take.number}`),
+        el("p", {}, `Take ${take.number} is on record but not on this machine.`), el("p", { class: "hint" }, how)),
+      el("div", { class: "player-controls" }, pickButton(shot, take), el("span", { class: "muted" }, `${take.seconds} s`)));
+  }
+
+  function previewPlayer(shot, version, main) {
+    const label = shot.preview_current ? "PREVIEW" : "PREVIEW \u00b7 OUT OF DATE";
+    const { video, frame } = videoFor(shot, "preview", version, main, label, true);
+    const note = shot.takes.length ? null : el("span", { class: "muted" }, "no paid take yet");
+    return el("div", { class: "player preview-player", dataset: { take: "preview" } }, frame,
+      el("div", { class: "player-controls" }, note, playerControls(video)));
   }
 
   function details(shot) {
@@ -145,12 +167,11 @@
 
   function shotNode(shot, index) {
     const version = hash(JSON.stringify(shot));
-    const tiles = shot.takes.map((t) => takeTile(shot, t, version));
-    if (shot.preview && shot.takes.some((t) => t.available)) tiles.push(previewTile(shot, version));
+    const wide = shot.takes.length + (shot.preview ? 1 : 0) > 1;
     return el("section", {
-      class: "shot", tabindex: "-1", id: `shot-${shot.name}`, dataset: { name: shot.name, index: String(index) },
+      class: wide ? "shot wide" : "shot", tabindex: "-1", id: `shot-${shot.name}`, dataset: { name: shot.name, index: String(index) },
       onclick: () => select(indexOf(shot.name), false),
-    }, el("div", { class: "media" }, player(shot, version), tiles.length ? el("div", { class: "takes" }, tiles) : null), details(shot));
+    }, el("div", { class: "media" }, players(shot, version)), details(shot));
   }
 
   // -- one sequence: its members' own files played in order, with their trims ----
@@ -351,8 +372,13 @@
   }
 
   // -- picking (server mode only) --------------------------------------------------
-  async function pick(name, take) {
+  // The click and the keys 1-9 both come here, with the take's pick button.
+  async function pick(name, take, button) {
     if (isStatic) { toast("Picking needs `shotbuild review` (this is a static export).", true); return; }
+    const buttons = button ? [...button.closest(".players").querySelectorAll("button.pick")] : [];
+    const text = button ? button.textContent : "";
+    buttons.forEach((b) => { b.disabled = true; });
+    if (button) { button.classList.add("busy"); button.textContent = "picking\u2026"; }
     try {
       const answer = await fetch("api/pick", {
         method: "POST",
@@ -362,31 +388,55 @@
       const doc = await answer.json();
       if (!answer.ok) { toast(`Not picked: ${doc.error}`, true); return; }
       toast(`${name}: take ${doc.take} picked`);
-      poll(true);
     } catch (e) {
       toast(`Not picked: ${e}`, true);
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+      if (button) { button.classList.remove("busy"); button.textContent = text; }
+      poll(true);
     }
   }
 
   // -- keys ------------------------------------------------------------------------
+  function currentShot() {
+    return state.model ? state.model.shots[state.current] : undefined;
+  }
+
+  // Space: pause what plays in the current shot, else play the one played last there (or its main).
+  function togglePlay() {
+    const node = shotAt(state.current);
+    if (!node) return;
+    const videos = [...node.querySelectorAll("video")];
+    const playing = videos.filter((v) => !v.paused);
+    if (playing.length) { playing.forEach((v) => v.pause()); return; }
+    const last = node.dataset.active && node.querySelector(`video[data-take="${node.dataset.active}"]`);
+    const video = last || node.querySelector("video.main");
+    if (video) video.play().catch(() => {});
+  }
+
+  // 1-9: press the take's own pick button (the click's code path), and show it pressed.
+  function pickKey(number) {
+    const shot = currentShot();
+    const node = shotAt(state.current);
+    const button = node && node.querySelector(`.player[data-take="${number}"] button.pick`);
+    if (!shot || !button) { if (shot) toast(`${shot.name} has no take ${number}`, true); return; }
+    button.classList.add("pressed");
+    setTimeout(() => button.classList.remove("pressed"), 600);
+    if (isStatic) toast("Picking needs `shotbuild review` (this is a static export).", true);
+    else if (!button.disabled) button.click();
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.target.closest && event.target.closest("select, input, textarea")) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const key = event.key;
     if (key === "ArrowDown" || key === "ArrowRight") { select(state.current + 1, true); event.preventDefault(); }
     else if (key === "ArrowUp" || key === "ArrowLeft") { select(state.current - 1, true); event.preventDefault(); }
-    else if (key === " ") {
-      const video = mainVideo(state.current);
-      if (video) { if (video.paused) video.play().catch(() => {}); else video.pause(); }
-      event.preventDefault();
-    } else if (/^[1-9]$/.test(key) && state.model) {
-      const shot = state.model.shots[state.current];
-      const take = shot && shot.takes.find((t) => t.number === Number(key));
-      if (take) pick(shot.name, take.number);
-      else if (shot) toast(`${shot.name} has no take ${key}`, true);
-      event.preventDefault();
-    }
+    else if (key === " ") { togglePlay(); event.preventDefault(); }
+    else if (/^[1-9]$/.test(key)) { pickKey(Number(key)); event.preventDefault(); }
   });
+  // a focused button must not also take the space (it would click itself)
+  document.addEventListener("keyup", (event) => { if (event.key === " ") event.preventDefault(); });
 
   // -- live: poll the server's model (it watches the files) ---------------------------
   async function poll(once) {
