@@ -50,7 +50,6 @@ CONFIG_NAMES = ("shotbuild.toml", "pyproject.toml")  # shotbuild.config looks fo
 BACKENDS = ("heygen", "preview")
 SUBDIRS = ("", "preview")
 _SECRET = frozenset({"HEYGEN_API_KEY"})
-_NO_RECORD = frozenset({"SHOTBUILD_REMOTE_CACHE"})  # set: the build shares with a remote
 _FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "-k", "--keep-going", "-y", "--yes"})
 _SUMMARY_START = "shotbuild: 0 built, 0 restored, "
 
@@ -69,8 +68,8 @@ def fast_build(argv: Sequence[str]) -> int | None:
     """Exit code 0 with the summary printed when `argv` is a plain `build` whose
     record still holds; None for everything else (the ordinary path runs)."""
     args = _parse(argv)
-    if args is None or os.environ.get("SHOTBUILD_REMOTE_CACHE", "").strip():
-        return None
+    if args is None:
+        return None  # (a remote cache in the environment names another record, never written)
     if not (args.quiet or args.verbose) and _live_terminal():
         return None  # the live view's summary is rich's to print
     try:
