@@ -126,92 +126,117 @@ def _populated(s: Settings, shots: int) -> tuple[Path, dict[str, str]]:
     rewrites the whole lock per finished shot: quadratic, see fig_first_build)."""
     import bench_noop
 
-    import shotbuild.build.record as engine  # the Recorder writes the lock
-    from shotbuild.store.lock import write_lock
-
     folder = s.tmp / f"noop-{shots}"
     folder.mkdir()
     cache = folder / "cache"
-    os.environ["SHOTBUILD_CACHE_DIR"] = str(cache)
     spec = bench_noop.write_spec(folder, shots)
-    last: dict[str, Any] = {}
-    engine.write_lock = lambda path, lock: last.update(path=path, lock=lock)  # type: ignore[assignment]
-    try:
-        bench_noop.populate(spec)
-    finally:
-        engine.write_lock = write_lock
-    write_lock(last["path"], last["lock"])
-    del os.environ["SHOTBUILD_CACHE_DIR"]
+    bench_noop.populate_once(spec, cache)
     return spec, fresh_env(cache, HEYGEN_BASE_URL=bench_noop.ORIGIN)
 
 
-def _no_gc(spec: Path) -> list[str]:
-    """The same no-op build with Python's cyclic garbage collector off."""
-    code = (
-        f"import gc, sys; gc.disable(); sys.argv = ['shotbuild', 'build', '-q', {str(spec)!r}];"
-        " from shotbuild.cli import main; sys.exit(main())"
-    )
-    return [PY, "-c", code]
+def _parse_floor(spec: Path) -> list[str]:
+    return [PY, "-c", f"import yaml; yaml.load(open({str(spec)!r}), Loader=yaml.CSafeLoader)"]
+
+
+def _noop_runs(s: Settings, spec: Path, env: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) medians of the parse floor, the no-op build answered from its record,
+    and the same build without the record (removed before each run), alternating."""
+    import bench_noop
+
+    record = Path(env["SHOTBUILD_CACHE_DIR"]) / "noop"
+    commands = {"floor": _parse_floor(spec), "record": build_cmd(spec), "none": build_cmd(spec)}
+
+    def one(name: str) -> tuple[float, float]:
+        if name == "none":
+            shutil.rmtree(record, ignore_errors=True)
+        return cpu_run(commands[name], env)
+
+    bench_noop.settle_record(spec, env)  # the record written, its stamps old enough
+    for name in commands:
+        one(name)  # warm-up
+    one("record")
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(s.runs):
+        for name in commands:
+            runs[name].append(one(name))
+    bench_noop.settle_record(spec, env)
+    return {
+        name: (statistics.median(w for w, _ in got), statistics.median(c for _, c in got))
+        for name, got in runs.items()
+    }
 
 
 def fig_noop(s: Settings) -> list[Figure]:
-    sizes = (100, 1000, 3000) if s.quick else (100, 1000, 10000)
-    times: dict[int, float] = {}
-    no_gc: dict[int, float] = {}
-    base = 0.0
+    sizes = (1000, 3000) if s.quick else (1000, 10000)
+    targets = {sizes[0]: 0.5, sizes[1]: 0.35}
+    command = "python bench/run.py --only noop; or python bench/bench_noop.py {n}"
+    figures: list[Figure] = []
     for n in sizes:
         spec, env = _populated(s, n)
-        cmd = build_cmd(spec)
-        check = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        check = subprocess.run(build_cmd(spec), env=env, capture_output=True, text=True)
         if check.returncode != 0 or f"{n} up to date" not in check.stderr:
             sys.exit(f"bench: the no-op build of {n} shots is not a no-op:\n{check.stderr[-1500:]}")
-        times[n] = median_after_warmup(lambda cmd=cmd, env=env: timed_run(cmd, env), s.runs)
-        quiet = _no_gc(spec)
-        no_gc[n] = median_after_warmup(lambda q=quiet, env=env: timed_run(q, env), s.runs)
-        if n == 1000:
-            parse = [
-                PY,
-                "-c",
-                f"import yaml; yaml.load(open({str(spec)!r}), Loader=yaml.CSafeLoader)",
-            ]
-            base = median_after_warmup(lambda parse=parse, env=env: timed_run(parse, env), s.runs)
-    small, mid, big = sizes
+        m = _noop_runs(s, spec, env)
+        (fw, fc), (rw, rc), (nw, nc) = m["floor"], m["record"], m["none"]
+        cpu = (
+            f"CPU time (user + sys, medians of the same runs): {rc * 1000:.0f} ms vs"
+            f" {fc * 1000:.0f} ms, {rc / fc:.2f}x"
+        )
+        figures.append(
+            Figure(
+                f"no-op build, {n:,} shots (from the no-op record)",
+                f"{rw * 1000:.0f} ms",
+                f"CSafeLoader parse {fw * 1000:.0f} ms",
+                rw / fw,
+                f"<= {targets[n]}",
+                rw / fw <= targets[n],
+                command.format(n=n),
+                [cpu],
+            )
+        )
+        figures.append(
+            Figure(
+                f"no-op build, {n:,} shots, without the record",
+                f"{nw * 1000:.0f} ms",
+                f"CSafeLoader parse {fw * 1000:.0f} ms",
+                nw / fw,
+                "<= 1.9",
+                nw / fw <= 1.9,
+                command.format(n=n),
+                [
+                    "the record removed before each run (a first run, or a changed spec):"
+                    " parse, schema, keys, plan, and the record written again",
+                    f"CPU time: {nc * 1000:.0f} ms vs {fc * 1000:.0f} ms, {nc / fc:.2f}x",
+                ],
+            )
+        )
+        if n == sizes[1]:
+            figures.append(_noop_memory(spec, env, n))
+    return figures
 
-    def growth(t: dict[int, float]) -> tuple[float, float, float]:
-        step_mid = (t[mid] - t[small]) / (mid - small)
-        step_big = (t[big] - t[mid]) / (big - mid)
-        return step_mid, step_big, step_big / step_mid
 
-    step_mid, step_big, ratio = growth(times)
-    _, _, ratio_no_gc = growth(no_gc)
-    per_shot = ", ".join(f"{n}: {times[n] * 1e6 / n:.0f} us/shot ({times[n]:.2f} s)" for n in sizes)
-    without = ", ".join(f"{n}: {no_gc[n]:.2f} s" for n in sizes)
-    return [
-        Figure(
-            "no-op build, 1,000 shots",
-            f"{times[1000] * 1000:.0f} ms",
-            f"CSafeLoader parse {base * 1000:.0f} ms",
-            times[1000] / base,
-            "<= 3",
-            times[1000] / base <= 3,
-            "python bench/run.py --only noop; or python bench/bench_noop.py 1000",
-        ),
-        Figure(
-            f"no-op growth: per-shot step {mid}->{big} vs {small}->{mid}",
-            f"{step_big * 1e6:.0f} us/shot",
-            f"{step_mid * 1e6:.0f} us/shot",
-            ratio,
-            "~1 (< 1.5: linear)",
-            ratio < 1.5,
-            "python bench/run.py --only noop",
-            [
-                f"no-op build time per shot (total/shots): {per_shot}",
-                f"the same builds with Python's cyclic GC disabled: {without}; step ratio"
-                f" {ratio_no_gc:.2f}. The GC's repeated passes over the growing parse tree"
-                " (all acyclic) are what grows faster than linear",
-            ],
-        ),
-    ]
+def _noop_memory(spec: Path, env: dict[str, str], n: int) -> Figure:
+    """Peak RSS of the no-op build without its record (the parse, the model, the plan)
+    and with it, against the parse floor's."""
+    record = Path(env["SHOTBUILD_CACHE_DIR"]) / "noop"
+    floor, _ = peak_rss_mb(_parse_floor(spec), env)
+    with_record, _ = peak_rss_mb(build_cmd(spec), env)
+    shutil.rmtree(record, ignore_errors=True)
+    without, _ = peak_rss_mb(build_cmd(spec), env)
+    return Figure(
+        f"peak RSS, no-op build of {n:,} shots without the record",
+        f"{without:.0f} MiB",
+        f"CSafeLoader parse {floor:.0f} MiB",
+        without / floor,
+        "<= 1.6",
+        without / floor <= 1.6,
+        "python bench/run.py --only noop",
+        [
+            f"from the record: {with_record:.0f} MiB ({with_record / floor:.2f}x)",
+            "the spec keeps its text for positions (parsed again if an error needs one),"
+            " not the parse tree",
+        ],
+    )
 
 
 def fig_first_build(s: Settings) -> list[Figure]:

@@ -5,7 +5,9 @@ shotbuild.api) are imported on first use, so `import shotbuild` stays light."""
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported: the no-op fast path starts here
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -1,25 +1,16 @@
-"""The command line: a click group whose subcommands are imported only when run,
-so `shotbuild validate` never pays for httpx, and one handler that maps errors
-to exit codes (known error: one line, 1; usage: 2; bug: 3 plus a log; Ctrl-C: 130)."""
+"""The command line's entry point. It stays light: a `shotbuild build` with nothing
+to do is answered from the no-op record (shotbuild.noop) before click or anything
+heavy is imported; everything else goes to the click group in
+shotbuild.commands.root, which names `cli`, `LazyGroup` and the rest here too."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import itertools
-import json
-import logging
-import os
 import sys
-import time
-import traceback
-from collections.abc import Sequence
 
-import click
-
-from shotbuild import __version__
-from shotbuild.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ShotbuildError
-from shotbuild.untrusted import redact, terminal_safe
+TYPE_CHECKING = False  # typing is not imported: the no-op fast path starts here
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 # command name -> module under shotbuild.commands that defines `cli` (a click command).
 COMMANDS: dict[str, str] = {
@@ -43,30 +34,6 @@ COMMANDS: dict[str, str] = {
     "reroll": "reroll",
 }
 
-
-def _module(name: str) -> str:
-    return f"shotbuild.commands.{COMMANDS[name]}"
-
-
-class LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(n for n in COMMANDS if importlib.util.find_spec(_module(n)) is not None)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS or importlib.util.find_spec(_module(cmd_name)) is None:
-            return None
-        command = importlib.import_module(_module(cmd_name)).cli
-        assert isinstance(command, click.Command)
-        return command
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="shotbuild")
-def cli() -> None:
-    """make for HeyGen Avatar Shots: turn shots.yaml into rendered videos,
-    paying for each shot once."""
-
-
 INTERRUPTED = (
     "shotbuild: interrupted; nothing more was submitted. Jobs already submitted keep"
     " rendering at HeyGen (and are paid for): their video_ids are recorded, and the next"
@@ -74,89 +41,31 @@ INTERRUPTED = (
 )
 
 
-def _wants_json(argv: Sequence[str] | None) -> bool:
-    args = list(sys.argv[1:] if argv is None else argv)
-    return (
-        "--json" in args
-        or any(a == "json" and b in ("--format", "-f") for b, a in itertools.pairwise(args))
-        or "--format=json" in args
-    )
-
-
-def _log_to_stderr(argv: Sequence[str] | None) -> None:
-    """shotbuild's log lines (retries, a server that does not answer) on stderr as
-    `shotbuild: ...`: warnings always, every retry with -v/--verbose."""
-    logger = logging.getLogger("shotbuild")
-    args = list(sys.argv[1:] if argv is None else argv)
-    logger.setLevel(logging.INFO if {"-v", "--verbose"} & set(args) else logging.WARNING)
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        logger.addHandler(_StderrHandler())
-
-
-class _StderrHandler(logging.Handler):
-    """Writes to sys.stderr as it is at each line, redacted and safe for a terminal."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = terminal_safe(redact(f"shotbuild: {record.getMessage()}"))
-        sys.stderr.write(text + "\n")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script's entry point)."""
-    _log_to_stderr(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="shotbuild",
-            standalone_mode=False,
-        )
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo(INTERRUPTED, err=True)
-        return EXIT_INTERRUPTED
-    except ShotbuildError as e:
-        message = terminal_safe(redact(str(e)))
-        for line in message.splitlines() or [""]:  # each says where
-            click.echo(f"shotbuild: error: {line}", err=True)
-        if _wants_json(argv):  # --json promises one document on stdout, also on failure
-            click.echo(json.dumps({"format_version": 1, "error": redact(str(e))}, indent=2))
-        return e.exit_code
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception:
-        log = _write_crash_log()
-        where = f"; the traceback is in {log}" if log else ""
-        click.echo(
-            f"shotbuild: internal error (a bug in shotbuild){where}; please report it",
-            err=True,
-        )
-        return EXIT_INTERNAL
-    return result if isinstance(result, int) else EXIT_OK
+        from shotbuild.noop import fast_build
+
+        done = fast_build(args)
+    except KeyboardInterrupt:
+        sys.stderr.write(INTERRUPTED + "\n")
+        return 130
+    if done is not None:
+        return done
+    from shotbuild.commands import root
+
+    group = globals().get("cli")  # a test may put its own command here
+    return root.run(argv, group)
 
 
-def _write_crash_log() -> str | None:
-    from shotbuild.paths import cache_dir
+def __getattr__(name: str) -> Any:
+    """`cli` (the click group), `LazyGroup` and the handler's parts, imported on use."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from shotbuild.commands import root
 
-    try:
-        folder = cache_dir() / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        # the pid and a counter keep two crashes in one second from sharing a file
-        stamp = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-        for n in range(1000):
-            path = folder / (f"{stamp}.log" if n == 0 else f"{stamp}-{n}.log")
-            try:
-                with path.open("x", encoding="utf-8") as f:
-                    f.write(redact(traceback.format_exc()))
-                return str(path)
-            except FileExistsError:
-                continue
-        return None
-    except OSError:
-        return None
+    return getattr(root, name)
 
 
 if __name__ == "__main__":  # pragma: no cover

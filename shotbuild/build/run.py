@@ -107,7 +107,7 @@ def build(
             _execute(ctx, plan, backend, worker, manifest, remote, confirm)
         finally:
             manifest.flush()
-        if not options.dry_run:
+        if not options.dry_run and spec.sequences:  # no cut: no import of the assembler
             _assemble_sequences(ctx, backend, manifest.build_dir, result)
         return result
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from shotbuild.errors import ShotbuildError
-from shotbuild.report.base import Output
 from shotbuild.spec.model import Spec
+
+if TYPE_CHECKING:
+    from shotbuild.report.base import Output  # the report package: not for a build
 
 
 def load(path: Path | None) -> Spec:

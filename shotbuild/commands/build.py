@@ -12,11 +12,12 @@ import click
 from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
 
 if TYPE_CHECKING:
-    from shotbuild.build import BuildOptions
+    from shotbuild.build import BuildOptions, BuildResult
     from shotbuild.money import Money, PriceTable
     from shotbuild.plan import Plan
     from shotbuild.settings import Settings
     from shotbuild.spec.model import Spec
+    from shotbuild.store.cache import Cache
 
 
 PlanCheck = Callable[["Plan", str], None]  # (the build's plan, its backend identity)
@@ -158,6 +159,7 @@ def cli(
     build folder, the cache or the lock when its key is unchanged; the rest are
     rendered. Exit 1 when a shot failed."""
     from shotbuild.build import BuildOptions
+    from shotbuild.noop import Watch
     from shotbuild.settings import Settings
 
     check = None
@@ -165,6 +167,10 @@ def cli(
         check = saved_plan_check(saved, only=only, force=force)
         yes = True  # the saved plan is the confirmation (terraform apply plan.out)
     loaded = load(spec)
+    plain = not (only or force or dry_run or out or rerender_missing or as_json or saved)
+    plain = plain and not all_takes  # --all-takes writes takes/: never a recorded no-op
+    plain = plain and max_seconds is None and max_cost is None and remote_cache is None
+    watch = Watch(loaded, backend) if plain and remote_cache_mode is None else None
     settings = Settings.resolve(
         loaded.root,
         backend=backend,
@@ -186,8 +192,18 @@ def cli(
         max_cost=limit,
         prices=prices,
     )
+    if settings.remote.url:
+        watch = None  # a build that shares with a remote cache goes the ordinary way
     return execute(
-        loaded, settings, options, yes=yes, quiet=quiet, verbose=verbose, json=as_json, check=check
+        loaded,
+        settings,
+        options,
+        yes=yes,
+        quiet=quiet,
+        verbose=verbose,
+        json=as_json,
+        check=check,
+        after=watch.finish if watch is not None else None,
     )
 
 
@@ -232,9 +248,11 @@ def execute(
     json: bool,
     names: Mapping[str, str] = FLAGS,
     check: PlanCheck | None = None,
+    after: Callable[[BuildResult, Cache], None] | None = None,
 ) -> int:
     """Run a build (a plain one, or a reroll) and report it: the confirmation on a
-    terminal, the live view or plain lines, the summary, --json and --dry-run."""
+    terminal, the live view or plain lines, the summary, --json and --dry-run.
+    `after(result, cache)` is told the result (the no-op record is written there)."""
     from shotbuild.build import build
     from shotbuild.progress import reporter_for
     from shotbuild.store.cache import Cache
@@ -258,6 +276,8 @@ def execute(
             )
         finally:
             reporter.close()
+        if after is not None:
+            after(result, cache)
     if json:
         click.echo(dumps(result.to_json(), indent=2, sort_keys=True))
     if options.dry_run:

@@ -75,6 +75,9 @@ def remember_type_name(cache: Cache, origin: str, name: str) -> None:
     if name not in TYPE_NAMES:
         raise ValueError(f"not an Avatar Shots type name: {name!r}")
     cache.index.set(_CACHE_PREFIX + origin, name)
+    from shotbuild.noop import forget_all
+
+    forget_all(str(cache.directory))  # no-op records were made with the name before
 
 
 @dataclass(frozen=True)

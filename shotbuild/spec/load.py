@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import os
 import stat
 from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,11 @@ class _FileError(Exception):
 
 def read_text(path: Path) -> str:
     """The spec's text; _FileError when it cannot be read as a spec."""
+    return decode(read_bytes(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The spec's bytes (at most MAX_BYTES); _FileError when they cannot be read."""
     try:
         if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
             raise _FileError("is not a regular file (a pipe or a device?); give a spec file")
@@ -93,6 +100,11 @@ def read_text(path: Path) -> str:
         raise _FileError(f"cannot be read ({e.strerror or e})") from None
     if len(data) > MAX_BYTES:
         raise _FileError(f"over {MAX_BYTES // 2**20} MiB; split the spec into several files")
+    return data
+
+
+def decode(data: bytes) -> str:
+    """The text of a spec's bytes; _FileError when they are not UTF-8."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -109,11 +121,17 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     checked, problems = _check(path)
     if checked is None:
         return None, problems
-    doc, shots, parsed = checked
-    return _spec(Path(os.path.abspath(path)), doc, shots, parsed), []
+    doc, shots, source = checked
+    return _spec(Path(os.path.abspath(path)), doc, shots, source), []
 
 
-_Checked = tuple[dict[str, Any], list[MergedShot], Parsed]
+@dataclass(frozen=True)
+class _Source:
+    text: str
+    sha256: str  # of the file's bytes
+
+
+_Checked = tuple[dict[str, Any], list[MergedShot], _Source]
 
 
 def _check(path: Path) -> tuple[_Checked | None, list[Problem]]:
@@ -124,7 +142,9 @@ def _check(path: Path) -> tuple[_Checked | None, list[Problem]]:
         return Problem(shown, position.line, position.col, printable(message))
 
     try:
-        parsed = parse(read_text(path))
+        data = read_bytes(path)
+        text = decode(data)
+        parsed = parse(text)
     except (_FileError, YamlSyntaxError) as e:
         return None, [problem(e.position, e.message)]
     problems = [problem(pos, message) for pos, message in parsed.problems]
@@ -155,7 +175,7 @@ def _check(path: Path) -> tuple[_Checked | None, list[Problem]]:
             problems.append(problem(parsed.position(where, key=at_key), message))
     if problems:
         return None, unique(problems)
-    return (doc, shots, parsed), []
+    return (doc, shots, _Source(text, hashlib.sha256(data).hexdigest())), []
 
 
 def _rules_can_run(doc: Any, errors: list[schema.SchemaError]) -> bool:
@@ -178,15 +198,31 @@ def _overlaps(path: JsonPath, reported: set[JsonPath]) -> bool:
     return bool(reported) and any(r[: len(path)] == path for r in reported)
 
 
-def _spec(path: Path, doc: dict[str, Any], shots: list[MergedShot], parsed: Parsed) -> Spec:
+def _spec(path: Path, doc: dict[str, Any], shots: list[MergedShot], source: _Source) -> Spec:
+    """The model. It keeps only the text for its positions (parsed again on first
+    use): keeping the parse tree alive was most of a large no-op build's memory."""
     build_dir = os.path.normpath(path.parent / str(doc.get("build_dir", DEFAULT_BUILD_DIR)))
+    text = source.text
     return Spec(
         path=path,
         build_dir=Path(build_dir),
         shots=tuple(_shot(s) for s in shots),
         sequences=sequences.build(doc),
-        positions=_Positions(lambda: _positions(shots, parsed)),
+        positions=_Positions(lambda: _positions_of(text)),
+        source_sha256=source.sha256,
     )
+
+
+def _positions_of(text: str) -> dict[str, Position]:
+    """The positions of a valid spec's text (see _positions)."""
+    with _no_cyclic_gc():
+        parsed = parse(text)
+        doc = parsed.value
+        defaults = doc.get("defaults") or {}
+        shots = [
+            merge(n, own, defaults) for n, own in doc["shots"].items() if isinstance(own, dict)
+        ]
+        return _positions(shots, parsed)
 
 
 def _positions(shots: list[MergedShot], parsed: Parsed) -> dict[str, Position]:

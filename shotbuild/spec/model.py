@@ -90,6 +90,8 @@ class Spec:
     sequences: tuple[Sequence, ...] = ()  # in file order
     # "shots/<name>/<field>[/<index>...]" -> where that value is written (for later errors)
     positions: dict[str, Position] = field(default_factory=dict, compare=False, repr=False)
+    # sha256 of the file's bytes, as loaded ("" when not loaded from a file)
+    source_sha256: str = field(default="", compare=False, repr=False)
 
     @property
     def root(self) -> Path:

@@ -41,13 +41,60 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+class Nodes:
+    """The node of each value (or of each mapping key, `keys=True`) by path, found in
+    the composed tree when asked: a map of every value was most of a large spec's
+    memory, and most loads ask for no position at all."""
+
+    def __init__(self, root: yaml.Node | None, *, keys: bool) -> None:
+        self._root, self._keys = root, keys
+        self._pairs: dict[int, dict[str, Pair]] = {}
+        self._muted: _Walker | None = None  # pairs() again, reporting no problem twice
+
+    def get(self, path: JsonPath, default: yaml.Node | None = None) -> yaml.Node | None:
+        node = self._root
+        if self._keys and not path:
+            return default
+        for i, part in enumerate(path):
+            last = i == len(path) - 1
+            if last and self._keys and not isinstance(node, yaml.MappingNode):
+                return default  # only a mapping's entries have a key
+            pair = self._step(node, part)
+            if pair is None:
+                return default
+            node = pair[0] if self._keys and last else pair[1]
+        return node if node is not None else default
+
+    def _step(self, node: yaml.Node | None, part: str | int) -> Pair | None:
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            return (node, node.value[part]) if 0 <= part < len(node.value) else None
+        if not isinstance(node, yaml.MappingNode) or not isinstance(part, str):
+            return None
+        pairs = self._pairs.get(id(node))
+        if pairs is None:
+            if self._muted is None:
+                self._muted = _Walker(None)
+                self._muted.parsed = Parsed(None, self, self)  # its problems are dropped
+            pairs = self._pairs[id(node)] = self._muted.pairs(node)
+        return pairs.get(part)
+
+    def __getitem__(self, path: JsonPath) -> yaml.Node:
+        node = self.get(path)
+        if node is None:
+            raise KeyError(path)
+        return node
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, tuple) and self.get(path) is not None
+
+
 @dataclass
 class Parsed:
     value: Any
-    # The node of each value and of each mapping key, by path (positions are made
-    # from nodes only when asked for: most loads need few of them).
-    values: dict[JsonPath, yaml.Node] = field(default_factory=dict)
-    keys: dict[JsonPath, yaml.Node] = field(default_factory=dict)
+    # The node of each value and of each mapping key, by path (found when asked:
+    # positions are made from nodes only when asked for, most loads need few).
+    values: Nodes = field(default_factory=lambda: Nodes(None, keys=False))
+    keys: Nodes = field(default_factory=lambda: Nodes(None, keys=True))
     problems: list[tuple[Position, str]] = field(default_factory=list)
 
     def position(self, path: JsonPath, *, key: bool = False) -> Position:
@@ -80,7 +127,7 @@ def parse(text: str) -> Parsed:
                 " (`shotbuild init` writes a starter)",
             )
         walker = _Walker(loader)
-        parsed = Parsed(None)
+        parsed = Parsed(None, Nodes(node, keys=False), Nodes(node, keys=True))
         walker.parsed = parsed
         parsed.value = walker.value(node, ())
         return parsed
@@ -164,7 +211,7 @@ def _yaml11_only(node: yaml.ScalarNode) -> bool:
 class _Walker:
     parsed: Parsed
 
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    def __init__(self, loader: yaml.SafeLoader | None) -> None:
         self.loader = loader
         self.count = 0
         self.active: set[int] = set()  # nodes being walked (a recursive alias is an error)
@@ -179,7 +226,6 @@ class _Walker:
             raise YamlSyntaxError(
                 at(node), f"the spec expands to over {MAX_VALUES:,} values; split the spec"
             )
-        self.parsed.values[path] = node
         if isinstance(node, yaml.ScalarNode):
             return node.value if node.tag == STR_TAG else self.scalar(node)  # str: most
         if len(path) > MAX_DEPTH:
@@ -200,6 +246,7 @@ class _Walker:
         if node.tag == STR_TAG or _yaml11_only(node):
             return node.value
         try:
+            assert self.loader is not None  # only the muted walker has none; it builds nothing
             value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as e:
             self.problem(node, _one_line(getattr(e, "problem", None) or str(e)))
@@ -214,11 +261,9 @@ class _Walker:
 
     def mapping(self, node: yaml.Node, path: JsonPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        keys, value = self.parsed.keys, self.value
-        for key, (key_node, value_node) in self.pairs(node).items():
-            sub = (*path, key)
-            keys[sub] = key_node
-            out[key] = value(value_node, sub)
+        value = self.value
+        for key, (_, value_node) in self.pairs(node).items():
+            out[key] = value(value_node, (*path, key))
         return out
 
     def pairs(self, node: yaml.Node) -> dict[str, Pair]:

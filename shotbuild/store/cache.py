@@ -396,7 +396,7 @@ def _replay(jobs: dict[str, str], log: Path) -> dict[str, str]:
 
 
 def _digest(spec_path: Path) -> str:
-    return hashlib.sha256(str(spec_path).encode()).hexdigest()[:24]
+    return paths.spec_digest(str(spec_path))
 
 
 def copy_atomic(src: Path, dest: Path) -> None:

@@ -1,0 +1,132 @@
+"""The click group whose subcommands are imported only when run, so `shotbuild
+validate` never pays for httpx, and one handler that maps errors to exit codes
+(known error: one line, 1; usage: 2; bug: 3 plus a log; Ctrl-C: 130). The entry
+point, `shotbuild.cli.main`, comes here after the no-op fast path."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import itertools
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from shotbuild import __version__
+from shotbuild.cli import COMMANDS, INTERRUPTED
+from shotbuild.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ShotbuildError
+from shotbuild.untrusted import redact, terminal_safe
+
+
+def _module(name: str) -> str:
+    return f"shotbuild.commands.{COMMANDS[name]}"
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n in COMMANDS if importlib.util.find_spec(_module(n)) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or importlib.util.find_spec(_module(cmd_name)) is None:
+            return None
+        command = importlib.import_module(_module(cmd_name)).cli
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="shotbuild")
+def cli() -> None:
+    """make for HeyGen Avatar Shots: turn shots.yaml into rendered videos,
+    paying for each shot once."""
+
+
+def _wants_json(argv: Sequence[str] | None) -> bool:
+    args = list(sys.argv[1:] if argv is None else argv)
+    return (
+        "--json" in args
+        or any(a == "json" and b in ("--format", "-f") for b, a in itertools.pairwise(args))
+        or "--format=json" in args
+    )
+
+
+def _log_to_stderr(argv: Sequence[str] | None) -> None:
+    """shotbuild's log lines (retries, a server that does not answer) on stderr as
+    `shotbuild: ...`: warnings always, every retry with -v/--verbose."""
+    logger = logging.getLogger("shotbuild")
+    args = list(sys.argv[1:] if argv is None else argv)
+    logger.setLevel(logging.INFO if {"-v", "--verbose"} & set(args) else logging.WARNING)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to sys.stderr as it is at each line, redacted and safe for a terminal."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = terminal_safe(redact(f"shotbuild: {record.getMessage()}"))
+        sys.stderr.write(text + "\n")
+
+
+def run(argv: Sequence[str] | None = None, group: click.Command | None = None) -> int:
+    """Run the CLI (`group`, default the shotbuild group) and return its exit code."""
+    _log_to_stderr(argv)
+    try:
+        result = (group or cli).main(
+            args=list(argv) if argv is not None else None,
+            prog_name="shotbuild",
+            standalone_mode=False,
+        )
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(INTERRUPTED, err=True)
+        return EXIT_INTERRUPTED
+    except ShotbuildError as e:
+        message = terminal_safe(redact(str(e)))
+        for line in message.splitlines() or [""]:  # each says where
+            click.echo(f"shotbuild: error: {line}", err=True)
+        if _wants_json(argv):  # --json promises one document on stdout, also on failure
+            click.echo(json.dumps({"format_version": 1, "error": redact(str(e))}, indent=2))
+        return e.exit_code
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:
+        log = _write_crash_log()
+        where = f"; the traceback is in {log}" if log else ""
+        click.echo(
+            f"shotbuild: internal error (a bug in shotbuild){where}; please report it",
+            err=True,
+        )
+        return EXIT_INTERNAL
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _write_crash_log() -> str | None:
+    from shotbuild.paths import cache_dir
+
+    try:
+        folder = cache_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        # the pid and a counter keep two crashes in one second from sharing a file
+        stamp = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        for n in range(1000):
+            path = folder / (f"{stamp}.log" if n == 0 else f"{stamp}-{n}.log")
+            try:
+                with path.open("x", encoding="utf-8") as f:
+                    f.write(redact(traceback.format_exc()))
+                return str(path)
+            except FileExistsError:
+                continue
+        return None
+    except OSError:
+        return None
