@@ -272,10 +272,12 @@ def _walk(folder: str, rel: str, rows: list[str]) -> None:
 
 def stamps(spec: str, lock: str, build_dir: str, subdir: str) -> str:
     """The stamps of what a no-op build reads by content (the lock, the manifest, the
-    config files, the list of jobs in flight) or lists (the build folders)."""
+    config files, the list of jobs in flight and its log) or lists (the build folders)."""
     cache = paths.cache_dir_name()
-    inflight = os.path.join(cache, "inflight", paths.spec_digest(spec) + ".json")
-    files = [lock, os.path.join(build_dir, MANIFEST_NAME), inflight, build_dir]
+    inflight = os.path.join(cache, "inflight", paths.spec_digest(spec))
+    # the list of jobs in flight and its log of changes not yet folded into it
+    files = [lock, os.path.join(build_dir, MANIFEST_NAME), inflight + ".json", inflight + ".log"]
+    files.append(build_dir)
     if subdir:
         files.append(os.path.join(build_dir, subdir))
     return " ".join([*(_stamp(f) for f in files), *_config_stamps(os.path.dirname(spec))])
