@@ -113,16 +113,19 @@ def planner_for(spec_path: Path, origin: str) -> Callable[[Spec, str], Plan]:
     def plan(spec: Spec, backend: str) -> Plan:
         from shotbuild.backends.heygen import HeyGenBackend
         from shotbuild.backends.preview import PreviewBackend
+        from shotbuild.money import default_table
         from shotbuild.plan import make_plan
         from shotbuild.store.cache import Cache
 
         with Cache(spec_path.parent / ".cache") as cache:
             chosen: Backend
+            prices = None
             if backend == "heygen":
                 chosen = HeyGenBackend(origin, None, cache=cache)
+                prices = default_table()  # as shotbuild review uses, with no config
             else:
                 chosen = PreviewBackend(cache)
-            return make_plan(spec, chosen, cache)
+            return make_plan(spec, chosen, cache, prices=prices)
 
     return plan
 

@@ -64,7 +64,8 @@ def test_model_lists_every_shot_in_spec_order_with_takes_and_previews(project: P
     for shot in model.shots[1:]:
         assert shot.takes == () and shot.status == "new" and shot.reason == "never built"
         assert shot.preview and shot.preview_current and shot.seconds == 4
-    assert (model.renders, model.seconds) == (2, 8)
+    assert (model.renders, model.seconds, model.cost) == (2, 8, "$14.00")  # the plan's money
+    assert [(s.renders, s.cost) for s in model.shots] == [(0, ""), (1, "$7.00"), (1, "$7.00")]
     walk = model.shots[1]
     assert walk.looks == ("look_founder", "look_cofounder")
     assert [(r.kind, r.served) for r in walk.references] == [("image", True), ("video", False)]

@@ -118,7 +118,7 @@ def test_every_shot_appears_in_order_with_its_takes(page: Any) -> None:
     assert walk.locator("img.ref").evaluate("i => i.complete && i.naturalWidth > 0")
     assert "dolly-walk.mp4" in walk.locator(".ref.label").inner_text()
     summary = page.locator("#summary").inner_text()
-    assert "3 shots" in summary and "2 shots, 8 s of video" in summary
+    assert "3 shots" in summary and "2 renders, 8 s of video, $14.00" in summary
 
 
 def test_spec_text_is_shown_as_text_never_run(page: Any) -> None:

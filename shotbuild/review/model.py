@@ -90,6 +90,8 @@ class ShotView:
     preview: bool  # a preview animatic exists
     preview_current: bool  # ... and it matches the shot as written now
     references: tuple[Thumb, ...] = ()
+    renders: int = 0  # renders a paid build would pay for (extra takes included)
+    cost: str = ""  # what they cost ("$14.00"; "": not priced)
 
     @property
     def picked(self) -> Take | None:
@@ -122,12 +124,13 @@ class SequenceView:
 class ReviewModel:
     spec: str  # the spec's file name
     shots: tuple[ShotView, ...]
-    renders: int  # shots a paid build would render
+    renders: int  # renders a paid build would pay for (extra takes included)
     seconds: float  # ... and the seconds of video it would pay for
     error: str | None = None  # the spec or lock cannot be read right now
     watch: bool = False  # previews of changed shots are re-rendered in the background
     sequences: tuple[SequenceView, ...] = ()  # in file order, after the shots
     digest: str = field(default="", compare=False)
+    cost: str = ""  # what a paid build would spend ("$21.00"; "": not priced)
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -175,11 +178,15 @@ def read_project(project: Project) -> tuple[Spec | None, ReviewModel]:
     shots = tuple(
         _shot(s, items[s.name], previews[s.name], paid, project.cache_dir) for s in spec.shots
     )
-    renders = sum(1 for s in shots if s.seconds)
-    seconds = sum(s.seconds for s in shots)
+    renders = paid.renders_among(paid.items)
+    seconds = float(paid.seconds_among(paid.items))
     cuts = _sequences(spec, shots, paid, preview)
     model = ReviewModel(spec.path.name, shots, renders, seconds, watch=project.watch)
-    return spec, replace(model, sequences=cuts)
+    return spec, replace(model, sequences=cuts, cost=_money(paid.cost_among(paid.items)))
+
+
+def _money(cost: Any) -> str:
+    return "" if cost is None else str(cost)
 
 
 def _plan(project: Project, spec: Spec, backend: str) -> Any:
@@ -187,10 +194,12 @@ def _plan(project: Project, spec: Spec, backend: str) -> Any:
         return project.planner(spec, backend)
     from shotbuild.backends import get_backend
     from shotbuild.plan import make_plan
+    from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
 
+    prices = Settings.resolve(spec.root).money.table() if backend == "heygen" else None
     with Cache(project.cache_dir) as cache:
-        return make_plan(spec, get_backend(backend, cache=cache), cache)
+        return make_plan(spec, get_backend(backend, cache=cache), cache, prices=prices)
 
 
 def _shot(shot: Shot, item: Any, preview: Any, plan: Any, cache_dir: Path | None) -> ShotView:
@@ -217,6 +226,8 @@ def _shot(shot: Shot, item: Any, preview: Any, plan: Any, cache_dir: Path | None
         preview=Path(preview.output).is_file(),
         preview_current=preview.status == UP_TO_DATE,
         references=tuple(_thumb(i, ref) for i, ref in enumerate(shot.references)),
+        renders=plan.renders_of(item),
+        cost=_money(plan.cost_of(item)) if plan.renders_of(item) else "",
     )
 
 

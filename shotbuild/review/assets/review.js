@@ -155,7 +155,9 @@
     rows.push(el("p", { class: "muted" }, `${shot.aspect_ratio} \u00b7 ${shot.resolution} \u00b7 ${shot.duration}`));
     if (shot.references.length) rows.push(el("div", { class: "refs" }, shot.references.map((r) => refThumb(shot, r))));
     const record = `takes on record: ${shot.takes.length} \u00b7 wanted: ${shot.wanted}`;
-    const cost = shot.seconds ? `a build would render ${shot.seconds} s of video` : "nothing to render";
+    const price = shot.cost ? `, ${shot.cost}` : "";
+    const count = shot.renders > 1 ? `${shot.renders} renders, ` : "";
+    const cost = shot.renders ? `a build would render ${count}${shot.seconds} s of video${price}` : "nothing to render";
     rows.push(el("p", { class: "record" }, record, " \u00b7 ", el("span", { class: shot.seconds ? "cost" : "muted" }, cost)));
     return el("div", { class: "details" }, rows);
   }
@@ -292,8 +294,9 @@
     }
     state.model = model;
     document.getElementById("spec-name").textContent = model.spec;
-    const paid = model.renders ? `a paid build would render ${model.renders} shot${model.renders === 1 ? "" : "s"}, ${model.seconds} s of video` : "a paid build would render nothing";
-    document.getElementById("summary").textContent = `${model.shots.length} shots \u00b7 ${paid} (renders only: prices come later)`;
+    const spend = model.cost ? `, ${model.cost}` : "";
+    const paid = model.renders ? `a paid build would pay for ${model.renders} render${model.renders === 1 ? "" : "s"}, ${model.seconds} s of video${spend}` : "a paid build would render nothing";
+    document.getElementById("summary").textContent = `${model.shots.length} shots \u00b7 ${paid}`;
     renderNotes(model);
     const main = document.getElementById("shots");
     const seen = new Set();
