@@ -71,6 +71,17 @@ def test_model_lists_every_shot_in_spec_order_with_takes_and_previews(project: P
     assert [(r.kind, r.served) for r in walk.references] == [("image", True), ("video", False)]
 
 
+def test_takes_wanted_are_priced_on_the_page(project: Project) -> None:
+    text = project.spec_path.read_text()
+    title = "    title: Launch teaser - cold open\n"
+    project.spec_path.write_text(text.replace(title, title + "    takes: 5\n"))
+    model = build_model(project)
+    paid = model.shots[0]  # 3 takes on record, 5 wanted: 2 renders of 4 s
+    assert (paid.status, paid.wanted, paid.renders) == ("up to date", 5, 2)
+    assert (paid.seconds, paid.cost) == (8, "$14.00")
+    assert (model.renders, model.seconds, model.cost) == (4, 16, "$28.00")
+
+
 def test_a_changed_shot_says_which_fields_and_its_preview_is_stale(project: Project) -> None:
     text = project.spec_path.read_text().replace("She looks up", "He looks up")
     project.spec_path.write_text(text)

@@ -220,7 +220,7 @@ def _shot(shot: Shot, item: Any, preview: Any, plan: Any, cache_dir: Path | None
         reason=item.reason,
         fields=tuple(item.fields),
         message=message,
-        seconds=float(item.seconds),
+        seconds=float(plan.seconds_among([item])),  # extra takes included
         takes=_takes(plan.build_dir, shot.name, plan.takes.shots.get(shot.name), cache_dir),
         wanted=_wanted(shot),
         preview=Path(preview.output).is_file(),
