@@ -9,7 +9,7 @@ download by video_id, and never from a render."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from shotbuild.backends.base import Backend
@@ -76,9 +76,11 @@ def pick(
     *,
     remote: RemoteCache | None = None,
     reporter: Reporter | None = None,
+    cuts: bool = True,
 ) -> Picked:
     """Make take `take` the shot's pick and its output; refuses while a build holds
-    the spec (BuildLocked) and renders nothing."""
+    the spec (BuildLocked) and renders nothing. `cuts` False leaves the cuts that
+    contain the shot as they are (the review page assembles them in the background)."""
     with cache.spec_lock(spec.path, timeout=0.0):
         shot = current_takes(spec, backend, cache, name)
         if take not in shot.takes:
@@ -89,8 +91,9 @@ def pick(
             lock = read_lock_file(spec.lock_path)
             write_lock_file(spec.lock_path, lock.with_shot(name, shot.with_pick(take)))
     options = BuildOptions(only=(name,), max_seconds=0.0, lock_timeout=0.0)
+    shots = spec if cuts else replace(spec, sequences=())  # build() assembles the spec's cuts
     result = build(
-        spec, backend, options, cache=cache, reporter=reporter, remote=remote, names=PICK_NAMES
+        shots, backend, options, cache=cache, reporter=reporter, remote=remote, names=PICK_NAMES
     )
     return Picked(name, take, shot.takes[take], changed, result)
 

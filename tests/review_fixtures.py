@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,54 @@ def copy_project(spec: Path, into: Path) -> Path:
 
     shutil.copytree(spec.parent, into, ignore=shutil.ignore_patterns(".cache"), copy_function=place)
     return into / spec.name
+
+
+SOLO = "solo"  # a sequence of PAID alone, whole: its paid cut can be assembled (a remux)
+
+
+def with_solo_cut(spec: Path, cache_dir: Path) -> Path:
+    """Add sequence SOLO to the spec and assemble its paid cut from PAID's picked take
+    (a build of PAID: nothing rendered, nothing fetched); the cut's path."""
+    from shotbuild import api
+
+    with spec.open("a", encoding="utf-8") as f:
+        f.write(f"  {SOLO}:\n    shots: [{PAID}]\n")
+    with pytest.MonkeyPatch.context() as mp, ThreadPoolExecutor(1) as pool:
+        mp.setenv("SHOTBUILD_CACHE_DIR", str(cache_dir))
+        build = pool.submit(api.build, spec, backend="heygen", only=[PAID], max_seconds=0)
+        assert not build.result().failed
+    cut = spec.parent / "build" / f"{SOLO}.mp4"
+    assert cut.is_file()
+    return cut
+
+
+class SlowAssembler:
+    """A fake slow assembler: the cuts' encoder (sequences.media.assemble) waits until
+    `finish()`, then the real one runs. `started` is set when an encode begins,
+    `done` when one has returned."""
+
+    def __init__(self, mp: pytest.MonkeyPatch) -> None:
+        import threading
+
+        from shotbuild.sequences import media
+
+        self.started = threading.Event()
+        self.done = threading.Event()
+        self._gate = threading.Event()
+        self.calls = 0
+        real = media.assemble
+
+        def slow(segments: Any, size: Any, out: Path) -> str:
+            self.calls += 1
+            self.started.set()
+            if not self._gate.wait(120):
+                raise AssertionError("the slow assembler was never let finish")
+            try:
+                return str(real(segments, size, out))
+            finally:
+                self.done.set()
+
+        mp.setattr(media, "assemble", slow)
+
+    def finish(self) -> None:
+        self._gate.set()

@@ -154,6 +154,38 @@ def test_a_take_is_not_found_through_a_link(project: Project, tmp_path: Path) ->
     )  # take 1: its blob, not the linked file
 
 
+def test_a_first_look_hashes_no_take_the_build_or_this_machine_stamped(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from shotbuild.review import media
+
+    hashed: list[Path] = []
+    real = media._digest
+
+    def digest(path: Path) -> str | None:
+        hashed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(media, "_digest", digest)
+    monkeypatch.setattr(media, "_hashed", {})  # as in a new `shotbuild review`
+    monkeypatch.setattr(media, "_manifests", {})
+    spec = load_spec(project.spec_path)
+    blob = media_path(spec, PAID, "2", project.cache_dir)  # take 2: in the local cache only
+    assert hashed in ([], [blob])  # hashed at most once on this machine, then its stamp is kept
+    hashed.clear()
+    media._hashed.clear()
+    here = [t.available for t in build_model(project).shots[0].takes]
+    assert here == [True, True, False] and hashed == []  # take 1: the manifest's stamp
+    output = spec.build_dir / f"{PAID}.mp4"
+    copy = output.with_name("copy.mp4")
+    shutil.copy(output, copy)
+    os.replace(copy, output)  # the same bytes in a new file: the manifest's stamp is not its
+    assert [t.available for t in build_model(project).shots[0].takes] == here
+    assert hashed == [output]
+
+
 def test_reference_images_by_index(project: Project) -> None:
     spec = load_spec(project.spec_path)
     data, kind = reference_image(spec, "office-walk", 0)

@@ -5,6 +5,7 @@ Chromium or Playwright is missing; `.ci/run` installs Chromium so CI runs them."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -21,10 +22,13 @@ from tests.review_fixtures import (
     PAID,
     SEQUENCE,
     SHOTS,
+    SOLO,
     TAKES,
+    SlowAssembler,
     built_project,
     copy_project,
     planner_for,
+    with_solo_cut,
 )
 
 LIVE_SECONDS = 2.0  # the page follows a change on disk within this
@@ -345,3 +349,51 @@ def test_a_sequence_plays_member_1_to_its_out_then_member_2(page: Any) -> None:
     page.wait_for_function(
         f"() => document.querySelector({seq + ' video.cut'!r}).currentTime > 0.3", timeout=10_000
     )
+
+
+def test_a_pick_shows_its_cut_re_assembling_a_second_pick_works_then_the_new_cut_plays(
+    watched: Watched, project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from shotbuild.review.server import serve_in_thread
+
+    assert project.cache_dir is not None
+    cut = with_solo_cut(project.spec_path, project.cache_dir)
+    before = hashlib.sha256(cut.read_bytes()).hexdigest()
+    slow = SlowAssembler(monkeypatch)  # the encoder waits until the test lets it finish
+    solo = f"section.sequence[data-name='{SOLO}']"
+    page = watched.page
+    with serve_in_thread(project) as served:
+        page.goto(served.url)
+        page.wait_for_selector(f"{solo} video.cut")
+        assert page.locator(f"{solo} .status").inner_text() == "up to date"
+        with page.expect_response("**/api/pick") as first:
+            page.keyboard.press("2")  # the first shot is current: its take 2
+        assert first.value.status == 200  # answered with the encoder still held
+        assert slow.started.wait(60)
+        page.wait_for_selector(f"{solo} .player.cut.assembling", timeout=10_000)
+        assert "Re-assembling the cut" in page.locator(f"{solo} .player.cut").inner_text()
+        assert page.locator(f"{solo} .status").inner_text() == "re-assembling\u2026"
+        assert page.locator(f"{solo} video.cut").count() == 0  # the old cut is not offered
+        page.wait_for_selector("#toast.show")
+        shot = tmp_path / "re-assembling.png"  # looked at by hand: the cut's state as shown
+        page.locator(solo).screenshot(path=str(shot))
+        assert shot.stat().st_size > 5_000
+        with page.expect_response("**/api/pick") as second:
+            page.keyboard.press("1")  # while the encoder runs: not refused
+        assert second.value.status == 200
+        page.wait_for_function(
+            "() => document.getElementById('toast').textContent === 'cold-open: take 1 picked'"
+        )
+        with page.expect_response("**/api/pick") as third:
+            page.keyboard.press("2")
+        assert third.value.status == 200
+        slow.finish()
+        page.wait_for_selector(f"{solo} video.cut", timeout=60_000)
+        assert page.locator(f"{solo} .status").inner_text() == "up to date"
+        _plays(page, f"{solo} video.cut")
+        src = page.eval_on_selector(f"{solo} video.cut", "v => v.src")
+        assert urlparse(src).path == f"/cut/{SOLO}/cut"
+        served_bytes = page.request.get(src).body()
+    after = hashlib.sha256(cut.read_bytes()).hexdigest()
+    assert after != before and hashlib.sha256(served_bytes).hexdigest() == after
+    assert slow.calls == 1  # picks 2, 1, 2 while it ran: the cut of take 2 was still right

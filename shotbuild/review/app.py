@@ -29,7 +29,6 @@ from shotbuild.review.model import (
     ReviewError,
     cut_path,
     media_path,
-    pick,
     reference_image,
 )
 
@@ -140,11 +139,9 @@ class _Views:
             return no
         try:
             shot, take = _pick_body(await request.body())
-            spec, cache_dir = self.live.spec(), self.live.project.cache_dir
-            chosen = await asyncio.to_thread(pick, spec, shot, take, cache_dir)
+            chosen = await asyncio.to_thread(self.live.pick, shot, take)
         except ShotbuildError as e:
             return _error(404 if isinstance(e, ReviewError) else 400, str(e))
-        self.live.changed()
         return JSONResponse({"shot": shot, "take": chosen.number}, headers=SECURITY_HEADERS)
 
 

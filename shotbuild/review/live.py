@@ -2,7 +2,11 @@
 folder and the reference files; each change recomputes the model (the page
 polls it once a second, so it follows within two seconds). With `watch`, shots
 whose preview no longer matches the spec get their preview rendered again in
-the background: always with the offline preview backend, never a paid render."""
+the background: always with the offline preview backend, never a paid render.
+
+A pick from the page goes through here: it holds the writing lock while the
+lock and build/<shot>.mp4 change, then queues the cuts with the shot (cuts.py)
+and answers; the cuts' states are shown on the model until they are done."""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from shotbuild.errors import ShotbuildError
-from shotbuild.review.model import Project, ReviewModel, read_project
+from shotbuild.review.cuts import FAILED, Cuts
+from shotbuild.review.model import Project, ReviewModel, Take, pick, read_project, with_assembly
 from shotbuild.spec.model import Spec
 
 log = logging.getLogger(__name__)
@@ -24,12 +29,16 @@ DEBOUNCE_MS = 150
 
 class Live:
     def __init__(self, project: Project) -> None:
-        self.project = project
+        self.project = project.resolved()  # the settings are read once, here
         self._lock = threading.Lock()
         self._spec: Spec | None = None
+        self._model: ReviewModel | None = None
         self._doc: dict[str, Any] = {}
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._rendered: set[str] = set()  # model digests a preview render was started for
+        self.writing = threading.Lock()  # a pick from the page, or a cut put in place
+        self.cuts = Cuts(self.project, self.writing, self._cuts_changed)
         self.refresh()
 
     def current(self) -> dict[str, Any]:
@@ -49,15 +58,42 @@ class Live:
         with self._lock:
             if spec is not None:
                 self._spec = spec
-            self._doc = model.to_json()
+            self._model = model
+            self._doc = with_assembly(model, self.cuts.states()).to_json()
         return model
 
     def changed(self) -> None:
         """Something changed on disk through this server (a pick): read again soon."""
-        self._wake.set()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def pick(self, name: str, take: int) -> Take:
+        """Pick from the page: the lock and build/<shot>.mp4 now, the cuts with the
+        shot queued for the background (again after a failure, on a pick of the same take)."""
+        from shotbuild.sequences.plan import containing
+
+        spec = self.spec()
+        with self.writing:
+            before = _picked(spec, name)
+            chosen = pick(
+                spec, name, take, self.project.cache_dir, settings=self.project.settings, cuts=False
+            )
+        cuts = containing(spec, (name,))
+        failed = [c for c in cuts if self.cuts.states().get(c, ("", ""))[0] == FAILED]
+        self.cuts.want(cuts if before != chosen.number else failed)
+        self.changed()
+        return chosen
+
+    def _cuts_changed(self) -> None:
+        """A cut was queued, started, done or failed: show it now, read the files soon."""
+        with self._lock:
+            if self._model is not None:
+                self._doc = with_assembly(self._model, self.cuts.states()).to_json()
+        self.changed()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
+        self._loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         tasks = [asyncio.create_task(self._watch(stop)), asyncio.create_task(self._follow())]
         try:
@@ -67,6 +103,8 @@ class Live:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(self.cuts.stop)  # a cut being put in place finishes
+            self._loop = None
 
     async def _watch(self, stop: asyncio.Event) -> None:
         import watchfiles
@@ -110,6 +148,13 @@ class Live:
         if stale:
             await asyncio.to_thread(_render_previews, self.project.spec_path, stale)
             self._wake.set()
+
+
+def _picked(spec: Spec, name: str) -> int | None:
+    from shotbuild.store.lock import read_lock_file
+
+    shot = read_lock_file(spec.lock_path).shots.get(name)
+    return shot.pick if shot is not None else None
 
 
 def _existing(path: Path) -> Path:

@@ -27,13 +27,16 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shotbuild.errors import ShotbuildError
 from shotbuild.review.media import take_file
 from shotbuild.spec.model import Reference, Sequence, Shot, Spec
 from shotbuild.store.lock import LockEntry, ShotTakes
 from shotbuild.takes import MAX_TAKE_NUMBER
+
+if TYPE_CHECKING:
+    from shotbuild.settings import Settings
 
 PREVIEW = "preview"  # the media name of a shot's preview animatic (not a take number)
 CUT = "cut"  # the media name of a sequence's assembled (paid) cut; PREVIEW: its preview cut
@@ -118,6 +121,8 @@ class SequenceView:
     reason: str
     waits_for: tuple[str, ...]  # the shots the paid cut waits for
     cut: str | None  # CUT or PREVIEW: the assembled file that is current; None: none is
+    assembly: str = ""  # the paid cut's re-assembly after a pick here: "", queued, running, failed
+    assembly_error: str = ""  # what went wrong (one line), when it failed
 
 
 @dataclass(frozen=True)
@@ -151,11 +156,25 @@ class Project:
     watch: bool = False
     planner: Callable[[Spec, str], Any] | None = None  # (spec, backend name) -> Plan
     cache_dir: Path | None = None  # the local cache (None: the default folder)
+    settings: Settings | None = None  # config and environment, read once (`resolved`)
 
     def load(self) -> Spec:
         from shotbuild.spec import load_spec
 
         return load_spec(self.spec_path)
+
+    def resolved(self) -> Project:
+        """This project with its settings read (the config file and the environment):
+        once for a whole `shotbuild review`, not on every change."""
+        return self if self.settings is not None else replace(self, settings=self.read_settings())
+
+    def read_settings(self) -> Settings:
+        """The settings as given, else as read now (the price table, the remote cache)."""
+        if self.settings is not None:
+            return self.settings
+        from shotbuild.settings import Settings
+
+        return Settings.resolve(self.spec_path.parent, backend="heygen")
 
 
 def build_model(project: Project) -> ReviewModel:
@@ -166,10 +185,11 @@ def build_model(project: Project) -> ReviewModel:
 
 def read_project(project: Project) -> tuple[Spec | None, ReviewModel]:
     """The spec (None when it cannot be read) and the page's model of it."""
+    project = project.resolved()
     try:
         spec = project.load()
-        paid = _plan(project, spec, "heygen")
-        preview = _plan(project, spec, "preview")
+        paid = plan_project(project, spec, "heygen")
+        preview = plan_project(project, spec, "preview")
     except ShotbuildError as e:
         error = ReviewModel(project.spec_path.name, (), 0, 0.0, error=str(e), watch=project.watch)
         return None, error
@@ -189,17 +209,19 @@ def _money(cost: Any) -> str:
     return "" if cost is None else str(cost)
 
 
-def _plan(project: Project, spec: Spec, backend: str) -> Any:
+def plan_project(project: Project, spec: Spec, backend: str) -> Any:
+    """The plan of `spec` for `backend` ("heygen" or "preview"), with the project's settings."""
     if project.planner is not None:
         return project.planner(spec, backend)
     from shotbuild.backends import get_backend
     from shotbuild.plan import make_plan
-    from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
 
-    prices = Settings.resolve(spec.root).money.table() if backend == "heygen" else None
+    settings = replace(project.read_settings(), backend=backend)
+    prices = settings.money.table() if backend == "heygen" else None
     with Cache(project.cache_dir) as cache:
-        return make_plan(spec, get_backend(backend, cache=cache), cache, prices=prices)
+        chosen = get_backend(cache=cache, settings=settings)
+        return make_plan(spec, chosen, cache, prices=prices)
 
 
 def _shot(shot: Shot, item: Any, preview: Any, plan: Any, cache_dir: Path | None) -> ShotView:
@@ -381,34 +403,58 @@ def reference_image(spec: Spec, name: str, index: int) -> tuple[bytes, str]:
         raise ReviewError(f"shot {name!r}: reference {ref.path} cannot be read") from None
 
 
-def pick(spec: Spec, name: str, take: int, cache_dir: Path | None = None) -> Take:
+def pick(
+    spec: Spec,
+    name: str,
+    take: int,
+    cache_dir: Path | None = None,
+    *,
+    settings: Settings | None = None,
+    cuts: bool = True,
+) -> Take:
     """Make take `take` shot `name`'s pick: the same code path as `shotbuild pick`
     (shotbuild.picking): the lock's pick changes and the take's video is put at
-    build/<shot>.mp4, never rendered. Picking the take already picked changes
-    nothing. ReviewError when the shot or the take is not there."""
+    build/<shot>.mp4, never rendered; `cuts` False leaves the cuts with the shot for
+    the caller to assemble. Picking the take already picked changes nothing.
+    ReviewError when the shot or the take is not there."""
     from shotbuild.store.lock import read_lock_file
 
     name = _spec_shot(spec, name).name
     number, entry = _take_number(spec, name, str(take))
     if read_lock_file(spec.lock_path).shots[name].pick != number:
-        entry = _switch(spec, name, number, cache_dir)
+        chosen = settings if settings is not None else Project(spec.path).read_settings()
+        entry = _switch(spec, name, number, cache_dir, chosen, cuts)
     return _take(number, True, take_file(spec.build_dir, name, number, entry, cache_dir), entry)
 
 
-def _switch(spec: Spec, name: str, take: int, cache_dir: Path | None) -> Any:
+def _switch(
+    spec: Spec, name: str, take: int, cache_dir: Path | None, settings: Settings, cuts: bool
+) -> Any:
     from shotbuild.backends import get_backend
     from shotbuild.picking import PickError
     from shotbuild.picking import pick as pick_take
-    from shotbuild.settings import Settings
     from shotbuild.store.cache import Cache
 
-    remote = Settings.resolve(spec.root, backend="heygen").remote.open()
+    remote = settings.remote.open()
     with Cache(cache_dir) as cache:
-        backend = get_backend("heygen", cache=cache)
+        backend = get_backend(cache=cache, settings=replace(settings, backend="heygen"))
         try:
-            picked = pick_take(spec, backend, cache, name, take, remote=remote)
+            picked = pick_take(spec, backend, cache, name, take, remote=remote, cuts=cuts)
         except PickError as e:
             raise ReviewError(str(e)) from None
     if not picked.ok:
         raise ShotbuildError(f"{name}: take {take} is picked, but: {picked.result.failed[0][1]}")
     return picked.entry
+
+
+def with_assembly(model: ReviewModel, states: Mapping[str, tuple[str, str]]) -> ReviewModel:
+    """`model` with each sequence's background re-assembly (name -> (state, error)) shown."""
+    if not states:
+        return model
+    cuts = tuple(
+        replace(seq, assembly=states[seq.name][0], assembly_error=states[seq.name][1])
+        if seq.name in states
+        else seq
+        for seq in model.sequences
+    )
+    return replace(model, sequences=cuts)

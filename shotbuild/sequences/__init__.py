@@ -7,7 +7,8 @@ is exported.
 The engine calls two functions: `plan_sequences` (pure: assemble / up to date /
 waiting for shots, each with a reason) and `assemble_built` (after a build, or
 the build a pick runs: `assemble_all` on the cuts it concerns, a result per
-sequence)."""
+sequence). The review page encodes a cut ahead, outside the build lock
+(`encode_ahead`), and hands it to `assemble_all` to put in place."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from shotbuild.sequences.assemble import (
     FAILED,
     SKIPPED,
     UP_TO_DATE,
+    Made,
     SequenceResult,
     assemble_all,
     assemble_built,
+    encode_ahead,
     remove_outputs,
 )
 from shotbuild.sequences.plan import (
@@ -34,11 +37,13 @@ __all__ = [
     "FAILED",
     "SKIPPED",
     "UP_TO_DATE",
+    "Made",
     "SequencePlan",
     "SequenceResult",
     "SequenceStatus",
     "assemble_all",
     "assemble_built",
+    "encode_ahead",
     "plan_sequences",
     "remove_outputs",
 ]

@@ -59,6 +59,34 @@ class SequenceResult:
     exports: tuple[Path, ...] = ()
 
 
+@dataclass(frozen=True)
+class Made:
+    """A cut encoded ahead, outside the build lock (`encode_ahead`): the inputs it was
+    made from, its file and how it was made. `assemble_all(made=...)` puts it in
+    place instead of encoding again when the cut's inputs are still these."""
+
+    name: str
+    inputs: tuple[record.Input, ...]
+    size: tuple[int, int] | None
+    path: Path
+    method: str
+
+
+def encode_ahead(
+    spec: Spec, build_dir: Path, files: Mapping[str, Path], name: str, out: Path, subdir: str = ""
+) -> Made | None:
+    """Encode sequence `name` into `out` from `files` (shot -> a file holding its picked
+    take's bytes, e.g. a copy the caller keeps still), when the cut in
+    `<build_dir>/<subdir>/` needs assembling; None when it does not, or waits for a
+    shot. Nothing else is written and nothing is recorded."""
+    (plan,) = plan_sequences(spec, build_dir, files, subdir, only=(name,))
+    if plan.status is not SequenceStatus.ASSEMBLE:
+        return None
+    seq = _sequence(spec, name)
+    method = _encode(plan, seq, out)[0]
+    return Made(name, plan.inputs, seq.size, out, method)
+
+
 def assemble_all(
     spec: Spec,
     build_dir: Path,
@@ -68,10 +96,12 @@ def assemble_all(
     *,
     only: Collection[str] | None = None,
     hint: str = "",
+    made: Collection[Made] = (),
 ) -> tuple[SequenceResult, ...]:
     """Bring every cut of `spec` (or those named in `only`) up to date in
     `<build_dir>/<subdir>/`, from `member_files` (shot -> its finished file; a shot
-    not in it is not done). `hint` ends the line of a cut that waits for shots."""
+    not in it is not done). `hint` ends the line of a cut that waits for shots;
+    `made`: cuts encoded ahead, used where their inputs are the cut's."""
     if not spec.sequences:
         return ()
     tell = reporter or _Silent()
@@ -79,7 +109,7 @@ def assemble_all(
     done = record.read(out_dir)
     before = _snapshot(done)
     plans = plan_sequences(spec, build_dir, member_files, subdir, done=done, only=only)
-    runner = _Runner(done, out_dir, tell, str(spec.path), hint)
+    runner = _Runner(done, out_dir, tell, str(spec.path), hint, {m.name: m for m in made})
     results = tuple(runner.run(p, _sequence(spec, p.name)) for p in plans)
     if _snapshot(done) != before:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,10 +148,16 @@ def _sequence(spec: Spec, name: str) -> Sequence:
 
 class _Runner:
     def __init__(
-        self, done: record.Record, out_dir: Path, tell: Messages, spec: str, hint: str = ""
+        self,
+        done: record.Record,
+        out_dir: Path,
+        tell: Messages,
+        spec: str,
+        hint: str = "",
+        made: Mapping[str, Made] | None = None,
     ) -> None:
         self.done, self.out_dir, self.tell, self.spec = done, out_dir, tell, spec
-        self.hint = hint
+        self.hint, self.made = hint, made or {}
         self.exports_skipped = False
 
     def run(self, plan: SequencePlan, seq: Sequence) -> SequenceResult:
@@ -147,18 +183,16 @@ class _Runner:
 
     def _assemble(self, plan: SequencePlan, seq: Sequence) -> SequenceResult:
         self._check_ours(plan)
-        media = _media()
-        probes = [_probe(f) for f in plan.files]
-        segments = [
-            media.segment(p, m.start, m.end, m.shot)
-            for p, m in zip(probes, seq.members, strict=True)
-        ]
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.out_dir, prefix=".sequence-") as tmp:
-            made = Path(tmp) / "cut.mp4"
-            method = media.assemble(segments, seq.size, made)
-            with made.open("rb") as src, atomic_writer(plan.path) as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+        ahead = self.made.get(plan.name)
+        if ahead is not None and (ahead.inputs, ahead.size) == (plan.inputs, seq.size):
+            probes, segments = _segments(plan, seq)
+            method = ahead.method
+            _put(ahead.path, plan.path)
+        else:
+            with tempfile.TemporaryDirectory(dir=self.out_dir, prefix=".sequence-") as tmp:
+                made = Path(tmp) / "cut.mp4"
+                method, probes, segments = _encode(plan, seq, made)
+                _put(made, plan.path)
         stat = record.stat_of(plan.path)
         assert stat is not None  # just written
         length = float(sum(s.length for s in segments))
@@ -207,6 +241,26 @@ class _Runner:
                 self.exports_skipped = True
                 self.tell.message(f"sequences: .otio/.xml exports skipped: {e}")
             return ()
+
+
+def _segments(plan: SequencePlan, seq: Sequence) -> tuple[list[Probe], list[Segment]]:
+    media = _media()
+    probes = [_probe(f) for f in plan.files]
+    segments = [
+        media.segment(p, m.start, m.end, m.shot) for p, m in zip(probes, seq.members, strict=True)
+    ]
+    return probes, segments
+
+
+def _encode(plan: SequencePlan, seq: Sequence, out: Path) -> tuple[str, list[Probe], list[Segment]]:
+    """The cut of `plan` written to `out`: how (remux or re-encode), and what of it."""
+    probes, segments = _segments(plan, seq)
+    return _media().assemble(segments, seq.size, out), probes, segments
+
+
+def _put(made: Path, path: Path) -> None:
+    with made.open("rb") as src, atomic_writer(path) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def _media() -> ModuleType:

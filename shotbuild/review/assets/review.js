@@ -241,17 +241,29 @@
       el("div", { class: "player-controls" }, button, el("span", { class: "muted" }, "members' own files, trimmed in the page")), list);
   }
 
+  // A pick here re-assembles the cuts with its shot in the background: say so until the new cut plays.
+  function assembling(seq) {
+    return seq.assembly === "queued" || seq.assembly === "running";
+  }
+
   function cutPlayer(seq, version) {
-    if (!seq.cut) return el("div", { class: "player cut empty" }, el("p", { class: "muted" }, "No current assembled cut: a build assembles it when its shots are done."));
+    if (assembling(seq)) {
+      return el("div", { class: "player cut empty assembling", dataset: { assembly: seq.assembly } },
+        el("p", {}, el("span", { class: "spinner", "aria-hidden": "true" }), "Re-assembling the cut from the new pick\u2026"),
+        el("p", { class: "muted" }, "It plays here when it is done; picking goes on meanwhile."));
+    }
+    const failed = seq.assembly === "failed" ? el("p", { class: "failure assembly-error" }, "Not re-assembled: ", seq.assembly_error) : null;
+    if (!seq.cut) return el("div", { class: "player cut empty" }, failed, el("p", { class: "muted" }, "No current assembled cut: a build assembles it when its shots are done."));
     const label = seq.cut === "preview" ? "PREVIEW CUT" : "CUT";
     return el("div", { class: "player cut" }, el("div", { class: "frame" },
       el("video", { class: "cut", controls: true, preload: "metadata", playsInline: true, src: cutUrl(seq, version) }),
-      el("span", { class: seq.cut === "preview" ? "badge preview" : "badge take", title: "The assembled file a build wrote" }, label)));
+      el("span", { class: seq.cut === "preview" ? "badge preview" : "badge take", title: "The assembled file a build wrote" }, label)), failed);
   }
 
   function sequenceNode(seq) {
     const version = hash(JSON.stringify(seq));
-    const status = el("span", { class: `status s-${seq.status.replace(/[^a-z]+/g, "-")}` }, seq.status);
+    const status = assembling(seq) ? el("span", { class: "status s-assembling" }, "re-assembling\u2026")
+      : el("span", { class: `status s-${seq.status.replace(/[^a-z]+/g, "-")}` }, seq.status);
     const details = el("div", { class: "details" },
       el("h2", {}, el("span", { class: "muted" }, "sequence "), seq.name),
       el("p", { class: "plan" }, el("span", { class: "muted" }, "paid cut: "), status, " ", el("span", { class: "reason" }, seq.reason)),
