@@ -160,15 +160,13 @@ def _sha256(data: bytes) -> str:
 def _read_bounded(path: str, limit: int) -> bytes | None:
     """At most `limit` bytes of a regular file (no link followed at the end); None
     when it is missing, not a regular file or larger."""
+    from shotbuild.errors import FileRefused
+    from shotbuild.regularfile import read_regular
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        return read_regular(path, limit, follow=False)
+    except FileRefused:
         return None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = f.read(limit + 1)
-    return data if len(data) <= limit else None
 
 
 def _hold_build_lock(cache: str, spec: str) -> int | None:
