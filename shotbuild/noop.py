@@ -29,6 +29,7 @@ import stat
 import sys
 
 from shotbuild import __version__, paths
+from shotbuild.buildflags import PLAIN_FLAGS
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the fast path its lead
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ CONFIG_NAMES = ("shotbuild.toml", "pyproject.toml")  # shotbuild.config looks fo
 BACKENDS = ("heygen", "preview")
 SUBDIRS = ("", "preview")
 _SECRET = frozenset({"HEYGEN_API_KEY"})
-_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "-k", "--keep-going", "-y", "--yes"})
+_FLAGS = frozenset(spelling for flag in PLAIN_FLAGS.values() for spelling in flag)
 _SUMMARY_START = "shotbuild: 0 built, 0 restored, "
 
 

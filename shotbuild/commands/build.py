@@ -159,6 +159,7 @@ def cli(
     build folder, the cache or the lock when its key is unchanged; the rest are
     rendered. Exit 1 when a shot failed."""
     from shotbuild.build import BuildOptions
+    from shotbuild.buildflags import is_plain
     from shotbuild.noop import Watch
     from shotbuild.settings import Settings
 
@@ -167,10 +168,8 @@ def cli(
         check = saved_plan_check(saved, only=only, force=force)
         yes = True  # the saved plan is the confirmation (terraform apply plan.out)
     loaded = load(spec)
-    plain = not (only or force or dry_run or out or rerender_missing or as_json or saved)
-    plain = plain and not all_takes  # --all-takes writes takes/: never a recorded no-op
-    plain = plain and max_seconds is None and max_cost is None and remote_cache is None
-    watch = Watch(loaded, backend) if plain and remote_cache_mode is None else None
+    plain = is_plain(click.get_current_context().params)
+    watch = Watch(loaded, backend) if plain else None
     settings = Settings.resolve(
         loaded.root,
         backend=backend,
