@@ -47,7 +47,8 @@ FLAGS = {
     type=click.IntRange(1, 64),
     default=4,
     show_default=True,
-    help="Shots in flight at once.",
+    help="Jobs rendering at HeyGen at once (a job's slot is free again when its render is"
+    " done, before the download).",
 )
 @click.option(
     "-k", "--keep-going", is_flag=True, help="Go on with the other shots after a failure."
