@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
+from shotbuild.commands._common import (
+    backend_option,
+    echo_err,
+    file_option,
+    load,
+    max_seconds_option,
+    out_option,
+    outcome_json_option,
+    spec_argument,
+    yes_option,
+)
 
 if TYPE_CHECKING:
     from shotbuild.build import BuildOptions, BuildResult
@@ -76,12 +86,7 @@ FLAGS = {
 @click.option(
     "--dry-run", is_flag=True, help="Say what would be submitted and restored; do nothing."
 )
-@click.option(
-    "--max-seconds",
-    type=click.FloatRange(0),
-    default=None,
-    help="Refuse to submit more than this many seconds of video.",
-)
+@max_seconds_option
 @click.option(
     "--max-cost",
     metavar="AMOUNT",
@@ -89,9 +94,7 @@ FLAGS = {
     help="Refuse, before anything is paid, a build that would spend more than this"
     " (e.g. 20 or 20.00; default: max_cost in the config file, else no limit).",
 )
-@click.option(
-    "-y", "--yes", is_flag=True, help="Do not ask before paying (asked only on a terminal)."
-)
+@yes_option
 @backend_option
 @out_option
 @click.option(
@@ -122,16 +125,13 @@ FLAGS = {
     " build obtains (CI). Default: $SHOTBUILD_REMOTE_CACHE_MODE, else the config file,"
     " else readwrite.",
 )
-@click.option(
+@file_option(
     "--plan",
     "saved",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
     help="Do exactly the plan `shotbuild plan --out FILE` saved (it counts as the"
     " confirmation); refuse, paying nothing, when anything moved since.",
 )
-@click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON document on stdout.")
+@outcome_json_option
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Every progress step as a plain line.")
 def cli(
