@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shotbuild.errors import ShotbuildError
+from shotbuild.errors import FileRefused, ShotbuildError
 from shotbuild.money import MoneySettings
 from shotbuild.untrusted import one_line, show
 
@@ -74,23 +74,23 @@ def _read(path: Path) -> dict[str, Any]:
         ) from None
     except (UnicodeDecodeError, RecursionError):
         raise ConfigError(f"{path}: not valid TOML (not UTF-8, or nested too deep)") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read it ({e.strerror})") from None
 
 
 def _bounded_text(path: Path) -> str:
     """The file's text, read only if it is a regular file of at most MAX_CONFIG_BYTES
     (a config linked to /dev/zero or a FIFO is an error, not an endless read)."""
-    import os
-    import stat
+    from shotbuild.regularfile import read_regular
 
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ConfigError(f"{path}: is not a regular file; make it a plain file")
-        data = f.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; is it the right file?")
+    try:
+        data = read_regular(path, MAX_CONFIG_BYTES)
+    except FileRefused as e:
+        if e.reason == FileRefused.NOT_REGULAR:
+            raise ConfigError(f"{path}: is not a regular file; make it a plain file") from None
+        if e.reason == FileRefused.TOO_LARGE:
+            raise ConfigError(
+                f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; is it the right file?"
+            ) from None
+        raise ConfigError(f"{path}: cannot read it ({e.strerror})") from None
     return data.decode("utf-8")
 
 

@@ -40,3 +40,27 @@ class MissingExtra(ShotbuildError):
 
     def __init__(self, feature: str, extra: str) -> None:
         super().__init__(f"{feature} needs the '{extra}' extra: pip install 'shotbuild[{extra}]'")
+
+
+class FileRefused(ShotbuildError):
+    """A file from outside that was not read (`shotbuild.regularfile.read_regular`):
+    `reason` is MISSING, UNREADABLE (`strerror` says why), NOT_REGULAR (a folder, a
+    FIFO, a device, or a link where none is followed) or TOO_LARGE (over `limit`
+    bytes). `said` is the reason in words, without the path; each reader makes
+    its own message of the path, these and what to do about its own file."""
+
+    MISSING = "missing"
+    UNREADABLE = "unreadable"
+    NOT_REGULAR = "not a regular file"
+    TOO_LARGE = "too large"
+
+    def __init__(self, path: str, reason: str, limit: int, strerror: str = "") -> None:
+        self.path, self.reason, self.limit, self.strerror = path, reason, limit, strerror
+        if reason == self.TOO_LARGE:
+            said = f"larger than {limit:,} bytes"
+        elif reason == self.NOT_REGULAR:
+            said = "not a regular file"
+        else:
+            said = f"cannot be read ({strerror})"
+        self.said = said
+        super().__init__(f"{path}: {said}")

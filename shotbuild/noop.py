@@ -29,6 +29,7 @@ import stat
 import sys
 
 from shotbuild import __version__, paths
+from shotbuild.buildflags import PLAIN_FLAGS
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the fast path its lead
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ CONFIG_NAMES = ("shotbuild.toml", "pyproject.toml")  # shotbuild.config looks fo
 BACKENDS = ("heygen", "preview")
 SUBDIRS = ("", "preview")
 _SECRET = frozenset({"HEYGEN_API_KEY"})
-_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "-k", "--keep-going", "-y", "--yes"})
+_FLAGS = frozenset(spelling for flag in PLAIN_FLAGS.values() for spelling in flag)
 _SUMMARY_START = "shotbuild: 0 built, 0 restored, "
 
 
@@ -160,15 +161,13 @@ def _sha256(data: bytes) -> str:
 def _read_bounded(path: str, limit: int) -> bytes | None:
     """At most `limit` bytes of a regular file (no link followed at the end); None
     when it is missing, not a regular file or larger."""
+    from shotbuild.errors import FileRefused
+    from shotbuild.regularfile import read_regular
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        return read_regular(path, limit, follow=False)
+    except FileRefused:
         return None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = f.read(limit + 1)
-    return data if len(data) <= limit else None
 
 
 def _hold_build_lock(cache: str, spec: str) -> int | None:

@@ -85,6 +85,11 @@ class PlanItem:
         return words(self.why)
 
     @property
+    def job_key(self) -> str | None:
+        """The key its work is recorded under (ShotItem: the key of its own take)."""
+        return self.key
+
+    @property
     def fields(self) -> tuple[str, ...]:
         return self.why.fields
 
@@ -247,8 +252,7 @@ class Plan:
         return sum(self._own_renders(unit) for unit in (item, *self.takes_of(item)))
 
     def _own_renders(self, item: PlanItem) -> int:
-        key = item.job_key if isinstance(item, ShotItem) else item.key
-        return 0 if key in self.served else renders_of(item)
+        return 0 if item.job_key in self.served else renders_of(item)
 
     def seconds_among(self, items: Collection[PlanItem]) -> float:
         """Seconds of video `items` (and their shots' extra takes) would render."""
@@ -496,10 +500,13 @@ def take_item(
     seconds: float,
     pick: bool = False,
     wanted: bool = False,
+    forced: bool = False,
 ) -> Work:
     """The work of take `number` of `item`'s inputs, by its own key: restored when a
     build finished it into the cache, resumed when its job was started (never paid
-    twice), else rendered (again, after a failure: its attempts count on)."""
+    twice), else rendered (again, after a failure: its attempts count on). `forced`:
+    `build --force`'s take, a render of which counts as changed and a resumed job
+    of which says it is a forced one."""
     base: dict[str, Any] = {
         "name": item.name,
         "output": item.output,
@@ -519,9 +526,11 @@ def take_item(
     if job is not None and job.state in (JOB_INTENT, JOB_SUBMITTED):
         code = Code.SUBMITTED if job.video_id else Code.CREATE_UNANSWERED
         facts = {"video_id": job.video_id or ""}
-        return Resume(status=IN_FLIGHT, why=Reason(code, facts=facts), job=job, **base)
+        why = Reason(Code.FORCED_RESUMED if forced else code, facts=facts)
+        return Resume(status=IN_FLIGHT, why=why, job=job, **base)
     previous = job if job is not None and job.state == JOB_FAILED else None
-    return Render(status=NEW, why=why, seconds=seconds, previous=previous, **base)
+    status = CHANGED if forced else NEW
+    return Render(status=status, why=why, seconds=seconds, previous=previous, **base)
 
 
 def _item(cls: type[T], status: ShotStatus, code: Code, base: dict[str, Any], **kw: Any) -> T:

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shotbuild import untrusted
-from shotbuild.errors import ShotbuildError
+from shotbuild.errors import FileRefused, ShotbuildError
 from shotbuild.fs import atomic_write_text
 from shotbuild.plan import Plan, PlanItem, ShotItem
+from shotbuild.regularfile import read_regular
 from shotbuild.status import ShotStatus
 from shotbuild.store.lock import read_lock_text
 from shotbuild.untrusted import BadValue, show
@@ -186,24 +185,9 @@ def read_saved_plan(path: Path) -> SavedPlan:
 
 def _read_bounded(path: Path, again: str) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as e:
-        raise PlanFileError(f"{path}: cannot be read ({e.strerror}){again}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise PlanFileError(f"{path}: not a regular file{again}")
-        if st.st_size > MAX_PLAN_BYTES:
-            raise PlanFileError(f"{path}: larger than {MAX_PLAN_BYTES:,} bytes{again}")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_PLAN_BYTES + 1)
-    except OSError as e:
-        raise PlanFileError(f"{path}: cannot be read ({e.strerror}){again}") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_PLAN_BYTES:
-        raise PlanFileError(f"{path}: larger than {MAX_PLAN_BYTES:,} bytes{again}")
-    return data
+        return read_regular(path, MAX_PLAN_BYTES)
+    except FileRefused as e:
+        raise PlanFileError(f"{path}: {e.said}{again}") from None
 
 
 def parse_saved_plan(doc: Any) -> SavedPlan:

@@ -5,7 +5,10 @@ answer may come from someone else (a pull request, a shared bucket, a proxy).
 Each reader parses with `load_json` (size and depth bounded, duplicate keys
 refused, no NaN or Infinity) and then takes each field through one of the
 checks below, which return the typed value or raise `BadValue` saying what is
-wrong. A reader turns a BadValue into its own one-line error naming the file."""
+wrong. A reader turns a BadValue into its own one-line error naming the file.
+The bytes of a file come from `shotbuild.regularfile.read_regular` (bounded, a
+regular file only; kept apart so the no-op fast path can read without this module's
+imports)."""
 
 from __future__ import annotations
 

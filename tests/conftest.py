@@ -73,6 +73,7 @@ import contextlib  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 
@@ -113,6 +114,11 @@ class RunningEmulator:
     def counts(self) -> dict[str, Any]:
         """The world's stats (jobs, creates, ...), read in-process without a request."""
         return dict(self.world.stats.as_json())
+
+    @property
+    def creates(self) -> int:
+        """Jobs the emulator started: each one a paid create."""
+        return int(self.counts["jobs"])
 
     def env(self, **extra: str) -> dict[str, str]:
         """This process's environment pointed at the emulator with its key."""
@@ -160,6 +166,42 @@ def emulator() -> Iterator[Callable[..., RunningEmulator]]:
     builds in a child process); videos are placeholders unless `video_factory=` is given."""
     with contextlib.ExitStack() as stack:
         yield lambda **config: _start_emulator(stack, **config)
+
+
+# the end-to-end tests: the real CLI in a child process against an emulator. The head
+# of the specs they build (one look, 4 s shots); each test module adds its shots.
+SPEC_HEAD = """\
+version: 1
+defaults:
+  avatar_id: [look_founder]
+  duration: 4
+shots:
+"""
+
+
+@pytest.fixture
+def emu(
+    request: pytest.FixtureRequest, emulator: Callable[..., RunningEmulator]
+) -> RunningEmulator:
+    """The test module's emulator for builds in a child process: on the real clock
+    (they poll in real time), no latency, accepting only the module's KEY, seeded with
+    its SEED (default 7), with the options in its EMULATOR (a dict; video_factory=None:
+    the emulator's own preview renders, real frames)."""
+    module = request.module
+    seed = getattr(module, "SEED", 7)
+    options = {"latency": 0.0, "seed": seed, "clock": time.monotonic}
+    return emulator(api_key=module.KEY, **{**options, **getattr(module, "EMULATOR", {})})
+
+
+@pytest.fixture
+def built_spec(
+    request: pytest.FixtureRequest, write_spec: SpecWriter, emu: RunningEmulator
+) -> Path:
+    """The test module's SPEC written and built once against `emu`."""
+    path = write_spec(request.module.SPEC)
+    built = emu.shotbuild("build", str(path))
+    assert built.returncode == 0, built.stderr
+    return path
 
 
 @pytest.fixture(scope="module")

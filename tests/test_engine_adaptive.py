@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import SpecWriter
 from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec
-from test_engine_emulator import Emu, emu  # noqa: F401 (the emulator fixture)
+from test_engine_emulator import KEY, Emu  # noqa: F401 (KEY: the key conftest's emu accepts)
 
 from shotbuild.build import RETRY_AFTER_MAX, BuildOptions, BuildResult, build
 from shotbuild.spec.model import Spec
@@ -57,7 +57,7 @@ def test_a_retry_after_date_is_honoured_and_capped(tmp_path: Path) -> None:
 
 def test_the_emulator_job_limit_is_learnt_over_a_socket(
     write_spec: SpecWriter,
-    emu: Emu,  # noqa: F811
+    emu: Emu,
 ) -> None:
     emu.world.config.faults.concurrency = 3
     emu.world.config.faults.latency = 0.3

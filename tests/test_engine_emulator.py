@@ -8,36 +8,26 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RunningEmulator, SpecWriter
+from conftest import SPEC_HEAD, RunningEmulator, SpecWriter
 
 from shotbuild.store.lock import read_lock
 
 KEY = "sk-engine-emulated-7c1d"
-SPEC = """\
-version: 1
-defaults:
-  avatar_id: [look_founder]
-  duration: 4
-shots:
+SPEC = (
+    SPEC_HEAD
+    + """\
   intro: {prompt: The founder says hello.}
   walk: {prompt: The founder walks through the office.}
   demo: {prompt: The founder demos the product., references: [{type: file, path: ref.png}]}
   outro: {prompt: The founder waves goodbye., duration: 5}
 """
+)
 
 
 Emu = RunningEmulator
-
-
-@pytest.fixture
-def emu(emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
-    """On the real clock: the builds run in child processes and poll in real time."""
-    return emulator(api_key=KEY, latency=0.0, seed=7, clock=time.monotonic)
 
 
 @pytest.fixture

@@ -8,17 +8,15 @@ from pathlib import Path
 
 import av
 import pytest
+from conftest import SPEC_HEAD
 from PIL import Image
 
 from shotbuild import cli
 from shotbuild.store.lock import read_lock
 
-SPEC = """\
-version: 1
-defaults:
-  avatar_id: [look_founder]
-  duration: 4
-shots:
+SPEC = (
+    SPEC_HEAD
+    + """\
   office-walk:
     prompt: A founder walks through a sunlit office.
     references:
@@ -29,6 +27,7 @@ shots:
     references:
       - {type: base64, media_type: image/png, data: "%s"}
 """
+)
 
 
 def png() -> bytes:

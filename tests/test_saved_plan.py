@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RunningEmulator
+from conftest import SPEC_HEAD, RunningEmulator
 
 from shotbuild.cli import main
 from shotbuild.savedplan import (
@@ -22,24 +21,21 @@ from shotbuild.savedplan import (
 )
 
 KEY = "sk-saved-plan-5e1d"
-SPEC = """\
-version: 1
-defaults:
-  avatar_id: [look_founder]
-  duration: 4
-shots:
+SPEC = (
+    SPEC_HEAD
+    + """\
   intro: {prompt: The founder says hello.}
   outro:
     prompt: The founder waves goodbye.
     references: [{type: file, path: ref.png}]
 """
+)
 
 
 @pytest.fixture
-def emu(
-    emulator: Callable[..., RunningEmulator], monkeypatch: pytest.MonkeyPatch
-) -> RunningEmulator:
-    running = emulator(api_key=KEY, latency=0.0, seed=7, clock=time.monotonic)
+def emu(emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
+    """conftest's, with this process pointed at it (the builds here run in-process)."""
+    running = emu
     monkeypatch.setenv("HEYGEN_API_KEY", KEY)
     monkeypatch.setenv("HEYGEN_BASE_URL", running.url)
     return running
@@ -57,10 +53,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     code = main(list(args))
     said = capsys.readouterr()
     return code, said.out + said.err
-
-
-def creates(emu: RunningEmulator) -> int:
-    return int(emu.stats()["jobs"])  # type: ignore[call-overload]
 
 
 def saved(spec_file: Path, capsys: pytest.CaptureFixture[str]) -> Path:
@@ -81,18 +73,18 @@ def test_build_plan_does_exactly_the_saved_plan(
     assert doc["backend"]["identity"] == emu.url.rstrip("/")
     code, said = run(capsys, "build", str(spec_file), "--plan", str(out))
     assert code == 0, said
-    assert creates(emu) == 2
+    assert emu.creates == 2
     assert spec_file.with_suffix(".lock").is_file()
 
 
 def refused(emu: RunningEmulator, capsys: pytest.CaptureFixture[str], out: Path, *args: str) -> str:
-    before = creates(emu)
+    before = emu.creates
     code, said = run(capsys, "build", "--plan", str(out), *args)
     assert code == 1, said
     lines = [line for line in said.splitlines() if line.strip()]
     assert len(lines) == 1, said
     assert "nothing was paid" in said and f"shotbuild plan --out {out}` again" in said, said
-    assert creates(emu) == before
+    assert emu.creates == before
     return said
 
 
@@ -102,7 +94,7 @@ def test_an_edited_spec_is_refused(
     out = saved(spec_file, capsys)
     spec_file.write_text(SPEC + "# a comment: the same shots, other bytes\n")
     assert "shots.yaml changed" in refused(emu, capsys, out)
-    assert creates(emu) == 0
+    assert emu.creates == 0
 
 
 def test_a_changed_lock_is_refused(
@@ -111,7 +103,7 @@ def test_a_changed_lock_is_refused(
     out = saved(spec_file, capsys)
     assert run(capsys, "build", "--only", "intro")[0] == 0  # a teammate built one shot
     assert "the lock changed" in refused(emu, capsys, out)
-    assert creates(emu) == 1
+    assert emu.creates == 1
 
 
 def test_a_moved_key_is_refused(
@@ -129,7 +121,7 @@ def test_a_changed_action_is_refused(
     out = saved(spec_file, capsys)  # nothing to do
     (spec_file.parent / "build" / "intro.mp4").unlink()
     assert "shot intro is now restore, not up to date" in refused(emu, capsys, out)
-    assert creates(emu) == 2
+    assert emu.creates == 2
 
 
 def test_another_backend_is_refused(
@@ -144,7 +136,7 @@ def test_another_price_is_refused_and_max_cost_still_applies(
 ) -> None:
     out = saved(spec_file, capsys)
     code, said = run(capsys, "build", "--plan", str(out), "--max-cost", "7")
-    assert code == 1 and "14.00" in said and creates(emu) == 0, said
+    assert code == 1 and "14.00" in said and emu.creates == 0, said
     (spec_file.parent / "shotbuild.toml").write_text("price_per_video = 8\n")
     assert "the price is 2 renders, 16.00 USD, not 2 renders, 14.00 USD" in refused(
         emu, capsys, out
@@ -157,7 +149,7 @@ def test_only_and_force_do_not_go_with_a_saved_plan(
     out = saved(spec_file, capsys)
     code, said = run(capsys, "build", "--plan", str(out), "--only", "intro")
     assert code == 2 and "--plan does the saved plan as it is" in said, said
-    assert creates(emu) == 0
+    assert emu.creates == 0
 
 
 # -- the file is untrusted ---------------------------------------------------------

@@ -37,10 +37,6 @@ def emu(emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
     return emulator(api_key=KEY, latency=0.0, seed=5, clock=time.monotonic)
 
 
-def creates(emu: RunningEmulator) -> int:
-    return int(emu.counts["jobs"])
-
-
 def lock_of(spec: Path) -> Any:
     return read_lock_file(spec.with_suffix(".lock"))
 
@@ -56,7 +52,7 @@ def test_takes_3_renders_3_then_nothing_then_only_the_new_one(
 ) -> None:
     spec = write_spec(spec_text(a_takes=3))
     err = build(emu, spec)
-    assert creates(emu) == 4, err  # a: 3 takes, b: 1
+    assert emu.creates == 4, err  # a: 3 takes, b: 1
     assert "a (take 2): done" in err and "a (take 3): done" in err
     assert "2 built" in err and "paid this run: 4 renders, $28.00" in err
     a = lock_of(spec).shots["a"]
@@ -70,17 +66,17 @@ def test_takes_3_renders_3_then_nothing_then_only_the_new_one(
     assert [(r["take"], r["picked"]) for r in rows] == [(1, True), (2, False), (3, False)]
 
     again = build(emu, spec)
-    assert creates(emu) == 4 and "2 up to date" in again
+    assert emu.creates == 4 and "2 up to date" in again
     assert "paid this run: 0 renders" in again
 
     spec.write_text(spec_text(a_takes=4))
     raised = build(emu, spec)
-    assert creates(emu) == 5 and "a (take 4): done" in raised
+    assert emu.creates == 5 and "a (take 4): done" in raised
     assert lock_of(spec).shots["a"].numbers == [1, 2, 3, 4]
 
     spec.write_text(spec_text(a_takes=1))  # lowering drops no take
     lowered = build(emu, spec)
-    assert creates(emu) == 5 and "2 up to date" in lowered
+    assert emu.creates == 5 and "2 up to date" in lowered
     assert lock_of(spec).shots["a"].numbers == [1, 2, 3, 4]
     check = emu.shotbuild("lock", "--check", str(spec))
     assert check.returncode == 0, check.stderr
@@ -127,12 +123,12 @@ def test_max_cost_and_max_seconds_count_every_take(
     spec = write_spec(spec_text(a_takes=3, b_takes=1))
     refused = emu.shotbuild("build", str(spec), "--only", "a", "--max-cost", "14")
     assert refused.returncode == 1, refused.stderr
-    assert "$21.00 on 3 renders" in refused.stderr and creates(emu) == 0
+    assert "$21.00 on 3 renders" in refused.stderr and emu.creates == 0
     capped = emu.shotbuild("build", str(spec), "--only", "a", "--max-seconds", "8")
     assert capped.returncode == 1 and "12 s of video" in capped.stderr
-    assert creates(emu) == 0
+    assert emu.creates == 0
     build(emu, spec, "--only", "a", "--max-cost", "21")
-    assert creates(emu) == 3
+    assert emu.creates == 3
 
 
 @pytest.mark.parametrize("point", ["before-create", "after-create", "mid-download"])
@@ -149,9 +145,9 @@ def test_a_killed_build_of_takes_resumes_and_pays_once(
     again = emu.shotbuild("build", str(spec))
     assert again.returncode == 0, again.stderr
     a = lock_of(spec).shots["a"]
-    assert a.numbers == [1, 2, 3] and creates(emu) == 4  # every take paid once
+    assert a.numbers == [1, 2, 3] and emu.creates == 4  # every take paid once
     assert len({a.takes[n].video_id for n in (1, 2, 3)}) == 3
-    assert creates(emu) == 4 and "2 up to date" in emu.shotbuild("build", str(spec)).stderr
+    assert emu.creates == 4 and "2 up to date" in emu.shotbuild("build", str(spec)).stderr
 
 
 def test_a_take_killed_after_its_create_is_resumed_not_sent_again(
@@ -162,13 +158,13 @@ def test_a_take_killed_after_its_create_is_resumed_not_sent_again(
     spec.write_text(spec_text(a_takes=2))
     env = emu.env(SHOTBUILD_TEST_CRASH_AT="after-create")
     assert emu.shotbuild("build", str(spec), env=env).returncode != 0
-    assert creates(emu) == 3  # take 2's job was made; its answer was never stored
+    assert emu.creates == 3  # take 2's job was made; its answer was never stored
     plan = emu.shotbuild("plan", str(spec))
     line = next(x for x in plan.stdout.splitlines() if x.startswith("a "))
     assert "2 takes wanted, 1 on record: 1 in flight" in line, line
     again = emu.shotbuild("build", str(spec))
     assert again.returncode == 0, again.stderr
-    assert "same Idempotency-Key" in again.stderr and creates(emu) == 3
+    assert "same Idempotency-Key" in again.stderr and emu.creates == 3
     assert lock_of(spec).shots["a"].numbers == [1, 2]
 
 
@@ -192,7 +188,7 @@ def test_machines_building_the_same_takes_pay_once(tmp_path: Path, emu: RunningE
 
     first = emu.shotbuild("build", str(specs[0]), env=env("one", **shared))
     assert first.returncode == 0, first.stderr
-    assert creates(emu) == 4
+    assert emu.creates == 4
     plan = emu.shotbuild("plan", str(specs[1]), "--json", env=env("two", **shared))
     a = next(s for s in json.loads(plan.stdout)["shots"] if s["name"] == "a")
     assert (a["renders"], a["cost"]["amount"]) == (0, "0.00")
@@ -200,7 +196,7 @@ def test_machines_building_the_same_takes_pay_once(tmp_path: Path, emu: RunningE
     assert second.returncode == 0, second.stderr
     third = emu.shotbuild("build", str(specs[2]), env=env("three"))
     assert third.returncode == 0, third.stderr
-    assert creates(emu) == 4  # every take paid once, by the first machine
+    assert emu.creates == 4  # every take paid once, by the first machine
     takes = [lock_of(spec).shots["a"].takes for spec in specs]
     ids = [{n: t.video_id for n, t in shot.items()} for shot in takes]
     assert ids[0] == ids[1] == ids[2] and sorted(ids[0]) == [1, 2, 3]

@@ -3,93 +3,73 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RunningEmulator, SpecWriter
+from conftest import SPEC_HEAD, RunningEmulator
 
 from shotbuild.store.lock import read_lock_file, write_lock_file
 from shotbuild.takes import take_key
 
 KEY = "sk-takes-emulated-5a2e"
-SPEC = """\
-version: 1
-defaults:
-  avatar_id: [look_founder]
-  duration: 4
-shots:
+SEED = 3
+SPEC = (
+    SPEC_HEAD
+    + """\
   a: {prompt: The founder says hello.}
   b: {prompt: The founder waves goodbye.}
 """
+)
 
 
-@pytest.fixture
-def emu(emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
-    return emulator(api_key=KEY, latency=0.0, seed=3, clock=time.monotonic)
+def output(built_spec: Path, name: str) -> bytes:
+    return (built_spec.parent / "build" / f"{name}.mp4").read_bytes()
 
 
-@pytest.fixture
-def spec_file(write_spec: SpecWriter, emu: RunningEmulator) -> Path:
-    path = write_spec(SPEC)
-    built = emu.shotbuild("build", str(path))
-    assert built.returncode == 0, built.stderr
-    return path
-
-
-def creates(emu: RunningEmulator) -> int:
-    return int(emu.counts["jobs"])
-
-
-def output(spec_file: Path, name: str) -> bytes:
-    return (spec_file.parent / "build" / f"{name}.mp4").read_bytes()
-
-
-def give_a_second_take(spec_file: Path) -> None:
+def give_a_second_take(built_spec: Path) -> None:
     """Take 2 of a, made of b's paid render (real bytes the emulator rendered)."""
-    lock_path = spec_file.with_suffix(".lock")
+    lock_path = built_spec.with_suffix(".lock")
     lock = read_lock_file(lock_path)
     a, b = lock.shots["a"], lock.shots["b"]
     second = b.picked.__class__(**{**b.picked.to_json(), "key": take_key(a.key, 2)})
     write_lock_file(lock_path, lock.with_shot("a", a.with_take(2, second)))
 
 
-def test_pick_switches_the_output_with_no_create(spec_file: Path, emu: RunningEmulator) -> None:
-    give_a_second_take(spec_file)
-    before, b_bytes = creates(emu), output(spec_file, "b")
-    picked = emu.shotbuild("pick", "a", "2", str(spec_file))
+def test_pick_switches_the_output_with_no_create(built_spec: Path, emu: RunningEmulator) -> None:
+    give_a_second_take(built_spec)
+    before, b_bytes = emu.creates, output(built_spec, "b")
+    picked = emu.shotbuild("pick", "a", "2", str(built_spec))
     assert picked.returncode == 0, picked.stderr
     assert "a: take 2 picked" in picked.stderr
-    assert output(spec_file, "a") == b_bytes and creates(emu) == before
-    assert read_lock_file(spec_file.with_suffix(".lock")).shots["a"].pick == 2
-    check = emu.shotbuild("lock", "--check", str(spec_file))
+    assert output(built_spec, "a") == b_bytes and emu.creates == before
+    assert read_lock_file(built_spec.with_suffix(".lock")).shots["a"].pick == 2
+    check = emu.shotbuild("lock", "--check", str(built_spec))
     assert check.returncode == 0, check.stderr
-    rebuilt = emu.shotbuild("build", str(spec_file))
-    assert "2 up to date" in rebuilt.stderr and creates(emu) == before
-    back = emu.shotbuild("pick", "a", "1", str(spec_file))
-    assert back.returncode == 0 and output(spec_file, "a") != b_bytes
+    rebuilt = emu.shotbuild("build", str(built_spec))
+    assert "2 up to date" in rebuilt.stderr and emu.creates == before
+    back = emu.shotbuild("pick", "a", "1", str(built_spec))
+    assert back.returncode == 0 and output(built_spec, "a") != b_bytes
 
 
-def test_pick_says_what_exists(spec_file: Path, emu: RunningEmulator) -> None:
-    lock_before = spec_file.with_suffix(".lock").read_bytes()
+def test_pick_says_what_exists(built_spec: Path, emu: RunningEmulator) -> None:
+    lock_before = built_spec.with_suffix(".lock").read_bytes()
     for args, words in [
         (("a", "2"), "shot 'a' has no take 2 (takes on record: 1)"),
         (("zz", "1"), "no shot named 'zz' in shots.yaml (shots: a, b)"),
     ]:
-        done = emu.shotbuild("pick", *args, str(spec_file))
+        done = emu.shotbuild("pick", *args, str(built_spec))
         assert done.returncode == 1 and words in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
-    assert spec_file.with_suffix(".lock").read_bytes() == lock_before
+    assert built_spec.with_suffix(".lock").read_bytes() == lock_before
 
 
 def test_pick_is_refused_while_a_build_holds_the_spec(
-    spec_file: Path, emu: RunningEmulator
+    built_spec: Path, emu: RunningEmulator
 ) -> None:
     from shotbuild.store.cache import Cache
 
-    with Cache() as cache, cache.spec_lock(spec_file.resolve()):
-        done = emu.shotbuild("pick", "a", "1", str(spec_file))
+    with Cache() as cache, cache.spec_lock(built_spec.resolve()):
+        done = emu.shotbuild("pick", "a", "1", str(built_spec))
     assert done.returncode == 1 and "another shotbuild build is running" in done.stderr
 
 
@@ -97,13 +77,13 @@ def _json(text: str) -> object:
     return json.loads(text)
 
 
-def test_takes_lists_every_take_and_the_pick(spec_file: Path, emu: RunningEmulator) -> None:
-    give_a_second_take(spec_file)
-    listed = emu.shotbuild("takes", str(spec_file), "a", "--json")
+def test_takes_lists_every_take_and_the_pick(built_spec: Path, emu: RunningEmulator) -> None:
+    give_a_second_take(built_spec)
+    listed = emu.shotbuild("takes", str(built_spec), "a", "--json")
     assert listed.returncode == 0, listed.stderr
     rows = _json(listed.stdout)["takes"]  # type: ignore[index]
     assert [(r["shot"], r["take"], r["picked"]) for r in rows] == [("a", 1, True), ("a", 2, False)]
-    table = emu.shotbuild("takes", str(spec_file))
+    table = emu.shotbuild("takes", str(built_spec))
     lines = table.stdout.splitlines()
     assert lines[0].split() == ["shot", "take", "video_id", "when", "picked"]
     assert [line.split()[:2] for line in lines[1:]] == [["a", "1"], ["a", "2"], ["b", "1"]]
@@ -111,113 +91,113 @@ def test_takes_lists_every_take_and_the_pick(spec_file: Path, emu: RunningEmulat
 
 
 def test_going_back_to_an_earlier_prompt_after_gc_is_free(
-    spec_file: Path, emu: RunningEmulator
+    built_spec: Path, emu: RunningEmulator
 ) -> None:
-    original, before = output(spec_file, "a"), creates(emu)
-    text = spec_file.read_text()
-    spec_file.write_text(text.replace("says hello.", "says hi."))
-    changed = emu.shotbuild("build", str(spec_file))
-    assert changed.returncode == 0 and creates(emu) == before + 1
-    history = emu.shotbuild("takes", str(spec_file), "a", "--history")
+    original, before = output(built_spec, "a"), emu.creates
+    text = built_spec.read_text()
+    built_spec.write_text(text.replace("says hello.", "says hi."))
+    changed = emu.shotbuild("build", str(built_spec))
+    assert changed.returncode == 0 and emu.creates == before + 1
+    history = emu.shotbuild("takes", str(built_spec), "a", "--history")
     assert "(earlier inputs: The founder says hello.)" in history.stdout, history.stdout
     assert emu.shotbuild("gc").returncode == 0
-    spec_file.write_text(text)
-    back = emu.shotbuild("build", str(spec_file))
+    built_spec.write_text(text)
+    back = emu.shotbuild("build", str(built_spec))
     assert back.returncode == 0, back.stderr
-    assert creates(emu) == before + 1 and output(spec_file, "a") == original
+    assert emu.creates == before + 1 and output(built_spec, "a") == original
 
 
 def test_reroll_adds_a_take_without_changing_the_output(
-    spec_file: Path, emu: RunningEmulator
+    built_spec: Path, emu: RunningEmulator
 ) -> None:
-    original, before = output(spec_file, "a"), creates(emu)
-    done = emu.shotbuild("reroll", "a", str(spec_file))
+    original, before = output(built_spec, "a"), emu.creates
+    done = emu.shotbuild("reroll", "a", str(built_spec))
     assert done.returncode == 0, done.stderr
-    assert creates(emu) == before + 1 and output(spec_file, "a") == original
-    shot = read_lock_file(spec_file.with_suffix(".lock")).shots["a"]
+    assert emu.creates == before + 1 and output(built_spec, "a") == original
+    shot = read_lock_file(built_spec.with_suffix(".lock")).shots["a"]
     assert shot.numbers == [1, 2] and shot.pick == 1
     assert shot.takes[2].key == take_key(shot.key, 2)
-    check = emu.shotbuild("lock", "--check", str(spec_file))
+    check = emu.shotbuild("lock", "--check", str(built_spec))
     assert check.returncode == 0, check.stderr
-    rebuilt = emu.shotbuild("build", str(spec_file))
-    assert "2 up to date" in rebuilt.stderr and creates(emu) == before + 1
-    picked = emu.shotbuild("pick", "a", "2", str(spec_file))
-    assert picked.returncode == 0 and creates(emu) == before + 1
-    assert output(spec_file, "a") != original
-    assert (spec_file.parent / "build" / "a.mp4").stat().st_size == shot.takes[2].size
+    rebuilt = emu.shotbuild("build", str(built_spec))
+    assert "2 up to date" in rebuilt.stderr and emu.creates == before + 1
+    picked = emu.shotbuild("pick", "a", "2", str(built_spec))
+    assert picked.returncode == 0 and emu.creates == before + 1
+    assert output(built_spec, "a") != original
+    assert (built_spec.parent / "build" / "a.mp4").stat().st_size == shot.takes[2].size
 
 
-def test_reroll_with_pick_and_its_cap(spec_file: Path, emu: RunningEmulator) -> None:
-    before = creates(emu)
-    capped = emu.shotbuild("reroll", "b", str(spec_file), "--max-seconds", "1")
+def test_reroll_with_pick_and_its_cap(built_spec: Path, emu: RunningEmulator) -> None:
+    before = emu.creates
+    capped = emu.shotbuild("reroll", "b", str(built_spec), "--max-seconds", "1")
     assert capped.returncode == 1 and "over --max-seconds 1" in capped.stderr, capped.stderr
-    assert creates(emu) == before
-    done = emu.shotbuild("reroll", "b", str(spec_file), "--pick")
+    assert emu.creates == before
+    done = emu.shotbuild("reroll", "b", str(built_spec), "--pick")
     assert done.returncode == 0, done.stderr
-    shot = read_lock_file(spec_file.with_suffix(".lock")).shots["b"]
-    assert shot.numbers == [1, 2] and shot.pick == 2 and creates(emu) == before + 1
-    assert (spec_file.parent / "build" / "b.mp4").stat().st_size == shot.takes[2].size
+    shot = read_lock_file(built_spec.with_suffix(".lock")).shots["b"]
+    assert shot.numbers == [1, 2] and shot.pick == 2 and emu.creates == before + 1
+    assert (built_spec.parent / "build" / "b.mp4").stat().st_size == shot.takes[2].size
 
 
 @pytest.mark.parametrize("point", ["before-create", "after-create", "mid-download"])
 def test_a_killed_reroll_resumes_its_take_and_pays_once(
-    spec_file: Path, emu: RunningEmulator, point: str
+    built_spec: Path, emu: RunningEmulator, point: str
 ) -> None:
-    before = creates(emu)
+    before = emu.creates
     killed = emu.shotbuild(
-        "reroll", "a", str(spec_file), env=emu.env(SHOTBUILD_TEST_CRASH_AT=point)
+        "reroll", "a", str(built_spec), env=emu.env(SHOTBUILD_TEST_CRASH_AT=point)
     )
     assert killed.returncode != 0
-    again = emu.shotbuild("reroll", "a", str(spec_file))
+    again = emu.shotbuild("reroll", "a", str(built_spec))
     assert again.returncode == 0, again.stderr
-    shot = read_lock_file(spec_file.with_suffix(".lock")).shots["a"]
-    assert shot.numbers == [1, 2] and creates(emu) == before + 1  # take 2, paid once
+    shot = read_lock_file(built_spec.with_suffix(".lock")).shots["a"]
+    assert shot.numbers == [1, 2] and emu.creates == before + 1  # take 2, paid once
 
 
 def test_a_build_after_a_killed_reroll_keeps_its_take_for_the_next_reroll(
-    spec_file: Path, emu: RunningEmulator
+    built_spec: Path, emu: RunningEmulator
 ) -> None:
-    before = creates(emu)
+    before = emu.creates
     env = emu.env(SHOTBUILD_TEST_CRASH_AT="after-create")
-    assert emu.shotbuild("reroll", "a", str(spec_file), env=env).returncode != 0
-    built = emu.shotbuild("build", str(spec_file))  # finishes the take's job into the cache
+    assert emu.shotbuild("reroll", "a", str(built_spec), env=env).returncode != 0
+    built = emu.shotbuild("build", str(built_spec))  # finishes the take's job into the cache
     assert built.returncode == 0, built.stderr
-    again = emu.shotbuild("reroll", "a", str(spec_file))
+    again = emu.shotbuild("reroll", "a", str(built_spec))
     assert again.returncode == 0, again.stderr
-    shot = read_lock_file(spec_file.with_suffix(".lock")).shots["a"]
-    assert shot.numbers == [1, 2] and creates(emu) == before + 1
+    shot = read_lock_file(built_spec.with_suffix(".lock")).shots["a"]
+    assert shot.numbers == [1, 2] and emu.creates == before + 1
 
 
 def test_the_python_api_rerolls_lists_and_picks(
-    spec_file: Path, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    built_spec: Path, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from shotbuild import api
 
     monkeypatch.setenv("HEYGEN_BASE_URL", emu.url)
     monkeypatch.setenv("HEYGEN_API_KEY", KEY)
-    before = creates(emu)
-    result = api.reroll(spec_file, ["a"])
-    assert result.built == ["a"] and creates(emu) == before + 1
-    rows = api.takes(spec_file, ["a"])
+    before = emu.creates
+    result = api.reroll(built_spec, ["a"])
+    assert result.built == ["a"] and emu.creates == before + 1
+    rows = api.takes(built_spec, ["a"])
     assert [(r.take, r.picked) for r in rows] == [(1, True), (2, False)]
-    picked = api.pick(spec_file, "a", 2)
-    assert picked.ok and picked.changed and creates(emu) == before + 1
-    assert [(r.take, r.picked) for r in api.takes(spec_file, ["a"])] == [(1, False), (2, True)]
+    picked = api.pick(built_spec, "a", 2)
+    assert picked.ok and picked.changed and emu.creates == before + 1
+    assert [(r.take, r.picked) for r in api.takes(built_spec, ["a"])] == [(1, False), (2, True)]
 
 
 def test_the_review_pages_pick_changes_the_lock(
-    spec_file: Path, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    built_spec: Path, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from shotbuild.review.model import ReviewError, pick
     from shotbuild.spec import load_spec
 
     monkeypatch.setenv("HEYGEN_BASE_URL", emu.url)
     monkeypatch.setenv("HEYGEN_API_KEY", KEY)
-    give_a_second_take(spec_file)
-    before, b_bytes = creates(emu), output(spec_file, "b")
-    spec = load_spec(spec_file)
+    give_a_second_take(built_spec)
+    before, b_bytes = emu.creates, output(built_spec, "b")
+    spec = load_spec(built_spec)
     assert pick(spec, "a", 2).number == 2
-    assert read_lock_file(spec_file.with_suffix(".lock")).shots["a"].pick == 2
-    assert output(spec_file, "a") == b_bytes and creates(emu) == before
+    assert read_lock_file(built_spec.with_suffix(".lock")).shots["a"].pick == 2
+    assert output(built_spec, "a") == b_bytes and emu.creates == before
     with pytest.raises(ReviewError):
         pick(spec, "a", 3)

@@ -18,21 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunningEmulator
+from conftest import SPEC_HEAD, RunningEmulator
 
 from shotbuild.emulator import world_of
 
 KEY = "sk-team-e2e-0b1c2d"
-SPEC = """\
-version: 1
-defaults:
-  avatar_id: [look_founder]
-  duration: 4
-shots:
+SPEC = (
+    SPEC_HEAD
+    + """\
   intro: {prompt: The founder says hello.}
   walk: {prompt: The founder walks through the office.}
   outro: {prompt: The founder waves goodbye., duration: 5}
 """
+)
 SHOTS = ("intro", "outro", "walk")
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from conftest import RunningEmulator, SpecWriter
+from conftest import SPEC_HEAD, RunningEmulator, SpecWriter
 
 from shotbuild.build.slots import Slots
 from shotbuild.store.cache import Cache
@@ -243,13 +243,7 @@ def test_slots_pass_a_turn_on_when_the_limit_grows() -> None:
     assert asyncio.run(main()) == 2
 
 
-SPEC = """\
-version: 1
-defaults:
-  avatar_id: [look_founder]
-  duration: 4
-shots:
-""" + "".join(f"  s{i}: {{prompt: Shot {i} waves.}}\n" for i in range(6))
+SPEC = SPEC_HEAD + "".join(f"  s{i}: {{prompt: Shot {i} waves.}}\n" for i in range(6))
 
 
 def test_a_build_killed_with_a_lock_batch_pending_loses_no_render(

@@ -15,9 +15,8 @@ import dataclasses
 
 from shotbuild.errors import UsageError
 from shotbuild.keys import accepted_keys
-from shotbuild.plan import Plan, PlanItem, Render, Resume, Settled, ShotItem, seconds_of, take_item
+from shotbuild.plan import Plan, PlanItem, Resume, Settled, ShotItem, seconds_of, take_item
 from shotbuild.reasons import Code, Reason
-from shotbuild.status import ShotStatus
 from shotbuild.store.cache import Cache
 from shotbuild.store.lock import ShotTakes
 from shotbuild.store.records import takes_on_record
@@ -34,30 +33,31 @@ def with_new_takes(
 ) -> Plan:
     """The plan with the rerolled shots (their next take, picked with `pick`) and the
     forced ones (their next take, always picked); `identity`: the backend's."""
-    plan = with_rerolls(plan, reroll, cache, pick=pick)
-    return with_rerolls(plan, force, cache, pick=True, identity=identity)
+    plan = with_rerolls(plan, reroll, cache, identity, pick=pick)
+    return with_rerolls(plan, force, cache, identity, pick=True, forced=True)
 
 
 def with_rerolls(
     plan: Plan,
     names: tuple[str, ...],
     cache: Cache,
+    identity: str,
     *,
     pick: bool,
-    identity: str | None = None,
+    forced: bool = False,
 ) -> Plan:
-    """The plan with each named shot's item replaced by its next take's work; with
-    `identity` (the backend's) they are forced: `build --force`."""
+    """The plan with each named shot's item replaced by its next take's work;
+    `forced`: `build --force`. `identity`: the backend's."""
     if not names:
         return plan
     items: list[PlanItem] = []
     keys: set[str] = set()
     for item in plan.items:
         if item.name in names:
-            if identity is None:
-                item = _reroll(plan, item, cache, pick=pick)
-            else:
+            if forced:
                 item = _forced(plan, item, cache, identity)
+            else:
+                item = _reroll(plan, item, cache, identity, pick=pick)
             keys.add(item.job_key if isinstance(item, ShotItem) else "")
         items.append(item)
     orphans = tuple(o for o in plan.orphans if o.key not in keys)  # resumed as the take
@@ -68,17 +68,17 @@ def with_rerolls(
     )
 
 
-def _reroll(plan: Plan, item: PlanItem, cache: Cache, *, pick: bool) -> PlanItem:
-    shot = plan.takes.get(item.name)
-    # up to date means the lock's entry is this shot's (`keys.accepted_keys`), maybe
-    # under a key the shot had before (an old loopback origin or type name): the new
-    # take joins the lock's takes under the lock's own key, dropping none of them
-    if not isinstance(item, Settled) or shot is None:
+def _reroll(plan: Plan, item: PlanItem, cache: Cache, identity: str, *, pick: bool) -> PlanItem:
+    """The next take of an up-to-date shot's current inputs (`current_takes`: maybe
+    under a key the shot had before, an old loopback origin or type name: the new
+    take joins those takes under their own key, dropping none of them)."""
+    takes = current_takes(plan, item, cache, identity) if isinstance(item, Settled) else None
+    if takes is None or not isinstance(item, Settled):
         raise UsageError(
             f"{item.name}: not built with its current inputs ({item.reason}); run"
             " `shotbuild build` first, then reroll it"
         )
-    return _next_take(item, shot, cache, pick=pick)
+    return _next_take(item, takes, cache, pick=pick)
 
 
 def _forced(plan: Plan, item: PlanItem, cache: Cache, identity: str) -> PlanItem:
@@ -102,8 +102,9 @@ def accepted(item: ShotItem, identity: str, lock: ShotTakes | None) -> tuple[str
 
 def current_takes(plan: Plan, item: ShotItem, cache: Cache, identity: str) -> ShotTakes | None:
     """The shot's takes of its current inputs: the lock's (under the lock's key, maybe
-    one the shot had before), else (inputs gone back to earlier ones) the paid renders
-    on record, which the recorder brings back too."""
+    one the shot had before: `accepted`, the one rule of which keys are the shot's),
+    else (inputs gone back to earlier ones) the paid renders on record, which the
+    recorder brings back too. A new take is keyed under these takes' key."""
     shot = plan.takes.get(item.name)
     if shot is not None and shot.key in accepted(item, identity, shot):
         return shot
@@ -121,9 +122,5 @@ def _next_take(
     number = takes.next_number()
     why = Reason(Code.REROLL, facts={"take": str(number), "picked": "yes" if forced else ""})
     keyed = dataclasses.replace(item, key=takes.key)
-    work = take_item(keyed, number, cache, why, seconds=seconds_of(item.shot), pick=pick)
-    if forced and isinstance(work, Resume):
-        return dataclasses.replace(work, why=Reason(Code.FORCED_RESUMED, facts=work.why.facts))
-    if forced and isinstance(work, Render):
-        return dataclasses.replace(work, status=ShotStatus.CHANGED)
-    return work
+    seconds = seconds_of(item.shot)
+    return take_item(keyed, number, cache, why, seconds=seconds, pick=pick, forced=forced)

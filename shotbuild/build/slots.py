@@ -1,10 +1,11 @@
-"""Job slots: how many shots of a build are in flight at once."""
+"""Job slots: how many jobs of a build render at once (-j; a remote job gives its slot
+back when its render is done, before the download: `held.render_done`)."""
 
 from __future__ import annotations
 
 
 class Slots:
-    """At most `limit` shots in flight, up to the -j the user asked for. A 429 on a
+    """At most `limit` jobs rendering, up to the -j the user asked for. A 429 on a
     create lowers the limit at once to the jobs still in flight (HeyGen's job limit
     is full); it grows back by one per round of finished jobs (as many as the limit),
     so probing for a free slot costs about one 429 per round, not one per job."""

@@ -1,10 +1,12 @@
-"""What several commands share: finding the spec and naming the backend."""
+"""What several commands share: finding the spec, naming the backend, and the
+options and arguments more than one command has."""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -37,9 +39,24 @@ def load(path: Path | None) -> Spec:
     return spec
 
 
-spec_argument = click.argument(
-    "spec", required=False, type=click.Path(dir_okay=False, path_type=Path)
-)
+F = TypeVar("F", bound=Callable[..., Any])
+
+FILE = click.Path(dir_okay=False, path_type=Path)  # a file's path (FILE in the help)
+FOLDER = click.Path(file_okay=False, path_type=Path)  # a folder's path
+BUILD_FOLDER = "Build folder (default: the spec's build_dir, else build/ beside the spec)"
+
+
+def file_option(*names: str, help: str) -> Callable[[F], F]:
+    """An option naming a file (FILE in the help), None when not given."""
+    return click.option(*names, type=FILE, default=None, metavar="FILE", help=help)
+
+
+def folder_option(*names: str, help: str) -> Callable[[F], F]:
+    """An option naming a folder, None when not given."""
+    return click.option(*names, type=FOLDER, default=None, help=help)
+
+
+spec_argument = click.argument("spec", required=False, type=FILE)
 backend_option = click.option(
     "--backend",
     type=click.Choice(["heygen", "preview"]),
@@ -47,11 +64,19 @@ backend_option = click.option(
     help="heygen (the paid API) or preview (offline animatics);"
     " default: $SHOTBUILD_BACKEND, else heygen.",
 )
-out_option = click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+out_option = folder_option("--out", help=f"{BUILD_FOLDER}.")
+# what a build and a reroll share: the limits on what they pay, and how they answer
+max_seconds_option = click.option(
+    "--max-seconds",
+    type=click.FloatRange(0),
     default=None,
-    help="Build folder (default: the spec's build_dir, else build/ beside the spec).",
+    help="Refuse to submit more than this many seconds of video.",
+)
+yes_option = click.option(
+    "-y", "--yes", is_flag=True, help="Do not ask before paying (asked only on a terminal)."
+)
+outcome_json_option = click.option(
+    "--json", "as_json", is_flag=True, help="The outcome as one JSON document on stdout."
 )
 
 

@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shotbuild.commands._common import backend_option, echo_err, load, out_option, spec_argument
+from shotbuild.commands._common import (
+    backend_option,
+    echo_err,
+    file_option,
+    load,
+    max_seconds_option,
+    out_option,
+    outcome_json_option,
+    spec_argument,
+    yes_option,
+)
 
 if TYPE_CHECKING:
     from shotbuild.build import BuildOptions, BuildResult
@@ -47,7 +57,8 @@ FLAGS = {
     type=click.IntRange(1, 64),
     default=4,
     show_default=True,
-    help="Shots in flight at once.",
+    help="Jobs rendering at HeyGen at once (a job's slot is free again when its render is"
+    " done, before the download).",
 )
 @click.option(
     "-k", "--keep-going", is_flag=True, help="Go on with the other shots after a failure."
@@ -75,12 +86,7 @@ FLAGS = {
 @click.option(
     "--dry-run", is_flag=True, help="Say what would be submitted and restored; do nothing."
 )
-@click.option(
-    "--max-seconds",
-    type=click.FloatRange(0),
-    default=None,
-    help="Refuse to submit more than this many seconds of video.",
-)
+@max_seconds_option
 @click.option(
     "--max-cost",
     metavar="AMOUNT",
@@ -88,9 +94,7 @@ FLAGS = {
     help="Refuse, before anything is paid, a build that would spend more than this"
     " (e.g. 20 or 20.00; default: max_cost in the config file, else no limit).",
 )
-@click.option(
-    "-y", "--yes", is_flag=True, help="Do not ask before paying (asked only on a terminal)."
-)
+@yes_option
 @backend_option
 @out_option
 @click.option(
@@ -121,16 +125,13 @@ FLAGS = {
     " build obtains (CI). Default: $SHOTBUILD_REMOTE_CACHE_MODE, else the config file,"
     " else readwrite.",
 )
-@click.option(
+@file_option(
     "--plan",
     "saved",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
     help="Do exactly the plan `shotbuild plan --out FILE` saved (it counts as the"
     " confirmation); refuse, paying nothing, when anything moved since.",
 )
-@click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON document on stdout.")
+@outcome_json_option
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Every progress step as a plain line.")
 def cli(
@@ -159,6 +160,7 @@ def cli(
     build folder, the cache or the lock when its key is unchanged; the rest are
     rendered. Exit 1 when a shot failed."""
     from shotbuild.build import BuildOptions
+    from shotbuild.buildflags import is_plain
     from shotbuild.noop import Watch
     from shotbuild.settings import Settings
 
@@ -167,10 +169,8 @@ def cli(
         check = saved_plan_check(saved, only=only, force=force)
         yes = True  # the saved plan is the confirmation (terraform apply plan.out)
     loaded = load(spec)
-    plain = not (only or force or dry_run or out or rerender_missing or as_json or saved)
-    plain = plain and not all_takes  # --all-takes writes takes/: never a recorded no-op
-    plain = plain and max_seconds is None and max_cost is None and remote_cache is None
-    watch = Watch(loaded, backend) if plain and remote_cache_mode is None else None
+    plain = is_plain(click.get_current_context().params)
+    watch = Watch(loaded, backend) if plain else None
     settings = Settings.resolve(
         loaded.root,
         backend=backend,

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from shotbuild.commands._common import backend_option, load, out_option
+from shotbuild.commands._common import backend_option, load, out_option, spec_argument
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Plan, PlanItem
 from shotbuild.reasons import Change
@@ -20,7 +20,7 @@ VALUE_WIDTH = 60  # a longer value (a prompt) is shown cut, ending in an ellipsi
 
 @click.command("explain")
 @click.argument("shot")
-@click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@spec_argument
 @backend_option
 @out_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")

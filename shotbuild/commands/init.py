@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from shotbuild.commands._common import echo_err
+from shotbuild.commands._common import FILE, echo_err
 from shotbuild.errors import ShotbuildError
 
 SCHEMA_FILE = "shots.schema.json"
@@ -46,7 +46,7 @@ shots:
     "spec",
     required=False,
     default=Path("shots.yaml"),
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE,
 )
 def cli(spec: Path) -> int:
     """Write a starter SPEC (default: shots.yaml) and shots.schema.json beside it,

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shotbuild.commands._common import backend_option, echo_err, load, spec_argument
+from shotbuild.commands._common import (
+    BUILD_FOLDER,
+    backend_option,
+    echo_err,
+    file_option,
+    folder_option,
+    load,
+    spec_argument,
+)
 from shotbuild.money import renders_and_money
 from shotbuild.plan import Plan
 
@@ -20,20 +28,10 @@ if TYPE_CHECKING:
 @click.command("plan")
 @spec_argument
 @backend_option
-@click.option(
-    "--build-dir",
-    "out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Build folder (default: the spec's build_dir, else build/ beside the spec);"
-    " `build --out` takes the same folder.",
-)
-@click.option(
+@folder_option("--build-dir", "out", help=f"{BUILD_FOLDER}; `build --out` takes the same folder.")
+@file_option(
     "--out",
     "save",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
     help="Also save the plan to FILE; `shotbuild build --plan FILE` then does exactly"
     " it, or refuses when anything moved.",
 )

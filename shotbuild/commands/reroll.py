@@ -6,7 +6,12 @@ from pathlib import Path
 
 import click
 
-from shotbuild.commands._common import load
+from shotbuild.commands._common import (
+    load,
+    max_seconds_option,
+    outcome_json_option,
+    yes_option,
+)
 from shotbuild.errors import UsageError
 
 
@@ -20,12 +25,7 @@ def shots_and_spec(args: tuple[str, ...]) -> tuple[tuple[str, ...], Path | None]
 @click.command("reroll")
 @click.argument("args", nargs=-1, required=True, metavar="SHOT... [SPEC]")
 @click.option("--pick", is_flag=True, help="Make each new take the pick (and build/<shot>.mp4).")
-@click.option(
-    "--max-seconds",
-    type=click.FloatRange(0),
-    default=None,
-    help="Refuse to submit more than this many seconds of video.",
-)
+@max_seconds_option
 @click.option(
     "--max-cost",
     default=None,
@@ -33,11 +33,9 @@ def shots_and_spec(args: tuple[str, ...]) -> tuple[tuple[str, ...], Path | None]
     help="Refuse, before any create, a reroll that would spend more (e.g. 14 or $14.00);"
     " default: max_cost in the project config.",
 )
-@click.option(
-    "-y", "--yes", is_flag=True, help="Do not ask before paying (asked only on a terminal)."
-)
+@yes_option
 @click.option("--dry-run", is_flag=True, help="Say what would be submitted; do nothing.")
-@click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON document on stdout.")
+@outcome_json_option
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
 def cli(
     args: tuple[str, ...],

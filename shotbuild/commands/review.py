@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shotbuild.commands._common import echo_err, load, spec_argument
+from shotbuild.commands._common import echo_err, folder_option, load, spec_argument
 from shotbuild.errors import ShotbuildError
 
 if TYPE_CHECKING:
@@ -29,10 +29,9 @@ if TYPE_CHECKING:
     help="Also render the previews of changed shots again in the background"
     " (the offline preview backend: never a paid render).",
 )
-@click.option(
+@folder_option(
     "--static",
     "static_dir",
-    type=click.Path(file_okay=False, path_type=Path),
     help="Write the page as self-contained files into this folder (opens from disk; no picking).",
 )
 def cli(spec: Path | None, port: int, no_open: bool, watch: bool, static_dir: Path | None) -> int:

@@ -6,17 +6,11 @@ from pathlib import Path
 
 import click
 
-from shotbuild.commands._common import echo_err
+from shotbuild.commands._common import echo_err, file_option
 
 
 @click.command("schema")
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the schema to this file instead of printing it.",
-)
+@file_option("-o", "--out", help="Write the schema to this file instead of printing it.")
 def cli(out: Path | None) -> int:
     """Print the spec's JSON Schema (Draft 2020-12), the one validate uses, so an
     editor can check shots.yaml as you type (point a `# yaml-language-server:

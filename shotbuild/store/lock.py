@@ -34,8 +34,6 @@ that does not yet."""
 
 from __future__ import annotations
 
-import os
-import stat
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -43,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from shotbuild import untrusted
-from shotbuild.errors import ShotbuildError
+from shotbuild.errors import FileRefused, ShotbuildError
 from shotbuild.fs import atomic_write_text
+from shotbuild.regularfile import read_regular
 from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.pace import Pace
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
@@ -352,25 +351,11 @@ def read_lock_text(path: Path) -> str | None:
     """The file's text, refusing what is not a regular file or is too large
     (a lock symlinked to /dev/zero or a FIFO is never read)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise LockError(f"{path}: cannot be read ({e.strerror}){_restore(str(path))}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise LockError(f"{path}: not a regular file{_restore(str(path))}")
-        if st.st_size > MAX_LOCK_BYTES:
-            raise LockError(f"{path}: larger than {MAX_LOCK_BYTES:,} bytes{_restore(str(path))}")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_LOCK_BYTES + 1)
-    except OSError as e:
-        raise LockError(f"{path}: cannot be read ({e.strerror}){_restore(str(path))}") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_LOCK_BYTES:  # it grew while being read
-        raise LockError(f"{path}: larger than {MAX_LOCK_BYTES:,} bytes{_restore(str(path))}")
+        data = read_regular(path, MAX_LOCK_BYTES)
+    except FileRefused as e:
+        if e.reason == FileRefused.MISSING:
+            return None
+        raise LockError(f"{path}: {e.said}{_restore(str(path))}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shotbuild import untrusted
-from shotbuild.errors import ShotbuildError
+from shotbuild.errors import FileRefused, ShotbuildError
 from shotbuild.fs import atomic_write_text, atomic_writer
+from shotbuild.regularfile import read_regular_stat
 from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.lock import LockEntry
 from shotbuild.store.pace import Pace
@@ -114,9 +115,7 @@ class Manifest:
             doc = untrusted.obj(untrusted.load_json(data), "the manifest")
             outputs = untrusted.obj(doc.get("outputs", {}), "outputs")
             entries = {safe_rel(rel): owned_from_json(raw) for rel, raw in outputs.items()}
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError, untrusted.BadValue):
+        except (FileRefused, ValueError, untrusted.BadValue):
             return {}
         self._stamp = stamp
         return entries
@@ -327,15 +326,7 @@ def _read_regular(path: Path, limit: int) -> tuple[bytes, Stamp]:
     """At most `limit` bytes of a regular file, opened without following a link
     (a manifest linked to /dev/zero or a FIFO is refused, not read forever), and
     the stamp of the very file read."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise untrusted.BadValue(f"{path} is not a regular file")
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise untrusted.BadValue(f"larger than {limit:,} bytes")
+    data, st = read_regular_stat(path, limit, follow=False)
     return data, (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
