@@ -71,14 +71,24 @@ class BuildResult:
     takes_written: list[str] = field(default_factory=list)  # takes/<shot>/<n>.mp4 written
     takes_removed: list[str] = field(default_factory=list)  # stale take files removed
 
+    built_takes: int = 0  # renders this build made (a shot's own and its other takes)
+
     def add_built(self, name: str) -> None:
-        """A shot (or one of its takes) built: each shot is named once."""
+        """A shot (or one of its takes) built: each shot is named once, and only as
+        built (a shot whose take 1 was up to date or restored and whose other takes
+        were rendered is built); `built_takes` counts every take."""
+        self.built_takes += 1
         if name not in self.built:
             self.built.append(name)
+        _drop(self.restored, name)
+        _drop(self.up_to_date, name)
 
     def add_restored(self, name: str) -> None:
-        if name not in self.restored:
+        """A shot (or one of its takes) restored: named once, and not as up to date;
+        a shot built is not also restored."""
+        if name not in self.restored and name not in self.built:
             self.restored.append(name)
+        _drop(self.up_to_date, name)
 
     def add_paid(self, cost: Money | None) -> None:
         """One job this run created, costing `cost` (None: not priced)."""
@@ -105,6 +115,7 @@ class BuildResult:
             "not_started": self.skipped,
             "earlier_versions_cached": self.cached,
             "seconds": self.seconds,
+            "built_takes": self.built_takes,
             "paid": self.paid,
             "paid_renders": self.paid_renders,
             "paid_cost": self.paid_cost.as_json() if self.paid_cost is not None else None,
@@ -112,3 +123,8 @@ class BuildResult:
             "takes_written": self.takes_written,
             "takes_removed": self.takes_removed,
         }
+
+
+def _drop(names: list[str], name: str) -> None:
+    if name in names:
+        names.remove(name)
