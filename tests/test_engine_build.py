@@ -247,8 +247,8 @@ def test_dry_run_says_what_it_would_do_and_does_nothing(world: World, tmp_path: 
     world.build(spec, only=("shot-0",))
     (tmp_path / "build" / "shot-0.mp4").unlink()
     result = world.build(spec, dry_run=True)
-    assert dict(result.dry_run)["shot-0"].startswith("restore")
-    assert dict(result.dry_run)["shot-1"].startswith("submit (5 s")
+    said = {would.name: would.what for would in result.dry_run}
+    assert said["shot-0"].startswith("restore") and said["shot-1"].startswith("submit (5 s")
     assert world.fake.creates == 1 and not (tmp_path / "build" / "shot-0.mp4").exists()
 
 

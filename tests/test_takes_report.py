@@ -66,3 +66,24 @@ def test_a_first_build_of_takes_counts_the_shots_and_the_takes(
     spec = write_spec(spec_text(a_takes=3))
     line = summary(emu, spec)
     assert line.startswith("shotbuild: 2 built (4 takes), 0 restored, 0 up to date, 0 failed;")
+
+
+def test_dry_run_json_names_the_shot_and_gives_the_take(
+    write_spec: SpecWriter, emu: RunningEmulator
+) -> None:
+    spec = write_spec(spec_text(a_takes=1))
+    summary(emu, spec)
+    b = "  b: {prompt: The founder waves goodbye.}"
+    spec.write_text(spec_text(a_takes=3).replace(b, "  c: {prompt: The founder sits.}"))
+    done = emu.shotbuild("build", str(spec), "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = [(w["name"], w["take"], w["label"]) for w in json.loads(done.stdout)["dry_run"]]
+    assert rows == [
+        ("c", 1, "c"),  # the shot's own render is its take 1
+        ("b", None, "b"),  # a removal is of no take
+        ("a", 2, "a (take 2)"),
+        ("a", 3, "a (take 3)"),
+    ]
+    text = emu.shotbuild("build", str(spec), "--dry-run").stderr
+    assert "a (take 2): would submit (4 s of video): take 2 of the 3 takes wanted" in text
+    assert "c: would submit (4 s of video)" in text and "b: would remove" in text

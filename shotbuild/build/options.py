@@ -33,6 +33,23 @@ class NotConfirmed(ShotbuildError):
 
 
 @dataclass(frozen=True)
+class Would:
+    """One line of a dry run: what a build would do for a shot, or one of its takes."""
+
+    name: str  # the shot
+    what: str  # "submit (4 s of video): ...", "restore: ...", "write takes/a/2.mp4 ..."
+    take: int | None = None  # the take it is of (1: the shot's own); None: no take
+    label: str = ""  # how a line names it ("a (take 2)", "a (earlier version)"); "": name
+
+    @property
+    def said(self) -> str:
+        return self.label or self.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "take": self.take, "label": self.said, "would": self.what}
+
+
+@dataclass(frozen=True)
 class BuildOptions:
     jobs: int = 4
     keep_going: bool = False
@@ -63,7 +80,7 @@ class BuildResult:
     skipped: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)  # earlier versions finished into the cache
     seconds: float = 0.0  # seconds of video rendered by this build
-    dry_run: list[tuple[str, str]] = field(default_factory=list)  # (name, what it would do)
+    dry_run: list[Would] = field(default_factory=list)  # what it would do
     # what this run paid: jobs it created (a job resumed from an earlier run, or a create
     # sent again under its Idempotency-Key, was paid before and is not counted)
     paid_renders: int = 0
@@ -119,7 +136,7 @@ class BuildResult:
             "paid": self.paid,
             "paid_renders": self.paid_renders,
             "paid_cost": self.paid_cost.as_json() if self.paid_cost is not None else None,
-            "dry_run": [{"name": name, "would": what} for name, what in self.dry_run],
+            "dry_run": [would.to_json() for would in self.dry_run],
             "takes_written": self.takes_written,
             "takes_removed": self.takes_removed,
         }
