@@ -368,7 +368,7 @@ def _dry_run(items: Sequence[PlanItem], orphans: Sequence[Orphan], *, paid: bool
     verb = "submit" if paid else "render"
     said = [_said(i, what) for i in items if (what := _would(i, verb))]
     return said + [
-        Would(o.name, f"finish into the cache: {o.reason}", label=earlier(o)) for o in orphans
+        Would(o.name, f"finish into the cache: {o.reason}", o.take, earlier(o)) for o in orphans
     ]
 
 
