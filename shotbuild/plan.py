@@ -808,9 +808,14 @@ class _Planner:
             if job is None or job.state != JOB_SUBMITTED or job.video_id is None:
                 if key not in takes:
                     settled.append(key)
-            elif job.origin == self.backend.identity:  # another API's jobs wait for it
+            elif self._same_api(job.origin):  # another API's jobs wait for it
                 found.append(self._orphan(name, job, takes.get(key)))
         return tuple(found), tuple(settled)
+
+    def _same_api(self, origin: str) -> bool:
+        """Whether a job sent to `origin` is asked of this backend: the identity rule
+        of keys (`key_identity`: every loopback origin is one, a real one only itself)."""
+        return key_identity(origin) == key_identity(self.backend.identity)
 
     def _orphan(self, name: str, job: JobRecord, take: int | None) -> Orphan:
         path = self.manifest.build_dir / output_rel(self.backend, name)
