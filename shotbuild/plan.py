@@ -743,12 +743,15 @@ class _Planner:
         """The takes of the shot's current inputs on record, and the work that makes
         `takes: N` of them exist: takes a paid-render record keeps but the lock lacks
         come back first (free), then the first free numbers are rendered. Take 1 is
-        the shot's own item; lowering `takes` drops nothing."""
+        the shot's own item; lowering `takes` drops nothing. A shot up to date under
+        a key it had before (adopted: `keys.accepted_keys`) keeps that key: its other
+        takes are keyed under the lock's key, beside its take 1, as a reroll's are."""
         shot = lock_file.get(item.name)
         if shot is not None and shot.key != item.key:
-            if isinstance(item, Settled):  # adopted under an earlier key: left as it is
-                return len(shot.takes), []
-            shot = None  # another version of the inputs: the recorder starts them anew
+            if self._adopted_takes(item, shot):  # under a key it had: no key moves
+                item = dataclasses.replace(item, key=shot.key)
+            else:
+                shot = None  # another version of the inputs: the recorder starts them anew
         locked = set(shot.takes) if shot is not None else set()
         if item.shot.takes <= len(locked):
             return len(locked), []  # the common case: no index lookup
@@ -765,6 +768,14 @@ class _Planner:
             seconds = self.seconds(item.shot)
             work.append(take_item(item, n, self.cache, why, seconds=seconds, wanted=True))
         return len(locked | set(paid)), work
+
+    def _adopted_takes(self, item: ShotItem, shot: ShotTakes) -> bool:
+        """Whether the lock's takes of the shot are under a key it may have had
+        (`keys.accepted_keys`, with the origins they name): its current inputs' takes,
+        kept under that key (the recorder records them there too)."""
+        origins = [e.origin for e in shot.takes.values()]
+        identity = self.backend.identity
+        return shot.key in accepted_keys(identity, item.request, item.shot.api_type, *origins)
 
     def _take_back(self, item: ShotItem, number: int, entry: LockEntry) -> Restore:
         """A take of these inputs a paid-render record keeps: restored, never re-paid."""
@@ -855,12 +866,8 @@ class _Planner:
         """n when `key` is take n (> 1) of the item's current inputs, else None. A
         reroll or force makes the lock's next number, so no higher one is tried."""
         bases = {item.key}
-        if shot is not None and shot.key != item.key:
-            origins = [e.origin for e in shot.takes.values()]
-            if shot.key in accepted_keys(
-                self.backend.identity, item.request, item.shot.api_type, *origins
-            ):
-                bases.add(shot.key)  # the lock's takes are under a key the shot had
+        if shot is not None and shot.key != item.key and self._adopted_takes(item, shot):
+            bases.add(shot.key)  # the lock's takes are under a key the shot had
         most = min(shot.next_number(), MAX_TAKE_NUMBER) if shot is not None else 2
         for n in range(2, most + 1):
             if any(take_key(base, n) == key for base in bases):
