@@ -45,16 +45,26 @@ class Status:
 
 def _with_live(item: dict[str, Any], live: Mapping[str, str]) -> dict[str, Any]:
     name = item["name"]
+    unfinished = item.get("take_unfinished")
+    if unfinished is not None:  # a killed reroll's or force's take: its own job's state
+        label = f"{name} (take {unfinished['take']})"
+        if label in live:
+            item = {**item, "take_unfinished": {**unfinished, "api_status": live[label]}}
     return {**item, "api_status": live[name]} if name in live else item
 
 
 def in_flight(plan: Plan) -> list[tuple[str, str]]:
     """(shot, video_id) of each shot whose job is in flight; another take of a shot
-    is named by its label ("a (take 2)")."""
-    return [
+    is named by its label ("a (take 2)"), as is a shot's unfinished new take."""
+    flying = [
         (i.label, i.job.video_id)
         for i in (*plan.items, *plan.extra)
         if isinstance(i, Resume) and i.job.video_id
+    ]
+    return flying + [
+        (f"{name} (take {u.take})", u.job.video_id)
+        for name, u in plan.unfinished.items()
+        if u.job.video_id
     ]
 
 

@@ -25,7 +25,7 @@ from shotbuild.request import cosmetic_of
 from shotbuild.spec.model import DEFAULT_DURATION, Shot, Spec
 from shotbuild.status import PENDING, RENDERS, ShotStatus
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
-from shotbuild.store.lock import LockEntry, LockFile, read_lock_file
+from shotbuild.store.lock import LockEntry, LockFile, ShotTakes, read_lock_file
 from shotbuild.store.outputs import Manifest, Owned
 from shotbuild.store.records import takes_on_record
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
@@ -58,6 +58,7 @@ __all__ = [
     "Settled",
     "ShotItem",
     "ShotStatus",
+    "UnfinishedTake",
     "Work",
     "make_plan",
 ]
@@ -176,13 +177,35 @@ class Removed(PlanItem):
 
 @dataclass(frozen=True, kw_only=True)
 class Orphan(PlanItem):
-    """ORPHAN: a job of an earlier version of a shot, finished into the cache."""
+    """ORPHAN: a job of an earlier version of a shot, finished into the cache. With
+    `take` (status IN_FLIGHT): the job of a new take (a killed reroll's or force's)
+    of the shot's current inputs, finished into the cache so that the same reroll or
+    force, run again, takes it from there without paying again."""
 
     key: str
     job: JobRecord
+    take: int | None = None
+
+    @property
+    def label(self) -> str:
+        """How progress lines name it: "a (earlier version)", or "a (take 2)"."""
+        return f"{self.name} (take {self.take})" if self.take else f"{self.name} (earlier version)"
 
     def to_json(self) -> dict[str, Any]:
-        return {**super().to_json(), "video_id": self.job.video_id}
+        doc = {**super().to_json(), "video_id": self.job.video_id}
+        return {**doc, "take": self.take} if self.take else doc
+
+
+@dataclass(frozen=True)
+class UnfinishedTake:
+    """A new take (of a reroll or a `build --force`) of a shot's current inputs whose
+    job was started and never finished: the same reroll or force resumes it."""
+
+    take: int
+    job: JobRecord
+
+    def to_json(self) -> dict[str, Any]:
+        return {"take": self.take, "video_id": self.job.video_id}
 
 
 Work = Render | Resume | Restore  # what a build has to do something for
@@ -213,6 +236,8 @@ class Plan:
     # shot -> takes of its current inputs on record (the lock's, and paid renders');
     # only for a paid backend (a preview never enters the lock)
     on_record: Mapping[str, int] = field(default_factory=dict, repr=False)
+    # shot -> its new take (a reroll's or a force's) killed before it finished
+    unfinished: Mapping[str, UnfinishedTake] = field(default_factory=dict, repr=False)
 
     @property
     def seconds(self) -> float:
@@ -326,6 +351,8 @@ class Plan:
             doc["takes_wanted"] = item.shot.takes
             doc["takes_on_record"] = self.on_record.get(item.name, 0)
             doc["takes_planned"] = [_take_json(take) for take in self.takes_of(item)]
+            if item.name in self.unfinished:
+                doc["take_unfinished"] = self.unfinished[item.name].to_json()
         return doc
 
 
@@ -455,13 +482,15 @@ def make_plan(
     settled: tuple[str, ...] = ()
     extra: list[Work] = []
     on_record: dict[str, int] = {}
+    unfinished: dict[str, UnfinishedTake] = {}
     if remote:
         for item in items:
             if isinstance(item, ShotItem):
                 on_record[item.name], work = planner.wanted_takes(item, lock_file)
                 extra += work
         current = {key for key, _ in keys.values()} | {take.job_key for take in extra}
-        orphans, settled = planner.orphans(live, current)
+        unfinished = planner.unfinished(items, lock_file, live, current)
+        orphans, settled = planner.orphans(live, current, unfinished)
     outputs = dict(manifest.entries)
     table = (prices or default_table()) if remote else None
     return Plan(
@@ -478,6 +507,7 @@ def make_plan(
         table,
         extra=tuple(extra),
         on_record=on_record,
+        unfinished=unfinished,
     )
 
 
@@ -722,12 +752,15 @@ class _Planner:
         """The takes of the shot's current inputs on record, and the work that makes
         `takes: N` of them exist: takes a paid-render record keeps but the lock lacks
         come back first (free), then the first free numbers are rendered. Take 1 is
-        the shot's own item; lowering `takes` drops nothing."""
+        the shot's own item; lowering `takes` drops nothing. A shot up to date under
+        a key it had before (adopted: `keys.accepted_keys`) keeps that key: its other
+        takes are keyed under the lock's key, beside its take 1, as a reroll's are."""
         shot = lock_file.get(item.name)
         if shot is not None and shot.key != item.key:
-            if isinstance(item, Settled):  # adopted under an earlier key: left as it is
-                return len(shot.takes), []
-            shot = None  # another version of the inputs: the recorder starts them anew
+            if self._adopted_takes(item, shot):  # under a key it had: no key moves
+                item = dataclasses.replace(item, key=shot.key)
+            else:
+                shot = None  # another version of the inputs: the recorder starts them anew
         locked = set(shot.takes) if shot is not None else set()
         if item.shot.takes <= len(locked):
             return len(locked), []  # the common case: no index lookup
@@ -744,6 +777,14 @@ class _Planner:
             seconds = self.seconds(item.shot)
             work.append(take_item(item, n, self.cache, why, seconds=seconds, wanted=True))
         return len(locked | set(paid)), work
+
+    def _adopted_takes(self, item: ShotItem, shot: ShotTakes) -> bool:
+        """Whether the lock's takes of the shot are under a key it may have had
+        (`keys.accepted_keys`, with the origins they name): its current inputs' takes,
+        kept under that key (the recorder records them there too)."""
+        origins = [e.origin for e in shot.takes.values()]
+        identity = self.backend.identity
+        return shot.key in accepted_keys(identity, item.request, item.shot.api_type, *origins)
 
     def _take_back(self, item: ShotItem, number: int, entry: LockEntry) -> Restore:
         """A take of these inputs a paid-render record keeps: restored, never re-paid."""
@@ -766,25 +807,81 @@ class _Planner:
         )
 
     def orphans(
-        self, tracked: Mapping[str, str], current: set[str]
+        self,
+        tracked: Mapping[str, str],
+        current: set[str],
+        unfinished: Mapping[str, UnfinishedTake],
     ) -> tuple[tuple[Orphan, ...], tuple[str, ...]]:
         """Jobs the spec submitted whose key no shot has now (edited while they
         rendered), and the listed keys that need nothing more (finished, failed, or a
-        create with no video_id: sending it again could start a job nobody wants)."""
+        create with no video_id: sending it again could start a job nobody wants).
+        A shot's `unfinished` new take is no earlier version: with a video_id it is
+        finished into the cache as that take; a create of it with no answer stays
+        listed, for the reroll or force that resumes it."""
         found: list[Orphan] = []
         settled: list[str] = []
+        takes = {u.job.key: u.take for u in unfinished.values()}
         for key, name in sorted(tracked.items(), key=lambda kv: (kv[1], kv[0])):
             if key in current:
                 continue
             job = self.cache.job(key)
             if job is None or job.state != JOB_SUBMITTED or job.video_id is None:
-                settled.append(key)
-            elif job.origin == self.backend.identity:  # another API's jobs wait for it
-                path = self.manifest.build_dir / output_rel(self.backend, name)
-                why = Reason(Code.SUBMITTED, facts={"video_id": job.video_id})
-                item = Orphan(name=name, status=ORPHAN, why=why, output=path, key=key, job=job)
-                found.append(item)
+                if key not in takes:
+                    settled.append(key)
+            elif self._same_api(job.origin):  # another API's jobs wait for it
+                found.append(self._orphan(name, job, takes.get(key)))
         return tuple(found), tuple(settled)
+
+    def _same_api(self, origin: str) -> bool:
+        """Whether a job sent to `origin` is asked of this backend: the identity rule
+        of keys (`key_identity`: every loopback origin is one, a real one only itself)."""
+        return key_identity(origin) == key_identity(self.backend.identity)
+
+    def _orphan(self, name: str, job: JobRecord, take: int | None) -> Orphan:
+        path = self.manifest.build_dir / output_rel(self.backend, name)
+        facts = {"video_id": job.video_id or ""}
+        if take is None:
+            why = Reason(Code.SUBMITTED, facts=facts)
+            return Orphan(name=name, status=ORPHAN, why=why, output=path, key=job.key, job=job)
+        why = Reason(Code.TAKE_UNFINISHED, facts={**facts, "take": str(take), "shot": name})
+        return Orphan(
+            name=name, status=IN_FLIGHT, why=why, output=path, key=job.key, job=job, take=take
+        )
+
+    def unfinished(
+        self,
+        items: list[PlanItem],
+        lock_file: LockFile,
+        tracked: Mapping[str, str],
+        current: set[str],
+    ) -> dict[str, UnfinishedTake]:
+        """Each shot's new take (a reroll's or a force's) whose job the spec's list of
+        jobs in flight holds unfinished: a take of the shot's current inputs (under
+        its key, or the lock's when that is one the shot may have had), not a job of
+        an earlier version. Only the listed keys no shot has now are looked at."""
+        shots = {i.name: i for i in items if isinstance(i, ShotItem)}
+        found: dict[str, UnfinishedTake] = {}
+        for key, name in tracked.items():
+            item = shots.get(name)
+            if key in current or item is None:
+                continue
+            number = self._take_number(item, lock_file.get(name), key)
+            job = self.cache.job(key) if number is not None else None
+            if number is not None and job is not None and job.state in (JOB_INTENT, JOB_SUBMITTED):
+                found[name] = UnfinishedTake(number, job)
+        return found
+
+    def _take_number(self, item: ShotItem, shot: ShotTakes | None, key: str) -> int | None:
+        """n when `key` is take n (> 1) of the item's current inputs, else None. A
+        reroll or force makes the lock's next number, so no higher one is tried."""
+        bases = {item.key}
+        if shot is not None and shot.key != item.key and self._adopted_takes(item, shot):
+            bases.add(shot.key)  # the lock's takes are under a key the shot had
+        most = min(shot.next_number(), MAX_TAKE_NUMBER) if shot is not None else 2
+        for n in range(2, most + 1):
+            if any(take_key(base, n) == key for base in bases):
+                return n
+        return None
 
     def removed(self, names: set[str]) -> list[Removed]:
         gone: dict[str, Removed] = {}

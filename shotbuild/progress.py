@@ -90,7 +90,7 @@ def summary_lines(result: BuildResult) -> list[str]:
     """The closing line. Each failure was shown with its message as it happened;
     here only their names, so no message is printed twice."""
     parts = [
-        f"{len(result.built)} built",
+        f"{len(result.built)} built" + _takes(result),
         f"{len(result.restored)} restored",
         f"{len(result.up_to_date)} up to date",
         f"{len(result.failed)} failed" + _names(name for name, _ in result.failed),
@@ -106,6 +106,16 @@ def summary_lines(result: BuildResult) -> list[str]:
     if not result.paid:
         return [f"shotbuild: {', '.join(parts)}; {result.seconds:g} seconds of preview rendered"]
     return [f"shotbuild: {', '.join(parts)}; {result.seconds:g} seconds of video; {_paid(result)}"]
+
+
+def _takes(result: BuildResult) -> str:
+    """The " (4 takes)" beside the shots built when they are not one render each (a shot's
+    other takes, `takes: N`, were rendered too); "" otherwise, so a build of shots
+    without takes says what it always has."""
+    n = result.built_takes
+    if n <= len(result.built):
+        return ""
+    return f" ({n} take{'s' if n != 1 else ''})"
 
 
 def _paid(result: BuildResult) -> str:

@@ -29,6 +29,7 @@ class Code(StrEnum):
     LEFT_SPEC_OUTPUT = "left_spec_output"
     REROLL = "reroll"  # facts: take
     TAKE_WANTED = "take_wanted"  # facts: take, wanted (takes: N), source (a take on record)
+    TAKE_UNFINISHED = "take_unfinished"  # facts: take, video_id, shot (a killed reroll/force)
 
 
 class Problem(StrEnum):
@@ -101,6 +102,8 @@ def words(reason: Reason) -> str:
         return f"take {fact('take')}: another take of the same inputs{picked}"
     if reason.code == Code.TAKE_WANTED:
         return _take_wanted(reason)
+    if reason.code == Code.TAKE_UNFINISHED:
+        return _take_unfinished(reason)
     if reason.code == Code.FORCED_RESUMED:
         return f"forced render {fact('video_id') or '(create unanswered)'} interrupted: resumed"
     return f"render failed ({fact('failure') or 'no reason given'}): submit again"
@@ -113,3 +116,14 @@ def _take_wanted(reason: Reason) -> str:
         return wanted
     how = "copy from the local cache" if source == "cache" else "download it again"
     return f"{wanted}: on record, {how} (no render)"
+
+
+def _take_unfinished(reason: Reason) -> str:
+    """A killed reroll's or force's take, and how it is taken up again."""
+    take, video_id, shot = (reason.fact(k) for k in ("take", "video_id", "shot"))
+    where = f"submitted as {video_id}" if video_id else "its create sent, no answer recorded"
+    return (
+        f"take {take} (a reroll or --force) unfinished, {where}: the same"
+        f" `shotbuild build --force {shot}` or `shotbuild reroll {shot}` resumes it"
+        " (no second job)"
+    )

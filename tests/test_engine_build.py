@@ -247,8 +247,8 @@ def test_dry_run_says_what_it_would_do_and_does_nothing(world: World, tmp_path: 
     world.build(spec, only=("shot-0",))
     (tmp_path / "build" / "shot-0.mp4").unlink()
     result = world.build(spec, dry_run=True)
-    assert dict(result.dry_run)["shot-0"].startswith("restore")
-    assert dict(result.dry_run)["shot-1"].startswith("submit (5 s")
+    said = {would.name: would.what for would in result.dry_run}
+    assert said["shot-0"].startswith("restore") and said["shot-1"].startswith("submit (5 s")
     assert world.fake.creates == 1 and not (tmp_path / "build" / "shot-0.mp4").exists()
 
 
@@ -371,9 +371,9 @@ def test_out_of_credit_stops_every_submission_even_with_keep_going(
     world: World, tmp_path: Path
 ) -> None:
     world.fake.no_credit = True
-    result = world.build(four(tmp_path), keep_going=True, jobs=1)
-    assert len(result.failed) == 1 and "out of credit" in result.failed[0][1]
-    assert len(result.skipped) == 3 and world.fake.create_requests == 1
+    with pytest.raises(ShotbuildError, match=r"^HeyGen: the account is out of credit \(402"):
+        world.build(four(tmp_path), keep_going=True, jobs=1)  # the build's error, said once
+    assert world.fake.create_requests == 1
 
 
 def test_outputs_written_but_not_yet_recorded_are_adopted_by_content(

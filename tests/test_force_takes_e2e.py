@@ -96,7 +96,8 @@ def test_a_force_is_counted_even_when_the_remote_cache_holds_take_1(
     run_ok(emu, "build", str(built_spec), env=shared)
     for args in (("build", "--force", "b"), ("reroll", "b")):
         plan = run_ok(emu, *args, "--dry-run", "--json", str(built_spec), env=shared)
-        assert json.loads(plan.stdout)["dry_run"][0]["name"] == "b (take 2)"  # a take is labelled
+        would = json.loads(plan.stdout)["dry_run"][0]
+        assert (would["name"], would["take"], would["label"]) == ("b", 2, "b (take 2)")
         refused = emu.shotbuild(*args, "--max-cost", "5", str(built_spec), env=shared)
         assert refused.returncode == 1, refused.stderr  # $7.00, not served by take 1
         assert "would spend $7.00 on 1 render" in refused.stderr

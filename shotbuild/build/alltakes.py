@@ -24,7 +24,7 @@ from shotbuild import untrusted
 from shotbuild.backends.base import JobGone
 from shotbuild.build.context import Context
 from shotbuild.build.jobs import RemoteJobs
-from shotbuild.build.options import ShotFailed
+from shotbuild.build.options import ShotFailed, Would
 from shotbuild.build.record import Recorder
 from shotbuild.errors import ShotbuildError
 from shotbuild.store.lock import LockEntry, LockFile
@@ -222,9 +222,21 @@ def _tidy(folder: Path, shots: Iterable[str]) -> None:
 
 def dry_run(
     manifest: Manifest, files: list[TakeFile], gone: list[str], *, write: bool
-) -> list[tuple[str, str]]:
-    """What a build would do in `takes/`, as (shot, what) lines of a dry run."""
-    said = [(Path(rel).parent.name, f"remove {rel} (no longer a take on record)") for rel in gone]
+) -> list[Would]:
+    """What a build would do in `takes/`, as lines of a dry run (by shot and take)."""
+    said = [
+        Would(Path(rel).parent.name, f"remove {rel} (no longer a take on record)", _number(rel))
+        for rel in gone
+    ]
     if write:
-        said += [(f.shot, f"write {f.rel} (take {f.number})") for f in missing(manifest, files)]
+        said += [
+            Would(f.shot, f"write {f.rel} (take {f.number})", f.number)
+            for f in missing(manifest, files)
+        ]
     return said
+
+
+def _number(rel: str) -> int | None:
+    """The take number in `takes/<shot>/<n>.mp4` (None for a name that is not one)."""
+    stem = Path(rel).stem
+    return int(stem) if stem.isdigit() and len(stem) <= 4 else None

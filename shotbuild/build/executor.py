@@ -32,7 +32,9 @@ class Renders(Protocol):
 
 
 def earlier(item: PlanItem) -> str:
-    return f"{item.name} (earlier version)"
+    """How a job of an earlier version is named ("a (take 2)" for a shot's unfinished
+    new take, which is finished into the cache the same way)."""
+    return item.label if isinstance(item, Orphan) else f"{item.name} (earlier version)"
 
 
 class Executor:

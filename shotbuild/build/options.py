@@ -33,6 +33,23 @@ class NotConfirmed(ShotbuildError):
 
 
 @dataclass(frozen=True)
+class Would:
+    """One line of a dry run: what a build would do for a shot, or one of its takes."""
+
+    name: str  # the shot
+    what: str  # "submit (4 s of video): ...", "restore: ...", "write takes/a/2.mp4 ..."
+    take: int | None = None  # the take it is of (1: the shot's own); None: no take
+    label: str = ""  # how a line names it ("a (take 2)", "a (earlier version)"); "": name
+
+    @property
+    def said(self) -> str:
+        return self.label or self.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "take": self.take, "label": self.said, "would": self.what}
+
+
+@dataclass(frozen=True)
 class BuildOptions:
     jobs: int = 4
     keep_going: bool = False
@@ -63,7 +80,7 @@ class BuildResult:
     skipped: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)  # earlier versions finished into the cache
     seconds: float = 0.0  # seconds of video rendered by this build
-    dry_run: list[tuple[str, str]] = field(default_factory=list)  # (name, what it would do)
+    dry_run: list[Would] = field(default_factory=list)  # what it would do
     # what this run paid: jobs it created (a job resumed from an earlier run, or a create
     # sent again under its Idempotency-Key, was paid before and is not counted)
     paid_renders: int = 0
@@ -71,14 +88,24 @@ class BuildResult:
     takes_written: list[str] = field(default_factory=list)  # takes/<shot>/<n>.mp4 written
     takes_removed: list[str] = field(default_factory=list)  # stale take files removed
 
+    built_takes: int = 0  # renders this build made (a shot's own and its other takes)
+
     def add_built(self, name: str) -> None:
-        """A shot (or one of its takes) built: each shot is named once."""
+        """A shot (or one of its takes) built: each shot is named once, and only as
+        built (a shot whose take 1 was up to date or restored and whose other takes
+        were rendered is built); `built_takes` counts every take."""
+        self.built_takes += 1
         if name not in self.built:
             self.built.append(name)
+        _drop(self.restored, name)
+        _drop(self.up_to_date, name)
 
     def add_restored(self, name: str) -> None:
-        if name not in self.restored:
+        """A shot (or one of its takes) restored: named once, and not as up to date;
+        a shot built is not also restored."""
+        if name not in self.restored and name not in self.built:
             self.restored.append(name)
+        _drop(self.up_to_date, name)
 
     def add_paid(self, cost: Money | None) -> None:
         """One job this run created, costing `cost` (None: not priced)."""
@@ -105,10 +132,16 @@ class BuildResult:
             "not_started": self.skipped,
             "earlier_versions_cached": self.cached,
             "seconds": self.seconds,
+            "built_takes": self.built_takes,
             "paid": self.paid,
             "paid_renders": self.paid_renders,
             "paid_cost": self.paid_cost.as_json() if self.paid_cost is not None else None,
-            "dry_run": [{"name": name, "would": what} for name, what in self.dry_run],
+            "dry_run": [would.to_json() for would in self.dry_run],
             "takes_written": self.takes_written,
             "takes_removed": self.takes_removed,
         }
+
+
+def _drop(names: list[str], name: str) -> None:
+    if name in names:
+        names.remove(name)

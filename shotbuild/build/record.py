@@ -20,6 +20,7 @@ from shotbuild.build import crash
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError
+from shotbuild.keys import accepted_keys
 from shotbuild.plan import Removed, Settled, ShotItem
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
@@ -79,17 +80,30 @@ class Recorder:
         otherwise it is the take of the lock it matches, else take 1. Another take
         `takes: N` asks for is the output and pick only while the lock has no take of
         the shot's inputs (take 1, when it lands, is the pick: it failed otherwise)."""
-        number = item.take if item.take != 1 or item.wanted else self._take_of(item, entry)
-        entry = dataclasses.replace(entry, key=take_key(item.key, number))
-        as_pick = item.as_pick or (item.wanted and self._first_of_inputs(item))
+        keyed = self._as_locked(item)
+        number = item.take if item.take != 1 or item.wanted else self._take_of(keyed, entry)
+        entry = dataclasses.replace(entry, key=take_key(keyed.key, number))
+        as_pick = item.as_pick or (item.wanted and self._first_of_inputs(keyed))
         if as_pick:
             self._put_in_place(item, entry)
             self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
-        on_record = self._remember(item, number, entry)
+        on_record = self._remember(keyed, number, entry)
         if self.target.locked:
-            self._lock_take(item, number, entry, pick=as_pick, alone=on_record == [number])
+            self._lock_take(keyed, number, entry, pick=as_pick, alone=on_record == [number])
         if share:
             await self.shared.push(entry)
+
+    def _as_locked(self, item: ShotItem) -> ShotItem:
+        """`item` keyed as the shot's takes are in the lock: under the lock's own key
+        when that is one the shot may have had (adopted, `keys.accepted_keys`: an old
+        loopback origin or type name), so restoring or adding a take of an adopted
+        shot moves no key and drops none of its takes; else as it is."""
+        shot = self.lock.get(item.name) if self.target.locked else None
+        if shot is None or shot.key == item.key:
+            return item
+        origins = [e.origin for e in shot.takes.values()]
+        accepted = accepted_keys(self.target.identity, item.request, item.shot.api_type, *origins)
+        return dataclasses.replace(item, key=shot.key) if shot.key in accepted else item
 
     def _remember(self, item: ShotItem, number: int, entry: LockEntry) -> list[int]:
         """Into the cache, in one transaction: the result, its request and (a paid

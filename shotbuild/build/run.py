@@ -18,7 +18,7 @@ from shotbuild.build.context import Context, Sleep, real_sleep
 from shotbuild.build.executor import Executor, Renders, earlier
 from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.local import LocalRenders, workers
-from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult, NotConfirmed
+from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult, NotConfirmed, Would
 from shotbuild.build.record import Recorder, Target
 from shotbuild.build.reroll import accepted, with_new_takes
 from shotbuild.build.restore import Restorer
@@ -206,9 +206,7 @@ def _keys(plan: Plan, options: BuildOptions, identity: str) -> dict[str, tuple[s
     }
 
 
-def _takes_dry_run(
-    ctx: Context, plan: Plan, manifest: Manifest, backend: Backend
-) -> list[tuple[str, str]]:
+def _takes_dry_run(ctx: Context, plan: Plan, manifest: Manifest, backend: Backend) -> list[Would]:
     if not is_remote(backend):
         return []
     files = alltakes.wanted(plan.takes, _keys(plan, ctx.options, backend.identity))
@@ -366,16 +364,19 @@ def _ready(backend: Backend, orphans: list[Orphan], reporter: Reporter) -> list[
     return orphans
 
 
-def _dry_run(
-    items: Sequence[PlanItem], orphans: Sequence[Orphan], *, paid: bool
-) -> list[tuple[str, str]]:
+def _dry_run(items: Sequence[PlanItem], orphans: Sequence[Orphan], *, paid: bool) -> list[Would]:
     verb = "submit" if paid else "render"
-    said = [(_label(i), _would(i, verb)) for i in items if _would(i, verb)]
-    return said + [(earlier(o), f"finish into the cache: {o.reason}") for o in orphans]
+    said = [_said(i, what) for i in items if (what := _would(i, verb))]
+    return said + [
+        Would(o.name, f"finish into the cache: {o.reason}", o.take, earlier(o)) for o in orphans
+    ]
 
 
-def _label(item: PlanItem) -> str:
-    return item.label if isinstance(item, ShotItem) else item.name
+def _said(item: PlanItem, what: str) -> Would:
+    """The line of `item`: a shot's (take 1) or one of its takes' (labelled "a (take 2)")."""
+    if not isinstance(item, ShotItem):
+        return Would(item.name, what)
+    return Would(item.name, what, item.take, item.label)
 
 
 def _would(item: PlanItem, verb: str) -> str:

@@ -281,8 +281,8 @@ def execute(
     if json:
         click.echo(dumps(result.to_json(), indent=2, sort_keys=True))
     if options.dry_run:
-        for name, what in result.dry_run:
-            echo_err(f"{name}: would {what}")
+        for would in result.dry_run:
+            echo_err(f"{would.said}: would {would.what}")
         if not result.dry_run:
             echo_err("nothing to do")
         return 0

@@ -92,7 +92,7 @@ def save_plan(plan: Plan, identity: str, path: Path) -> None:
 def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
     """The plan as a table on stdout (a report: `shotbuild plan > plan.txt` works);
     `live` adds an API state per shot."""
-    from shotbuild.report.takes import takes_words
+    from shotbuild.report.takes import takes_words, unfinished_words
 
     width = max((len(i.name) for i in plan.items), default=4)
     for item in plan.items:
@@ -100,10 +100,12 @@ def show_plan(plan: Plan, live: Mapping[str, str] | None = None) -> None:
         price = f", {each}" if each is not None and seconds else ""
         cost = f"  {seconds:g} s{price}" if seconds else ""
         state = f" [{live[item.name]}]" if live and item.name in live else ""
-        takes = takes_words(plan, item, live)
-        why = f"{item.reason}; {takes}" if takes else item.reason
+        notes = (takes_words(plan, item, live), unfinished_words(plan, item, live))
+        why = "; ".join((item.reason, *(note for note in notes if note)))
         click.echo(f"{item.name:<{width}}  {item.status:<16} {why}{cost}{state}")
     for item in plan.orphans:
+        if item.take:
+            continue  # a shot's unfinished take: said on the shot's line
         click.echo(
             f"{item.name:<{width}}  {item.status}: {item.reason}; a build finishes it"
             " into the cache (not build/), so changing the shot back costs nothing"

@@ -41,6 +41,8 @@ class AuthError(ApiError):
 class CreditError(ApiError):
     """402: the account is out of credit."""
 
+    whole_build = True  # no other shot can be paid for either: said once, not per shot
+
 
 class InvalidRequest(ApiError):
     """400/422: the request body broke a rule; `.param` names the field when known."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shotbuild.plan import Plan, PlanItem, Restore, Resume, ShotItem
+from shotbuild.reasons import Code, Reason, words
 
 
 def takes_words(plan: Plan, item: PlanItem, live: Mapping[str, str] | None = None) -> str:
@@ -31,6 +32,18 @@ def takes_words(plan: Plan, item: PlanItem, live: Mapping[str, str] | None = Non
     flying = [f"take {t.take}: {live[t.label]}" for t in takes if live and t.label in live]
     state = f" [{'; '.join(flying)}]" if flying else ""
     return (f"{head}: {said}" if said else head) + state
+
+
+def unfinished_words(plan: Plan, item: PlanItem, live: Mapping[str, str] | None = None) -> str:
+    """The shot's new take (a killed reroll's or force's) still unfinished, and how it
+    is resumed; "" when there is none. `live` (status) adds the API's state of its job."""
+    unfinished = plan.unfinished.get(item.name) if isinstance(item, ShotItem) else None
+    if unfinished is None:
+        return ""
+    facts = {"take": str(unfinished.take), "video_id": unfinished.job.video_id or ""}
+    said = words(Reason(Code.TAKE_UNFINISHED, facts={**facts, "shot": item.name}))
+    label = f"{item.name} (take {unfinished.take})"
+    return f"{said} [{live[label]}]" if live and label in live else said
 
 
 def _takes(n: int) -> str:
