@@ -40,14 +40,37 @@ class UnreadableReference(ShotbuildError):
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _c_encoder() -> Callable[[Any], str] | None:
+    """The C encoder `_CANONICAL.encode` builds on every call, built once (a key is
+    made per shot, two or three times a build); None when this Python's json has none
+    of that shape, or it does not give `_CANONICAL`'s very text (checked here once)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    basestring = getattr(json.encoder, "c_encode_basestring", None)
+    if make is None or basestring is None:
+        return None
+    try:
+        chunks = make(None, _CANONICAL.default, basestring, None, ":", ",", True, False, True)
+        sample = {"b": [1, 2.5, True, None, 'é\n"x'], "a": {"z": 0, "y": -1e300}}
+        if "".join(chunks(sample, 0)) != _CANONICAL.encode(sample):
+            return None
+    except Exception:  # any surprise: the documented encoder below
+        return None
+    return lambda value: "".join(chunks(value, 0))
+
+
+_ENCODE = _c_encoder() or _CANONICAL.encode
+
+
 def canonical_json(value: Any) -> str:
     """json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)."""
-    return _CANONICAL.encode(value)
+    return _ENCODE(value)
 
 
 def request_of(shot: Shot, root: Path, hash_file: FileHasher) -> Request:
     """The request that decides the pixels: the create body of `request.body_of`,
     every reference by identity and the cosmetic fields left out."""
+    if not shot.references:
+        return keyed_request(body_of(shot, ()))
     identities = [reference_identity(ref, root, hash_file) for ref in shot.references]
     return keyed_request(body_of(shot, identities))
 
@@ -72,8 +95,22 @@ def decode_base64(data: str) -> bytes:
 
 
 def key_of(backend_identity: str, request: Request) -> str:
+    known = _KNOWN.get(id(request))
+    if known is not None and known[0] is request and known[1] == backend_identity:
+        return known[2]
+    return _key_of(backend_identity, request)
+
+
+def _key_of(backend_identity: str, request: Request) -> str:
     doc = {"v": KEY_FORMAT, "backend": backend_identity, "request": request}
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+
+
+# id(request) -> (the request, the identity, its key), for the requests `shot_keys`
+# made: planning and the build ask again for the key of the very same request object
+# (`accepted_keys`), and requests are never changed once made. The request is held,
+# so its id is not reused while it is here; a new `shot_keys` starts it afresh.
+_KNOWN: dict[int, tuple[Request, str, str]] = {}
 
 
 def accepted_keys(
@@ -170,7 +207,11 @@ def shot_keys(
     """Each shot's (key, request) by name."""
     out: dict[str, tuple[str, Request]] = {}
     identity = key_identity(backend_identity)  # every loopback origin is one
+    _KNOWN.clear()
+    root = spec.root
     for shot in spec.shots:
-        request = request_of(shot, spec.root, hash_file)
-        out[shot.name] = (key_of(identity, request), request)
+        request = request_of(shot, root, hash_file)
+        key = _key_of(identity, request)
+        _KNOWN[id(request)] = (request, identity, key)
+        out[shot.name] = (key, request)
     return out

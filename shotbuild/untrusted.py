@@ -31,6 +31,7 @@ _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]{1,300}")
 # the same shapes as predicates, for a hot reader's fast path (a str in, a match or None)
 is_sha256 = _SHA256.fullmatch
 is_token = _TOKEN.fullmatch
+is_shot_name = _SHOT_NAME.fullmatch
 is_timestamp = _TIMESTAMP.fullmatch
 is_origin = _ORIGIN.fullmatch
 

@@ -130,8 +130,21 @@ def parse_entry(raw: Any) -> LockEntry:
             and type(built_at) is str
             and is_timestamp(built_at)
         ):
-            return LockEntry(key, video_id, sha, size, float(duration), origin, built_at)
+            entry: LockEntry = _NEW(LockEntry)  # the frozen __init__, without its setattr calls
+            entry.__dict__.update(
+                key=key,
+                video_id=video_id,
+                sha256=sha,
+                size=size,
+                duration=float(duration),
+                origin=origin,
+                built_at=built_at,
+            )
+            return entry
     return _checked_entry(raw)
+
+
+_NEW = object.__new__
 
 
 _GOOD_ORIGINS: set[str] = set()  # the few origins seen, each matched once
@@ -433,7 +446,9 @@ def _v2_shot(raw: Any, name: str) -> ShotTakes:
         ):
             entry = parse_entry(takes["1"])  # the usual shot: one take, picked
             if entry.key == key:  # so the shot's key is a checked sha256 too
-                return ShotTakes(key, {1: entry}, 1)
+                shot: ShotTakes = _NEW(ShotTakes)  # its __post_init__ holds: take 1 picked
+                shot.__dict__.update(key=key, takes={1: entry}, pick=1)
+                return shot
     return _checked_shot(raw, name)
 
 
