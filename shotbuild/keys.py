@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,32 @@ def accepted_keys(
     names = legacy_key_type_names(api_type)
     requests = [request, *({**request, "type": name} for name in names)]
     return tuple(dict.fromkeys(key_of(i, r) for i in identities for r in requests))
+
+
+class KeysFirst(Collection[str]):
+    """`(first, *rest())`, with `rest` asked only when `first` is not the key sought:
+    a shot's takes are nearly always under its key now, and the other keys it may
+    have had (`accepted_keys`) cost a key each to make."""
+
+    def __init__(self, first: str, rest: Callable[[], Collection[str]]) -> None:
+        self.first = first
+        self._rest: Callable[[], Collection[str]] | None = rest
+        self._keys: tuple[str, ...] | None = None
+
+    def _all(self) -> tuple[str, ...]:
+        if self._keys is None:
+            assert self._rest is not None
+            self._keys, self._rest = (self.first, *self._rest()), None
+        return self._keys
+
+    def __contains__(self, key: object) -> bool:
+        return key == self.first or key in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def diff_requests(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

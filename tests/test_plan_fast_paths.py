@@ -212,3 +212,17 @@ def test_output_path_is_the_parsed_path(parts: list[str]) -> None:
     assert got == expected and str(got) == str(expected) and got.parts == expected.parts
     assert got.parent == expected.parent and got.name == expected.name
     assert hash(got) == hash(expected)
+
+
+def test_keys_first_is_the_tuple_it_stands_for_and_lazy() -> None:
+    asked: list[int] = []
+
+    def rest() -> tuple[str, ...]:
+        asked.append(1)
+        return ("a", "b", "c")
+
+    lazy = keys.KeysFirst("a", rest)
+    assert "a" in lazy and not asked  # the usual case: no other key made
+    assert "c" in lazy and "z" not in lazy and asked == [1]
+    assert tuple(lazy) == ("a", "a", "b", "c") and len(lazy) == 4 and asked == [1]
+    assert "b" in keys.KeysFirst("x", lambda: ("b",))
