@@ -95,22 +95,8 @@ def decode_base64(data: str) -> bytes:
 
 
 def key_of(backend_identity: str, request: Request) -> str:
-    known = _KNOWN.get(id(request))
-    if known is not None and known[0] is request and known[1] == backend_identity:
-        return known[2]
-    return _key_of(backend_identity, request)
-
-
-def _key_of(backend_identity: str, request: Request) -> str:
     doc = {"v": KEY_FORMAT, "backend": backend_identity, "request": request}
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
-
-
-# id(request) -> (the request, the identity, its key), for the requests `shot_keys`
-# made: planning and the build ask again for the key of the very same request object
-# (`accepted_keys`), and requests are never changed once made. The request is held,
-# so its id is not reused while it is here; a new `shot_keys` starts it afresh.
-_KNOWN: dict[int, tuple[Request, str, str]] = {}
 
 
 def accepted_keys(
@@ -233,11 +219,8 @@ def shot_keys(
     """Each shot's (key, request) by name."""
     out: dict[str, tuple[str, Request]] = {}
     identity = key_identity(backend_identity)  # every loopback origin is one
-    _KNOWN.clear()
     root = spec.root
     for shot in spec.shots:
         request = request_of(shot, root, hash_file)
-        key = _key_of(identity, request)
-        _KNOWN[id(request)] = (request, identity, key)
-        out[shot.name] = (key, request)
+        out[shot.name] = (key_of(identity, request), request)
     return out

@@ -53,18 +53,7 @@ def _request(prompt: str = "a founder walks") -> dict[str, Any]:
     }
 
 
-def test_the_key_memo_answers_only_for_its_very_request_and_identity() -> None:
-    request = _request()
-    keys._KNOWN.clear()
-    keys._KNOWN[id(request)] = (request, "https://a.test", "f" * 64)  # a planted answer
-    assert keys.key_of("https://a.test", request) == "f" * 64  # the memo answers
-    assert keys.key_of("https://b.test", request) == keys._key_of("https://b.test", request)
-    twin = _request()  # equal, not the same object: computed
-    assert keys.key_of("https://a.test", twin) == keys._key_of("https://a.test", twin)
-    keys._KNOWN.clear()
-
-
-def test_shot_keys_fill_the_memo_with_the_keys_they_give(tmp_path: Path) -> None:
+def test_accepted_keys_begin_with_the_shot_key(tmp_path: Path) -> None:
     from shotbuild.spec import load_spec
 
     spec_path = tmp_path / "shots.yaml"
@@ -75,11 +64,11 @@ def test_shot_keys_fill_the_memo_with_the_keys_they_give(tmp_path: Path) -> None
     spec = load_spec(spec_path)
     got = keys.shot_keys(spec, "https://api.heygen.com", lambda p: "0" * 64)
     for key, request in got.values():
-        assert key == keys._key_of("https://api.heygen.com", request)
+        assert key == keys.key_of("https://api.heygen.com", request)
         accepted = keys.accepted_keys("https://api.heygen.com", request, "cinematic_avatar")
         assert accepted[0] == key
         assert accepted[1:] == (
-            keys._key_of("https://api.heygen.com", {**request, "type": "cinematic_avatar"}),
+            keys.key_of("https://api.heygen.com", {**request, "type": "cinematic_avatar"}),
         )
 
 
@@ -226,3 +215,17 @@ def test_keys_first_is_the_tuple_it_stands_for_and_lazy() -> None:
     assert "c" in lazy and "z" not in lazy and asked == [1]
     assert tuple(lazy) == ("a", "a", "b", "c") and len(lazy) == 4 and asked == [1]
     assert "b" in keys.KeysFirst("x", lambda: ("b",))
+
+
+def test_repeated_texts_of_a_manifest_are_one_object_and_the_table_is_bounded() -> None:
+    from shotbuild import untrusted
+
+    first = outputs.owned_from_json(_owned())
+    second = outputs.owned_from_json(json.loads(json.dumps(_owned(shot="shot-0001"))))
+    assert first.origin == second.origin and first.origin is second.origin
+    assert first.spec is second.spec and first.built_at is second.built_at
+    for n in range(untrusted._MAX_SHARED + 10):
+        untrusted.shared(f"text {n}")
+    assert len(untrusted._SHARED) <= untrusted._MAX_SHARED
+    late = "".join(["a late ", "text"])
+    assert untrusted.shared(late) == "a late text"

@@ -48,7 +48,7 @@ from shotbuild.fs import atomic_write_text
 from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.pace import Pace
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
-from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, show
+from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, shared, show
 
 LOCK_FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -130,21 +130,9 @@ def parse_entry(raw: Any) -> LockEntry:
             and type(built_at) is str
             and is_timestamp(built_at)
         ):
-            entry: LockEntry = _NEW(LockEntry)  # the frozen __init__, without its setattr calls
-            entry.__dict__.update(
-                key=key,
-                video_id=video_id,
-                sha256=sha,
-                size=size,
-                duration=float(duration),
-                origin=origin,
-                built_at=built_at,
-            )
-            return entry
+            origin, built_at = shared(origin), shared(built_at)  # the same in most entries
+            return LockEntry(key, video_id, sha, size, float(duration), origin, built_at)
     return _checked_entry(raw)
-
-
-_NEW = object.__new__
 
 
 _GOOD_ORIGINS: set[str] = set()  # the few origins seen, each matched once
@@ -446,9 +434,7 @@ def _v2_shot(raw: Any, name: str) -> ShotTakes:
         ):
             entry = parse_entry(takes["1"])  # the usual shot: one take, picked
             if entry.key == key:  # so the shot's key is a checked sha256 too
-                shot: ShotTakes = _NEW(ShotTakes)  # its __post_init__ holds: take 1 picked
-                shot.__dict__.update(key=key, takes={1: entry}, pick=1)
-                return shot
+                return ShotTakes(entry.key, {1: entry}, 1)  # one string for both
     return _checked_shot(raw, name)
 
 

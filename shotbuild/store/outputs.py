@@ -32,7 +32,7 @@ from shotbuild.fs import atomic_write_text, atomic_writer
 from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.lock import LockEntry
 from shotbuild.store.pace import Pace
-from shotbuild.untrusted import is_sha256, is_shot_name, is_token
+from shotbuild.untrusted import is_sha256, is_shot_name, is_token, shared
 
 MANIFEST_NAME = ".shotbuild-outputs.json"
 MANIFEST_FORMAT = 1
@@ -274,7 +274,6 @@ def owned_from_json(raw: Any) -> Owned:
 _OWNED_NAMES = frozenset(f.name for f in fields(Owned))
 _REQUIRED = frozenset(("shot", "backend", "key", "sha256", "size", "mtime_ns", "inode"))
 _OPTIONAL_TEXT = ("title", "callback_url", "spec", "origin", "built_at")
-_NEW_OWNED = object.__new__
 
 
 def _fast_owned(raw: Any) -> Owned | None:
@@ -284,18 +283,20 @@ def _fast_owned(raw: Any) -> Owned | None:
         return None
     if not (_plain_ids(raw) and _plain_numbers(raw)):
         return None
-    values = {name: raw[name] for name in _REQUIRED}
-    values["video_id"] = raw.get("video_id")
-    duration = raw.get("duration")
-    values["duration"] = None if duration is None else float(duration)
     for name in _OPTIONAL_TEXT:
         value = raw.get(name)
         if value is not None and (type(value) is not str or len(value) > 4096):
             return None
-        values[name] = value
-    owned: Owned = _NEW_OWNED(Owned)
-    owned.__dict__.update(values)  # a frozen dataclass's __init__, without its setattr calls
-    return owned
+    values: dict[str, Any] = {name: raw.get(name) for name in _OWNED_FIELDS}
+    for name in _REPEATED:  # the same in most entries: one string each
+        if values[name] is not None:
+            values[name] = shared(values[name])
+    if values["duration"] is not None:
+        values["duration"] = float(values["duration"])
+    return Owned(**values)
+
+
+_REPEATED = ("backend", "origin", "built_at", "spec")
 
 
 def _plain_ids(raw: dict[str, Any]) -> bool:
