@@ -687,6 +687,8 @@ class _Planner:
         return _item(Render, CHANGED, Code.INPUTS_CHANGED, base, seconds=seconds)
 
     def _current(self, shot: Shot, owned: Owned, base: dict[str, Any]) -> PlanItem:
+        if shot.title == owned.title and shot.callback_url == owned.callback_url:
+            return _item(Settled, UP_TO_DATE, Code.MATCHES, base)  # the usual case
         cosmetic = cosmetic_of(shot)
         recorded = {"title": owned.title, "callback_url": owned.callback_url}
         changes = tuple(

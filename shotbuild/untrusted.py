@@ -88,6 +88,12 @@ def load_json(
     return doc
 
 
+def check_depth(doc: Any) -> None:
+    """BadValue when `doc` nests more than MAX_JSON_DEPTH levels (what `load_json`
+    checks unless told not to)."""
+    _check_depth(doc)
+
+
 def _check_depth(doc: Any) -> None:
     """At most MAX_JSON_DEPTH levels, walked without recursion after parsing (the
     decoder itself stops near 1,000 levels); cheaper than scanning the text."""

@@ -295,7 +295,15 @@ class _Walker:
         out: dict[str, Any] = {}
         value = self.value
         for key, (_, value_node) in self.pairs(node).items():
-            out[key] = value(value_node, (*path, key))
+            if (
+                type(value_node) is yaml.ScalarNode
+                and value_node.tag == STR_TAG
+                and self.count < MAX_VALUES
+            ):  # what value() does for a string (most values), without the call
+                self.count += 1
+                out[key] = value_node.value
+            else:
+                out[key] = value(value_node, (*path, key))
         return out
 
     def pairs(self, node: yaml.Node) -> dict[str, Pair]:

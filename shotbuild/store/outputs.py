@@ -112,7 +112,10 @@ class Manifest:
         self._stamp = None
         try:
             data, stamp = _read_regular(self.path, MAX_MANIFEST_BYTES)
-            doc = untrusted.obj(untrusted.load_json(data), "the manifest")
+            # every entry's every field is type-checked below (objects of scalars), so
+            # only the rest of the document is walked for depth
+            doc = untrusted.obj(untrusted.load_json(data, check_depth=False), "the manifest")
+            untrusted.check_depth({k: v for k, v in doc.items() if k != "outputs"})
             outputs = untrusted.obj(doc.get("outputs", {}), "outputs")
             entries = {safe_rel(rel): owned_from_json(raw) for rel, raw in outputs.items()}
         except FileNotFoundError:
