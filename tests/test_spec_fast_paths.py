@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -109,3 +110,58 @@ def test_a_spec_composes_to_the_same_tags() -> None:
     finally:
         ours.dispose()
         theirs.dispose()
+
+
+YAML_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-1000, 1000)
+    | st.text(alphabet="abc xyz-_.:019", min_size=1, max_size=8).filter(str.strip),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), inner, max_size=4)
+    ),
+    max_leaves=16,
+)
+
+
+@given(st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), YAML_VALUES, max_size=5))
+def test_the_walk_reads_what_pyyaml_reads(doc: dict[str, object]) -> None:
+    """Strings taken straight from a mapping or a list (no call to value()) come out
+    as PyYAML's own loader reads them, and everything else as before."""
+    import yaml
+
+    from shotbuild.spec.yamlpos import parse
+
+    for style in (False, None):  # block and flow YAML
+        text = yaml.safe_dump(doc, default_flow_style=style)
+        parsed = parse(text)
+        assert not parsed.problems
+        expected = yaml.safe_load(text)
+        assert parsed.value == expected
+        assert _types(parsed.value) == _types(expected)
+
+
+def _types(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("a: x\nb: y\nc: z\nd: w\ne: v\n", (5, 4)), ("- a\n- b\n- [c, d]\n", (3, 7))],
+)
+def test_the_value_count_stops_a_large_spec_where_it_did(
+    text: str, where: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shotbuild.spec import yamlpos
+
+    monkeypatch.setattr(yamlpos, "MAX_VALUES", 5)
+    assert yamlpos.parse("a: x\nb: [y, z]\n").value == {"a": "x", "b": ["y", "z"]}
+    with pytest.raises(yamlpos.YamlSyntaxError) as caught:
+        yamlpos.parse(text)
+    assert (caught.value.position.line, caught.value.position.col) == where
+    assert caught.value.message == "the spec expands to over 5 values; split the spec"

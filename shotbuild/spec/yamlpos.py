@@ -268,8 +268,7 @@ class _Walker:
         self.active.add(ident)
         try:
             if isinstance(node, yaml.SequenceNode):
-                value = self.value
-                return [value(item, (*path, i)) for i, item in enumerate(node.value)]
+                return self.sequence(node, path)
             return self.mapping(node, path)
         finally:
             self.active.discard(ident)
@@ -290,6 +289,17 @@ class _Walker:
         if value is None or isinstance(value, str | int | float | bool):
             return value
         return node.value  # a date, binary...: keep the text as written
+
+    def sequence(self, node: yaml.SequenceNode, path: JsonPath) -> list[Any]:
+        out: list[Any] = []
+        value = self.value
+        for i, item in enumerate(node.value):
+            if type(item) is yaml.ScalarNode and item.tag == STR_TAG and self.count < MAX_VALUES:
+                self.count += 1  # what value() does for a string, without the call
+                out.append(item.value)
+            else:
+                out.append(value(item, (*path, i)))
+        return out
 
     def mapping(self, node: yaml.Node, path: JsonPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
