@@ -125,6 +125,8 @@ class KeysFirst(Collection[str]):
     a shot's takes are nearly always under its key now, and the other keys it may
     have had (`accepted_keys`) cost a key each to make."""
 
+    __slots__ = ("_keys", "_rest", "first")  # one per shot of a build
+
     def __init__(self, first: str, rest: Callable[[], Collection[str]]) -> None:
         self.first = first
         self._rest: Callable[[], Collection[str]] | None = rest

@@ -112,9 +112,12 @@ class Manifest:
         self._stamp = None
         try:
             data, stamp = _read_regular(self.path, MAX_MANIFEST_BYTES)
+            text = data.decode("utf-8")
+            del data  # not kept beside the text while the document is built (peak memory)
             # every entry's every field is type-checked below (objects of scalars), so
             # only the rest of the document is walked for depth
-            doc = untrusted.obj(untrusted.load_json(data, check_depth=False), "the manifest")
+            doc = untrusted.obj(untrusted.load_json(text, check_depth=False), "the manifest")
+            del text
             untrusted.check_depth({k: v for k, v in doc.items() if k != "outputs"})
             outputs = untrusted.obj(doc.get("outputs", {}), "outputs")
             entries = {safe_rel(rel): owned_from_json(raw) for rel, raw in outputs.items()}
