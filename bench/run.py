@@ -65,52 +65,43 @@ def fig_validate(s: Settings) -> list[Figure]:
     spec = s.tmp / "validate" / "shots.yaml"
     spec.parent.mkdir()
     spec.write_text(bench_validate.spec_text(shots), encoding="utf-8")
-    ours = [str(BIN / "shotbuild"), "validate", str(spec)]
-    theirs = [str(BIN / "check-jsonschema"), "--schemafile", str(bench_validate.SCHEMA), str(spec)]
-    floor = bench_validate.floor_command(spec)
-    commands = [ours, theirs] + ([floor] if floor else [])
-    for command in commands:
-        timed_run(command)  # warm-up
-    walls: list[list[float]] = [[] for _ in commands]
-    cpus: list[list[float]] = [[] for _ in commands]
-    for _ in range(s.runs):  # alternating, so a load spike hits all
-        for i, command in enumerate(commands):
-            wall, cpu = cpu_run(command)
-            walls[i].append(wall)
-            cpus[i].append(cpu)
-    a, b = statistics.median(walls[0]), statistics.median(walls[1])
+    m = bench_validate.measure(bench_validate.commands_for(spec), s.runs)
+    command = "python bench/run.py --only validate; or python bench/bench_validate.py"
+    theirs = m.ratio("ours", "theirs")
     figures = [
         Figure(
             f"validate {shots}-shot spec",
-            f"{a * 1000:.0f} ms",
-            f"check-jsonschema {b * 1000:.0f} ms",
-            a / b,
+            f"{m.wall('ours') * 1000:.0f} ms",
+            f"check-jsonschema {m.wall('theirs') * 1000:.0f} ms",
+            theirs,
             "<= 0.5",
-            a / b <= 0.5,
-            "python bench/run.py --only validate; or python bench/bench_validate.py",
+            theirs <= 0.5,
+            command,
+            ["the ratio: the median over the rounds of one round's two times"],
         )
     ]
-    if floor is None:
+    if "floor" not in m.walls:
         print("   (floor not measured: pip install fastjsonschema, the bench extra)")
         return figures
-    c = statistics.median(walls[2])
-    cpu_a, cpu_c = statistics.median(cpus[0]), statistics.median(cpus[2])
+    ratio, cpu = m.ratio("ours", "floor"), m.ratio("ours", "floor", cpu=True)
     figures.append(
         Figure(
             f"validate {shots}-shot spec vs the floor",
-            f"{a * 1000:.0f} ms",
-            f"CSafeLoader + fastjsonschema {c * 1000:.0f} ms",
-            a / c,
+            f"{m.wall('ours') * 1000:.0f} ms",
+            f"CSafeLoader + fastjsonschema {m.wall('floor') * 1000:.0f} ms",
+            ratio,
             "<= 0.9",
-            a / c <= 0.9,
-            "python bench/run.py --only validate; or python bench/bench_validate.py",
+            ratio <= 0.9,
+            command,
             [
                 "the floor: one Python process that parses the file with yaml.CSafeLoader and"
                 " checks it with a fastjsonschema-compiled validator of the same schema (no"
-                " positions, no rules, one yes/no); both as subprocesses, start-up included",
-                f"CPU time (user + sys, medians) on the same runs: {cpu_a * 1000:.0f} ms vs"
-                f" {cpu_c * 1000:.0f} ms, ratio {cpu_a / cpu_c:.2f} (steadier than wall time"
-                " on a shared machine)",
+                " positions, no rules, one yes/no); both as subprocesses, start-up included;"
+                " the ratio is the median over the rounds of one round's two wall times, the"
+                " figure bench_validate.py prints too",
+                f"CPU time (user + sys, medians) on the same runs: {m.cpu('ours') * 1000:.0f} ms"
+                f" vs {m.cpu('floor') * 1000:.0f} ms; per-round ratio {cpu:.2f} (steadier"
+                " than wall time on a shared machine)",
             ],
         )
     )

@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +40,37 @@ class UnreadableReference(ShotbuildError):
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _c_encoder() -> Callable[[Any], str] | None:
+    """The C encoder `_CANONICAL.encode` builds on every call, built once (a key is
+    made per shot, two or three times a build); None when this Python's json has none
+    of that shape, or it does not give `_CANONICAL`'s very text (checked here once)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    basestring = getattr(json.encoder, "c_encode_basestring", None)
+    if make is None or basestring is None:
+        return None
+    try:
+        chunks = make(None, _CANONICAL.default, basestring, None, ":", ",", True, False, True)
+        sample = {"b": [1, 2.5, True, None, 'é\n"x'], "a": {"z": 0, "y": -1e300}}
+        if "".join(chunks(sample, 0)) != _CANONICAL.encode(sample):
+            return None
+    except Exception:  # any surprise: the documented encoder below
+        return None
+    return lambda value: "".join(chunks(value, 0))
+
+
+_ENCODE = _c_encoder() or _CANONICAL.encode
+
+
 def canonical_json(value: Any) -> str:
     """json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)."""
-    return _CANONICAL.encode(value)
+    return _ENCODE(value)
 
 
 def request_of(shot: Shot, root: Path, hash_file: FileHasher) -> Request:
     """The request that decides the pixels: the create body of `request.body_of`,
     every reference by identity and the cosmetic fields left out."""
+    if not shot.references:
+        return keyed_request(body_of(shot, ()))
     identities = [reference_identity(ref, root, hash_file) for ref in shot.references]
     return keyed_request(body_of(shot, identities))
 
@@ -95,6 +118,34 @@ def accepted_keys(
     names = legacy_key_type_names(api_type)
     requests = [request, *({**request, "type": name} for name in names)]
     return tuple(dict.fromkeys(key_of(i, r) for i in identities for r in requests))
+
+
+class KeysFirst(Collection[str]):
+    """`(first, *rest())`, with `rest` asked only when `first` is not the key sought:
+    a shot's takes are nearly always under its key now, and the other keys it may
+    have had (`accepted_keys`) cost a key each to make."""
+
+    __slots__ = ("_keys", "_rest", "first")  # one per shot of a build
+
+    def __init__(self, first: str, rest: Callable[[], Collection[str]]) -> None:
+        self.first = first
+        self._rest: Callable[[], Collection[str]] | None = rest
+        self._keys: tuple[str, ...] | None = None
+
+    def _all(self) -> tuple[str, ...]:
+        if self._keys is None:
+            assert self._rest is not None
+            self._keys, self._rest = (self.first, *self._rest()), None
+        return self._keys
+
+    def __contains__(self, key: object) -> bool:
+        return key == self.first or key in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def diff_requests(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -170,7 +221,8 @@ def shot_keys(
     """Each shot's (key, request) by name."""
     out: dict[str, tuple[str, Request]] = {}
     identity = key_identity(backend_identity)  # every loopback origin is one
+    root = spec.root
     for shot in spec.shots:
-        request = request_of(shot, spec.root, hash_file)
+        request = request_of(shot, root, hash_file)
         out[shot.name] = (key_of(identity, request), request)
     return out

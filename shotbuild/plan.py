@@ -274,6 +274,8 @@ class Plan:
     def renders_of(self, item: PlanItem) -> int:
         """Renders a build would pay for this item: one for a shot to render that no
         remote cache serves, plus one for each extra take of its shot to render."""
+        if not self.extra and not self.served:  # the usual plan: the item alone
+            return renders_of(item)
         return sum(self._own_renders(unit) for unit in (item, *self.takes_of(item)))
 
     def _own_renders(self, item: PlanItem) -> int:
@@ -306,6 +308,8 @@ class Plan:
             return None
         total = zero(self.prices.currency)
         for item in items:
+            if not self.renders_of(item):
+                continue  # costs zero, and adding zero to a sum begun at zero changes nothing
             cost = self.cost_of(item)
             if cost is None:
                 return None
@@ -400,6 +404,21 @@ def _money_json(cost: Money | None) -> dict[str, str] | None:
 
 def output_rel(backend: Backend, name: str) -> str:
     return f"{backend.subdir}/{name}.mp4" if backend.subdir else f"{name}.mp4"
+
+
+_CHILD = getattr(Path, "_make_child_relpath", None)
+
+
+def output_path(folder: Path, rel: str) -> Path:
+    """`folder / rel` for an output's `rel` (plain names joined by "/": output_rel),
+    without parsing the folder again for each shot (a Path per shot was a large
+    share of planning); a Python without pathlib's child maker parses it once."""
+    if _CHILD is None:
+        return Path(f"{folder}{os.sep}{rel}")
+    path = folder
+    for part in rel.split("/"):
+        path = _CHILD(path, part)
+    return path
 
 
 def build_dir_of(spec: Spec, out: Path | None = None) -> Path:
@@ -583,11 +602,9 @@ class _Planner:
         return seconds_of(shot, AUTO_DURATION_MAX if self.remote else DEFAULT_DURATION)
 
     def item(self, shot: Shot, key: str, request: Request, *, forced: bool) -> PlanItem:
-        rel = output_rel(self.backend, shot.name)
-        where = f"{self.manifest.build_dir}{os.sep}{rel}"  # one stat, no path parsing
         base: dict[str, Any] = {
             "name": shot.name,
-            "output": Path(where),
+            "output": output_path(self.manifest.build_dir, output_rel(self.backend, shot.name)),
             "key": key,
             "request": request,
             "shot": shot,
@@ -709,6 +726,8 @@ class _Planner:
         return _item(Render, CHANGED, Code.INPUTS_CHANGED, base, seconds=seconds)
 
     def _current(self, shot: Shot, owned: Owned, base: dict[str, Any]) -> PlanItem:
+        if shot.title == owned.title and shot.callback_url == owned.callback_url:
+            return _item(Settled, UP_TO_DATE, Code.MATCHES, base)  # the usual case
         cosmetic = cosmetic_of(shot)
         recorded = {"title": owned.title, "callback_url": owned.callback_url}
         changes = tuple(

@@ -76,13 +76,18 @@ def keyed_request(body: Mapping[str, Any]) -> Request:
     """The part of a body that decides the pixels: cosmetic fields removed, the
     defaults the wire form omits filled in, and `type` spelled as keys spell it (both
     Avatar Shots names give one key: shotbuild.heygen.drift.key_type_name)."""
-    cosmetic = set(COSMETIC_FIELDS.values())
+    cosmetic = _COSMETIC_NAMES
     request: Request = {k: v for k, v in body.items() if k not in cosmetic}
-    if isinstance(request.get("type"), str):
-        request["type"] = key_type_name(request["type"])
+    kind = request.get("type")
+    if isinstance(kind, str):
+        request["type"] = key_type_name(kind)
     for name, default in _OMITTED_DEFAULTS.items():
-        request.setdefault(name, list(default) if isinstance(default, list) else default)
+        if name not in request:
+            request[name] = list(default) if isinstance(default, list) else default
     return request
+
+
+_COSMETIC_NAMES = frozenset(COSMETIC_FIELDS.values())
 
 
 def cosmetic_of(shot: Shot) -> dict[str, str | None]:

@@ -34,8 +34,25 @@ _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]{1,300}")
 # the same shapes as predicates, for a hot reader's fast path (a str in, a match or None)
 is_sha256 = _SHA256.fullmatch
 is_token = _TOKEN.fullmatch
+is_shot_name = _SHOT_NAME.fullmatch
 is_timestamp = _TIMESTAMP.fullmatch
 is_origin = _ORIGIN.fullmatch
+
+
+_SHARED: dict[str, str] = {}
+_MAX_SHARED = 4096
+
+
+def shared(value: str) -> str:
+    """One object for a text that repeats over a large file from outside (an origin,
+    a backend, a build's time): a lock or manifest of 10,000 entries otherwise keeps
+    10,000 copies of each. Only the first few thousand distinct texts are kept."""
+    got = _SHARED.get(value)
+    if got is not None:
+        return got
+    if len(_SHARED) < _MAX_SHARED:
+        _SHARED[value] = value
+    return value
 
 
 class BadValue(ShotbuildError):
@@ -72,6 +89,12 @@ def load_json(
     if check_depth:
         _check_depth(doc)
     return doc
+
+
+def check_depth(doc: Any) -> None:
+    """BadValue when `doc` nests more than MAX_JSON_DEPTH levels (what `load_json`
+    checks unless told not to)."""
+    _check_depth(doc)
 
 
 def _check_depth(doc: Any) -> None:

@@ -6,6 +6,7 @@ Recorder, and the plan stays as planned."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from shotbuild.build.reroll import accepted, with_new_takes
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
+from shotbuild.keys import KeysFirst
 from shotbuild.money import Money, check_affordable, refuse_over_limit, refuse_unaffordable
 from shotbuild.plan import (
     COSMETIC,
@@ -196,11 +198,11 @@ def _take_files(ctx: Context, plan: Plan, executor: Executor, backend: Backend) 
     return TakeFiles(ctx, executor.recorder, executor.jobs, keys, write=ctx.options.all_takes)
 
 
-def _keys(plan: Plan, options: BuildOptions, identity: str) -> dict[str, tuple[str, ...]]:
+def _keys(plan: Plan, options: BuildOptions, identity: str) -> dict[str, KeysFirst]:
     """Shot -> the keys its takes in the lock may have and be of its current inputs
     (`keys.accepted_keys`), for the shots this build covers (--only)."""
     return {
-        i.name: (i.key, *accepted(i, identity, plan.takes.get(i.name)))
+        i.name: KeysFirst(i.key, functools.partial(accepted, i, identity, plan.takes.get(i.name)))
         for i in plan.items
         if isinstance(i, ShotItem) and (not options.only or i.name in options.only)
     }

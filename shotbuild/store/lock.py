@@ -47,7 +47,7 @@ from shotbuild.regularfile import read_regular
 from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.pace import Pace
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
-from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, show
+from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, shared, show
 
 LOCK_FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -129,6 +129,7 @@ def parse_entry(raw: Any) -> LockEntry:
             and type(built_at) is str
             and is_timestamp(built_at)
         ):
+            origin, built_at = shared(origin), shared(built_at)  # the same in most entries
             return LockEntry(key, video_id, sha, size, float(duration), origin, built_at)
     return _checked_entry(raw)
 
@@ -418,7 +419,7 @@ def _v2_shot(raw: Any, name: str) -> ShotTakes:
         ):
             entry = parse_entry(takes["1"])  # the usual shot: one take, picked
             if entry.key == key:  # so the shot's key is a checked sha256 too
-                return ShotTakes(key, {1: entry}, 1)
+                return ShotTakes(entry.key, {1: entry}, 1)  # one string for both
     return _checked_shot(raw, name)
 
 
