@@ -3,6 +3,7 @@ of its wall time is bookkeeping (shots.lock, the manifest, job records and the
 list of jobs in flight, the cache index)?
 
 Run by hand: python bench/bench_firstbuild.py [--shots 1000 3000] [--jobs 16] [--runs 1]
+[--detail]
 
 The emulator runs as its own process (latency 0, placeholder videos), so its CPU
 is not the build's. Each build is a fresh spec, cache and build folder, run as a
@@ -10,12 +11,17 @@ child process (`python bench_firstbuild.py --child ...`) that wraps the engine's
 bookkeeping functions in timing counters before it calls the CLI: a bench-only
 hook, nothing in shotbuild knows of it. A counter times the outermost wrapped call
 only (a nested wrapped call is not counted twice), so the categories add up to the
-bookkeeping share. What is counted (see HOOKS): writing shots.lock (the encoder
-and the atomic write), recording a take in the lock, the manifest (recording an
-output's stat, merging and saving), job records and the list of jobs in flight,
-and the cache index's results, requests and paid-render records. Not counted:
-the create/poll/download round trips, hashing and moving the download into the
-blob cache, and copying it into build/ (the output itself)."""
+bookkeeping share. What is counted (see HOOKS): reading and writing shots.lock,
+recording a take in it, the manifest (loading it, recording an output's stat,
+merging and saving), job records (read and written) and the list of jobs in flight,
+the cache's results, requests and paid-render records, and every call into the
+diskcache index itself from anywhere (so a read made while planning or by the API
+client counts too), its transactions' BEGIN and COMMIT included. Shown apart, not in
+the share: the temporary file a download streams into and its rename into blobs/
+("blob files": the download landing, like the copy into build/). Not counted: the
+create/poll/download round trips, hashing the download, copying it into build/ (the
+output itself). Beside the wall share, the CPU share of the build's own thread
+(bookkeeping CPU over main()'s CPU) is printed: steadier on a loaded machine."""
 
 from __future__ import annotations
 
@@ -106,6 +112,7 @@ HOOKS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "no-op record": (("shotbuild.noop", "Watch.finish"),),
 }
+APART = {"blob files"}  # timed and shown, not bookkeeping (the download landing)
 CONTEXT_MANAGERS = {"Cache.transact", "Cache.writing"}  # timed on the way in and on the way out
 
 
@@ -118,6 +125,7 @@ class Counters:
         self.detail: dict[str, float] = defaultdict(float)
         self.cpu = 0.0  # CPU seconds of this thread in the timed calls
         self.detail_cpu: dict[str, float] = defaultdict(float)
+        self.detail_calls: dict[str, int] = defaultdict(int)
         self.depth = 0
         self.hooked: list[str] = []
 
@@ -131,9 +139,10 @@ class Counters:
         finally:
             took, cpu = time.perf_counter() - start, time.thread_time() - start_cpu
             self.seconds[category] += took
-            self.cpu += cpu
+            self.cpu += cpu if category not in APART else 0.0
             self.detail[name] += took
             self.detail_cpu[name] += cpu
+            self.detail_calls[name] += 1
             self.calls[category] += 1
             self.depth -= 1
 
@@ -197,6 +206,7 @@ def child(out: Path, argv: list[str]) -> int:
         "hooked": counters.hooked,
         "detail": counters.detail,
         "detail_cpu": counters.detail_cpu,
+        "detail_calls": counters.detail_calls,
         "bookkeeping_cpu": counters.cpu,
         "main_cpu": main_cpu,
     }
@@ -256,11 +266,16 @@ class Run:
     detail: dict[str, float] = field(default_factory=dict)  # seconds per timed function
     bookkeeping_cpu: float = 0.0  # CPU seconds of the build's thread in the timed calls
     detail_cpu: dict[str, float] = field(default_factory=dict)
+    detail_calls: dict[str, int] = field(default_factory=dict)
     main_cpu: float = 0.0  # CPU seconds of the build's thread in main()
 
     @property
     def bookkeeping(self) -> float:
-        return sum(self.seconds.values())
+        return sum(v for k, v in self.seconds.items() if k not in APART)
+
+    @property
+    def apart(self) -> float:
+        return sum(v for k, v in self.seconds.items() if k in APART)
 
     @property
     def share(self) -> float:
@@ -300,6 +315,7 @@ def first_build(folder: Path, url: str, shots: int, jobs: int) -> Run:
         doc["hooked"],
         detail=doc["detail"],
         detail_cpu=doc["detail_cpu"],
+        detail_calls=doc["detail_calls"],
         bookkeeping_cpu=doc["bookkeeping_cpu"],
         main_cpu=doc["main_cpu"],
     )
@@ -317,14 +333,17 @@ def measure(tmp: Path, sizes: tuple[int, ...], jobs: int, runs: int) -> dict[int
 
 def describe(run: Run) -> str:
     parts = ", ".join(
-        f"{k} {v * 1000:.0f} ms ({run.calls.get(k, 0)} calls)" for k, v in run.seconds.items()
+        f"{k} {v * 1000:.0f} ms ({run.calls.get(k, 0)} calls)"
+        for k, v in run.seconds.items()
+        if k not in APART
     )
     return (
         f"{run.shots} shots: {run.wall:.2f} s wall ({run.wall * 1000 / run.shots:.1f} ms/shot),"
         f" CPU {run.cpu:.2f} s ({run.cpu * 1000 / run.shots:.1f} ms/shot),"
         f" bookkeeping {run.bookkeeping:.2f} s = {run.share * 100:.1f} % of main(): {parts};"
         f" CPU of the build's thread: bookkeeping {run.bookkeeping_cpu:.2f} s of main()'s"
-        f" {run.main_cpu:.2f} s = {run.cpu_share * 100:.1f} % (a load-independent check)"
+        f" {run.main_cpu:.2f} s = {run.cpu_share * 100:.1f} %; apart (not bookkeeping):"
+        f" blob files {run.apart * 1000:.0f} ms = {run.apart / run.inside * 100:.1f} %"
     )
 
 
@@ -332,7 +351,8 @@ def details(run: Run, top: int = 12) -> str:
     """The functions that took the most bookkeeping time, outermost calls only."""
     most = sorted(run.detail.items(), key=lambda kv: -kv[1])[:top]
     return "\n".join(
-        f"  {v * 1000:8.0f} ms (CPU {run.detail_cpu.get(name, 0) * 1000:.0f} ms)  {name}"
+        f"  {v * 1000:8.0f} ms (CPU {run.detail_cpu.get(name, 0) * 1000:.0f} ms,"
+        f" {run.detail_calls.get(name, 0)} calls)  {name}"
         for name, v in most
     )
 
