@@ -82,7 +82,7 @@ class Cache:
         self._untrack: dict[Path, list[str]] = {}  # jobs taken off once that commit is made
         self._folders: set[Path] = set()  # folders of the cache known to exist
         self._logs: dict[Path, int] = {}  # the in-flight logs this cache appends to, open
-        self._requests: set[str] = set()  # keys whose request this cache wrote
+        self._requests: dict[str, dict[str, Any]] = {}  # the requests this cache wrote
 
     @property
     def index(self) -> Any:
@@ -196,12 +196,11 @@ class Cache:
 
     def put_request(self, key: str, request: dict[str, Any]) -> None:
         self.index.set(f"request:{key}", request)
-        self._requests.add(key)
+        self._requests[key] = request
 
     def has_request(self, key: str, request: dict[str, Any]) -> bool:
-        """Whether `request` is stored for `key`; no read when this cache wrote it (a key
-        is the hash of its request: what is stored under it does not change)."""
-        return key in self._requests or self.request(key) == request
+        """Whether `request` is stored for `key`; no read when this cache wrote it."""
+        return self._requests.get(key) == request or self.request(key) == request
 
     # jobs in flight per spec
     def in_flight(self, spec_path: Path) -> dict[str, str]:
