@@ -250,7 +250,10 @@ def test_a_build_killed_with_a_lock_batch_pending_loses_no_render(
     write_spec: SpecWriter, emulator: Callable[..., RunningEmulator]
 ) -> None:
     """kill -9 from inside the moment the lock write is deferred: renders finished
-    since the last write are only in the cache; the next build locks them, no create."""
+    since the last write are staged for the cache's next commit (lost with the kill)
+    or on record there, and their jobs' video_ids are on record: the next build
+    locks them with no create (restored from the cache, or polled and downloaded
+    again by video_id), paying only for the shots the killed build never created."""
 
     emu = emulator(api_key="sk-batch-test", latency=0.0, seed=3, clock=time.monotonic)
     spec = write_spec(SPEC)
@@ -261,17 +264,78 @@ def test_a_build_killed_with_a_lock_batch_pending_loses_no_render(
     lock_path = spec.with_suffix(".lock")
     # the first write went out at once; the kill came as the second was deferred
     assert len(read_lock_file(lock_path).shots) == 1
-    assert emu.counts["jobs"] >= 2
+    created = emu.counts["jobs"]
+    assert created >= 2
     again = emu.shotbuild("build", str(spec))
     assert again.returncode == 0, again.stderr
-    restored = int(re.findall(r"(\d+) restored", again.stderr)[-1])
-    assert restored >= 1  # the render on record in the cache only, locked with no create
+    paid = re.findall(r"paid this run: (\d+) renders?", again.stderr)
+    assert (int(paid[-1]) if paid else 0) == 6 - created, again.stderr  # no job made again
+    assert emu.counts["jobs"] == 6
     lock = read_lock_file(lock_path)
     assert sorted(lock.shots) == [f"s{i}" for i in range(6)]
     prompts = Counter(job.body["prompt"] for job in emu.world.jobs.values())
     assert len(prompts) == 6 and max(prompts.values()) == 1  # never paid twice
     for name, shot in lock.shots.items():
         assert (spec.parent / "build" / f"{name}.mp4").stat().st_size == shot.picked.size
+
+
+def test_a_build_killed_with_records_staged_pays_no_render_again(
+    write_spec: SpecWriter, emulator: Callable[..., RunningEmulator]
+) -> None:
+    """kill -9 from inside the moment a render's cache records are staged (downloaded,
+    its job's done record and paid-render record not yet committed): its video_id is
+    on record, so the next build polls and downloads it again and locks it; only the
+    shots the killed build never created are paid for."""
+
+    emu = emulator(api_key="sk-batch-test", latency=0.0, seed=5, clock=time.monotonic)
+    spec = write_spec(SPEC)
+    killed = emu.shotbuild(
+        "build", str(spec), "-j", "6", env=emu.env(SHOTBUILD_TEST_CRASH_AT="records-staged")
+    )
+    assert killed.returncode == -9, killed.stderr
+    created = emu.counts["jobs"]
+    assert created >= 1
+    again = emu.shotbuild("build", str(spec))
+    assert again.returncode == 0, again.stderr
+    paid = re.findall(r"paid this run: (\d+) renders?", again.stderr)
+    assert (int(paid[-1]) if paid else 0) == 6 - created, again.stderr
+    assert emu.counts["jobs"] == 6
+    lock = read_lock_file(spec.with_suffix(".lock"))
+    assert sorted(lock.shots) == [f"s{i}" for i in range(6)]
+    prompts = Counter(job.body["prompt"] for job in emu.world.jobs.values())
+    assert len(prompts) == 6 and max(prompts.values()) == 1  # never paid twice
+
+
+def test_a_staged_write_is_read_back_and_committed_once(tmp_path: Path) -> None:
+    """A staged entry is invisible to other readers until a commit, seen by this
+    cache's own reads (which commit it first), and written by `writing`'s one
+    transaction together with the block's own writes."""
+    cache = Cache(tmp_path / "cache")
+    cache.stage(lambda: cache.index.set("request:k1", {"a": 1}), ["request:k1"])
+    assert Cache(tmp_path / "cache").request("k1") is None  # not committed yet
+    assert cache.request("k1") == {"a": 1}  # a read of a staged entry commits it
+    assert not cache.staged
+    cache.stage(lambda: cache.index.set("request:k2", {"b": 2}), ["request:k2"])
+    cache.untrack_after_commit(tmp_path / "s.yaml", "j1")
+    with cache.writing():
+        cache.put_request("k3", {"c": 3})
+    other = Cache(tmp_path / "cache")
+    assert (other.request("k2"), other.request("k3")) == ({"b": 2}, {"c": 3})
+    assert not cache.staged
+
+    def failing() -> None:
+        with cache.writing():
+            cache.stage(lambda: cache.index.set("request:k4", {"d": 4}), ["request:k4"])
+            cache.put_request("k5", {"e": 5})
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):  # a failed block writes nothing
+        failing()
+    assert Cache(tmp_path / "cache").request("k5") is None
+    assert not cache.has_request("k5", {"e": 5})
+    cache.commit()  # what was staged meanwhile stays staged until then
+    assert Cache(tmp_path / "cache").request("k4") == {"d": 4}
+    cache.close()
 
 
 def test_a_costly_write_waits_longer_so_writing_stays_a_small_share() -> None:

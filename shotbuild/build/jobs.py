@@ -174,14 +174,13 @@ class RemoteJobs:
             self.ctx.reporter.shot(item.label, Progress.UPLOADING)
 
         body = await self.runner.prepare(item.shot, self.ctx.spec.root, uploading)
-        self.ctx.cache.put_request(job.key, item.request)
-        self.recorder.journal(job)  # the intent, before anything is sent
+        await self.recorder.intend(job, item.request)  # committed before anything is sent
         crash.crash_point("before-create")
         video_id = await self._send(item, job, body)
         self.created[video_id] = self.ctx.clock()
         crash.crash_point("after-create")
         job = job.replace(state=JOB_SUBMITTED, video_id=video_id, submitted_at=time.time())
-        self.recorder.journal(job)
+        await self.recorder.submitted(job)  # committed before the job goes on
         self.ctx.reporter.shot(item.label, Progress.SUBMITTED, video_id)
         return job
 
@@ -234,7 +233,7 @@ class RemoteJobs:
         """Finish a shot's job: its render downloaded, put in place and recorded."""
         entry = await self.finish(item.label, job, seconds_of(item.shot))
         await self.recorder.record(item, entry)
-        self.recorder.journal(job.replace(state=JOB_DONE))
+        self.recorder.journal(job.replace(state=JOB_DONE))  # staged with the render's records
         await self.recorder.shared.push(entry)
         return entry.duration
 

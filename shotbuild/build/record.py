@@ -4,9 +4,17 @@ A render (paid, restored or local) is put in place as the shot's output and
 recorded in the build folder's manifest, the cache (result and request), the
 lock (remote backends) and the shared remote cache. The manifest and the lock
 are written at most once a second while a build runs and once at its end
-(`flush`); the cache's records, written first, make that safe against a kill.
-Job records go through here too, so the spec's list of jobs in flight stays in
-step with them."""
+(`flush`). Job records go through here too, so the spec's list of jobs in flight
+stays in step with them.
+
+What must be on disk when: a job's intent (its key and Idempotency-Key) before its
+create is sent, and its video_id as soon as the create answers, each in a commit
+of its own (with the request of the intent), taking along whatever was staged
+before. A finished render's cache records (result, request, paid-render record)
+and its job's done record are staged: written with the next commit, and always
+before the lock that names the render is written (`_write_lock`). A kill before
+that commit loses only them: the job's video_id is on record, so the next build
+polls and downloads the render again, never paying again."""
 
 from __future__ import annotations
 
@@ -23,14 +31,22 @@ from shotbuild.errors import ShotbuildError
 from shotbuild.keys import accepted_keys
 from shotbuild.plan import Removed, Settled, ShotItem
 from shotbuild.spec.model import Spec
-from shotbuild.store.cache import JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
+from shotbuild.store.cache import JOB_DONE, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, LockFile, LockWriter, ShotTakes
 from shotbuild.store.outputs import DamagedBlob, Manifest, OutputInTheWay
-from shotbuild.store.records import PaidRender, record_paid, takes_on_record
+from shotbuild.store.records import (
+    PaidRender,
+    record_paid,
+    take_numbers,
+    takes_on_record,
+    written_by,
+)
 from shotbuild.takes import take_key
 
 if TYPE_CHECKING:
     import asyncio
+
+COMMIT_WITHIN = 1.0  # seconds a staged record waits at most for a job's commit to take it
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,12 @@ class Target:
 
     def rel(self, shot: str) -> str:
         return f"{self.subdir}/{shot}.mp4" if self.subdir else f"{shot}.mp4"
+
+
+def _retrieved(group: asyncio.Future[None]) -> None:
+    """A group commit's error is the waiting shots' own (none left: nothing to log)."""
+    if not group.cancelled():
+        group.exception()
 
 
 def entry_of(
@@ -72,6 +94,8 @@ class Recorder:
         self.shared = shared
         self.lock_writer = LockWriter(spec.lock_path)
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._commit_timer: asyncio.TimerHandle | None = None
+        self._group: asyncio.Future[None] | None = None  # the commit shots wait for
 
     async def record(self, item: ShotItem, entry: LockEntry, *, share: bool = False) -> None:
         """Put a verified blob in place as the shot's output and record it everywhere;
@@ -106,21 +130,32 @@ class Recorder:
         return dataclasses.replace(item, key=shot.key) if shot.key in accepted else item
 
     def _remember(self, item: ShotItem, number: int, entry: LockEntry) -> list[int]:
-        """Into the cache, in one transaction: the result, its request and (a paid
-        render) its record, kept for good whatever gc drops. This comes before the
-        lock, whose writes are batched: a build killed before the lock is written
-        finds the render here next time and locks it without a create. Returns the
-        take numbers of these inputs on record (none for a local render)."""
-        with self.cache.index.transact():
-            self.cache.put_result(entry.key, entry)
-            if self.cache.request(entry.key) != item.request:  # a job's create stored it
-                self.cache.put_request(entry.key, item.request)
-            if not self.target.locked:
-                return []
+        """Stage into the cache, for one transaction: the result, its request and (a
+        paid render) its record, kept for good whatever gc drops; committed before
+        the lock that names it is written. Returns the take numbers of these inputs
+        on record with this one (none for a local render)."""
+        cache, key, request = self.cache, entry.key, item.request
+        stored = cache.has_request(key, request)  # the job's create stored it
+        render = None
+        names = [f"result:{key}", f"request:{key}"]
+        if self.target.locked:
             render = PaidRender.of(
-                entry, inputs_key=item.key, take=number, shot=item.name, request=item.request
+                entry, inputs_key=item.key, take=number, shot=item.name, request=request
             )
-            return record_paid(self.cache, render)
+            names += written_by(render)
+
+        def write() -> None:
+            cache.put_result(key, entry)
+            if not stored:
+                cache.put_request(key, request)
+            if render is not None:
+                record_paid(cache, render)
+
+        taken = sorted({*take_numbers(cache, item.key), number}) if render else []
+        cache.stage(write, names)
+        crash.crash_point("records-staged")  # a render downloaded, its records not committed
+        self._commit_soon()
+        return taken
 
     def picked(self, name: str) -> LockEntry | None:
         """The shot's picked take as the shot's render (keyed by the shot's key)."""
@@ -159,42 +194,120 @@ class Recorder:
     def _save_lock(self) -> None:
         """Write the lock now, or within a second (one write for the shots that
         finish meanwhile: rewriting the whole lock per shot made a build quadratic)."""
+        if self.lock_writer.due_in() <= 0:
+            self.cache.commit()  # what the lock names is on record first
         self.lock_writer.write(self.lock)
         if not self.lock_writer.pending or self._flush_timer is not None:
             return
-        crash.crash_point("lock-pending")  # renders on record in the cache, not yet locked
+        crash.crash_point("lock-pending")  # renders staged or on record, not yet locked
+        loop = self._loop()
+        if loop is not None:  # outside the build's loop (settling): written by flush()
+            self._flush_timer = loop.call_later(self.lock_writer.due_in(), self._timed_flush)
+
+    def _commit_soon(self) -> None:
+        """Commit what is staged within a second, if no job's commit takes it along
+        first (the last renders of a build, local renders)."""
+        if self._commit_timer is not None:
+            return
+        loop = self._loop()
+        if loop is not None:
+            self._commit_timer = loop.call_later(COMMIT_WITHIN, self._timed_commit)
+
+    @staticmethod
+    def _loop() -> asyncio.AbstractEventLoop | None:
         import asyncio  # here: a no-op build never gets this far, nor imports asyncio
 
         try:
-            loop = asyncio.get_running_loop()
+            return asyncio.get_running_loop()
         except RuntimeError:
-            return  # outside the build's loop (settling): written by flush()
-        self._flush_timer = loop.call_later(self.lock_writer.due_in(), self._timed_flush)
+            return None
+
+    def _timed_commit(self) -> None:
+        """The timer's commit; one that fails (a full disk) stays staged, and the
+        build's last `flush` says why."""
+        self._commit_timer = None
+        with contextlib.suppress(ShotbuildError, OSError):
+            self.cache.commit()
 
     def _timed_flush(self) -> None:
         """The timer's write; one that fails (a full disk) stays pending, and the
         build's last `flush` says why."""
         self._flush_timer = None
         with contextlib.suppress(ShotbuildError, OSError):
+            self.cache.commit()
             self.lock_writer.flush()
 
     def flush(self) -> None:
-        """Write what is pending (the lock, the list of jobs in flight) now: at the
-        end of a build, on Ctrl-C."""
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
+        """Write what is pending (the cache's staged records, the lock, the list of
+        jobs in flight) now: at the end of a build, on Ctrl-C."""
+        for timer in (self._flush_timer, self._commit_timer):
+            if timer is not None:
+                timer.cancel()
+        self._flush_timer = self._commit_timer = None
+        self.cache.commit()
         self.lock_writer.flush()
         self.cache.flush_in_flight()
 
     async def keep_earlier(self, key: str, entry: LockEntry) -> None:
         """An earlier version's render: into the caches only, never build/ or the lock."""
-        self.cache.put_result(key, entry)
+        self.cache.stage(lambda: self.cache.put_result(key, entry), [f"result:{key}"])
+        self._commit_soon()
         await self.shared.push(entry)
 
+    async def intend(self, job: JobRecord, request: dict[str, object]) -> None:
+        """A job's intent and its request, on disk before its create is sent, and the
+        job listed in flight."""
+        key = job.key
+
+        def write() -> None:
+            self.cache.put_request(key, request)
+            self.cache.put_job(job)
+
+        self.cache.stage(write, [f"request:{key}", f"job:{key}"])
+        await self.committed()
+        self.cache.track_job(self.spec.path, key, job.shot, live=True)
+
+    async def submitted(self, job: JobRecord) -> None:
+        """A job's video_id, on disk the moment the create answers: this job goes on
+        only once it is committed."""
+        self.cache.stage(lambda: self.cache.put_job(job), [f"job:{job.key}"])
+        await self.committed()
+
+    async def committed(self) -> None:
+        """Commit what is staged, in one transaction with whatever the other shots
+        stage in the same turn of the event loop (one commit for them all, not one
+        each: a commit is most of an index write's cost); return once it is made."""
+        import asyncio
+
+        if self._group is None:
+            loop = asyncio.get_running_loop()
+            self._group = group = loop.create_future()
+            group.add_done_callback(_retrieved)
+            loop.call_soon(self._group_commit)
+        await asyncio.shield(self._group)
+
+    def _group_commit(self) -> None:
+        group, self._group = self._group, None
+        assert group is not None
+        try:
+            self.cache.commit()
+        except Exception as e:  # each waiting shot fails with it
+            group.set_exception(e)
+        else:
+            group.set_result(None)
+
     def journal(self, job: JobRecord) -> None:
-        """Record a job, and keep the spec's list of jobs in flight in step with it."""
-        self.cache.put_job(job)
+        """Record a job, and keep the spec's list of jobs in flight in step with it. A
+        done job's record is staged (with its render's records, written by the same
+        commit) and it leaves the list once that commit is made; any other state is
+        committed now."""
+        if job.state == JOB_DONE:
+            self.cache.stage(lambda: self.cache.put_job(job), [f"job:{job.key}"])
+            self.cache.untrack_after_commit(self.spec.path, job.key)
+            self._commit_soon()
+            return
+        with self.cache.writing():
+            self.cache.put_job(job)
         live = job.state in (JOB_INTENT, JOB_SUBMITTED)
         self.cache.track_job(self.spec.path, job.key, job.shot, live=live)
 

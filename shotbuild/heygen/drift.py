@@ -159,6 +159,7 @@ class Drift:
     say: Callable[[str], None] = lambda _line: None
     callback_refused: bool = False  # this run: send no more callback_url
     _said: set[str] = field(default_factory=set)
+    _memo: dict[str, str | None] = field(default_factory=dict)  # memory, read once a run
 
     def note(self, topic: str, line: str) -> None:
         if topic not in self._said:
@@ -167,7 +168,14 @@ class Drift:
 
     def preferred_type(self) -> str:
         """The name to send first: the remembered one, else `cinematic_avatar`."""
-        return self.memory.remembered(self.origin) or SENT_BY_DEFAULT
+        return self._remembered() or SENT_BY_DEFAULT
+
+    def _remembered(self) -> str | None:
+        """The name the memory holds for this origin, read once per run (not once per
+        create: a cache read each)."""
+        if self.origin not in self._memo:
+            self._memo[self.origin] = self.memory.remembered(self.origin)
+        return self._memo[self.origin]
 
     def body_for(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """`body` as it is sent first: the preferred type name, no refused callback_url."""
@@ -236,8 +244,9 @@ class Drift:
     def _accepted(self, sent: Mapping[str, Any]) -> None:
         name = sent.get("type")
         known = isinstance(name, str) and name in TYPE_NAMES
-        if known and self.memory.remembered(self.origin) != name:
+        if known and self._remembered() != name:
             self.memory.remember(self.origin, str(name))
+            self._memo[self.origin] = str(name)
 
 
 def _names(e: InvalidRequest, name: str) -> bool:

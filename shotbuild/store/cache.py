@@ -14,7 +14,14 @@ shot was edited while it rendered, and a no-op build reads one file, not the ind
 A build appends its changes to inflight/<digest>.log (a line per job listed, before
 its create is sent, or taken off) and folds the log into the list at its end.
 The index is opened on first use, so a no-op build with no local references
-never opens it."""
+never opens it.
+
+Writes that a kill may lose (a finished render's result and records, a job's done
+record: its video_id is on record, so the next build polls and downloads it again,
+for free) can be staged: they are written in the next transaction, the one that
+records the next job's intent or video_id (each a commit the build must make
+anyway), or by `commit`. A commit is most of an index write's cost; a build paid
+five per shot. A read of a staged entry commits first."""
 
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +77,12 @@ class Cache:
         # the lists of jobs in flight this cache changed (it holds their spec's build lock)
         self._flying: dict[Path, dict[str, str]] = {}
         self._flight_paths: dict[Path, Path] = {}
+        self._staged: list[Callable[[], object]] = []  # index writes for the next commit
+        self._staged_names: set[str] = set()  # the entries they write
+        self._untrack: dict[Path, list[str]] = {}  # jobs taken off once that commit is made
+        self._folders: set[Path] = set()  # folders of the cache known to exist
+        self._logs: dict[Path, int] = {}  # the in-flight logs this cache appends to, open
+        self._requests: dict[str, dict[str, Any]] = {}  # the requests this cache wrote
 
     @property
     def index(self) -> Any:
@@ -79,14 +92,74 @@ class Cache:
             where = self.directory / "index"
             with _index_errors(where):
                 self.directory.mkdir(parents=True, exist_ok=True)
-                # never evict: job records are what make a killed build safe to re-run
-                self._index = _Guarded(diskcache.Cache(str(where), eviction_policy="none"), where)
+                # never evict: job records are what make a killed build safe to re-run;
+                # and no culling (nothing here expires): it cost a query per write
+                index = diskcache.Cache(str(where), eviction_policy="none", cull_limit=0)
+                self._index = _Guarded(index, where)
         return self._index
 
     def close(self) -> None:
         if self._index is not None:
+            with contextlib.suppress(ShotbuildError, OSError):
+                self.commit()  # losing what is staged is safe; keeping it is better
             self._index.close()
             self._index = None
+        self._close_logs()
+
+    # writes staged for the next commit
+    def stage(self, write: Callable[[], object], names: Collection[str]) -> None:
+        """Run `write` (index writes of the entries `names`) in the next transaction
+        of `writing`, or at the next `commit`."""
+        self._staged.append(write)
+        self._staged_names.update(names)
+
+    @property
+    def staged(self) -> bool:
+        return bool(self._staged or self._untrack)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """One transaction for the block's index writes and those staged before it
+        (one commit). When it fails, nothing of it is written and the staged writes
+        stay staged."""
+        staged = list(self._staged)
+        try:
+            with self.index.transact():
+                for write in staged:
+                    write()
+                yield
+        except BaseException:
+            self._requests.clear()  # what the failed transaction wrote is not there
+            raise
+        del self._staged[: len(staged)]
+        if not self._staged:
+            self._staged_names.clear()
+        self._untrack_committed()
+
+    def commit(self) -> None:
+        """Write what is staged now (at the end of a build, before its lock is written)."""
+        if self.staged:
+            with self.writing():
+                pass
+
+    def untrack_after_commit(self, spec_path: Path, key: str) -> None:
+        """Take a job off the spec's list once the next commit (its done record) is made."""
+        self._untrack.setdefault(spec_path, []).append(key)
+
+    def _untrack_committed(self) -> None:
+        untrack, self._untrack = self._untrack, {}
+        for spec_path, keys in untrack.items():
+            self.untrack_jobs(spec_path, keys)
+
+    def _get(self, name: str) -> Any:
+        """The index entry `name`, written first when it is staged."""
+        if name in self._staged_names:
+            self.commit()
+        return self.index.get(name)
+
+    def read(self, name: str) -> Any:
+        """An index entry as stored (records.py's entries), staged writes included."""
+        return self._get(name)
 
     def __enter__(self) -> Cache:
         return self
@@ -96,7 +169,7 @@ class Cache:
 
     # jobs, results, requests
     def job(self, key: str) -> JobRecord | None:
-        raw = self.index.get(f"job:{key}")
+        raw = self._get(f"job:{key}")
         return JobRecord(**raw) if raw is not None else None
 
     def put_job(self, job: JobRecord) -> None:
@@ -105,7 +178,7 @@ class Cache:
     def result(self, key: str) -> LockEntry | None:
         """The finished render of `key`; an entry that is not a valid one (a lock
         poisoned it before the lock was read strictly) is dropped, not used."""
-        raw = self.index.get(f"result:{key}")
+        raw = self._get(f"result:{key}")
         if raw is None:
             return None
         try:
@@ -118,11 +191,16 @@ class Cache:
         self.index.set(f"result:{key}", entry.to_json())
 
     def request(self, key: str) -> dict[str, Any] | None:
-        raw = self.index.get(f"request:{key}")
+        raw = self._get(f"request:{key}")
         return dict(raw) if raw is not None else None
 
     def put_request(self, key: str, request: dict[str, Any]) -> None:
         self.index.set(f"request:{key}", request)
+        self._requests[key] = request
+
+    def has_request(self, key: str, request: dict[str, Any]) -> bool:
+        """Whether `request` is stored for `key`; no read when this cache wrote it."""
+        return self._requests.get(key) == request or self.request(key) == request
 
     # jobs in flight per spec
     def in_flight(self, spec_path: Path) -> dict[str, str]:
@@ -161,11 +239,20 @@ class Cache:
         self._flying[where] = jobs
         data = "".join(json.dumps(op) + "\n" for op in ops).encode()
         with disk_error(where):
-            where.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(where.with_suffix(".log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, data)
-            finally:
+            os.write(self._log(where), data)
+
+    def _log(self, where: Path) -> int:
+        """The list's log, opened for appending once (closed when the log is folded)."""
+        fd = self._logs.get(where)
+        if fd is None:
+            log = self._folder(where.parent) / where.with_suffix(".log").name
+            fd = self._logs[where] = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return fd
+
+    def _close_logs(self) -> None:
+        logs, self._logs = self._logs, {}
+        for fd in logs.values():
+            with contextlib.suppress(OSError):
                 os.close(fd)
 
     def flush_in_flight(self) -> None:
@@ -173,6 +260,7 @@ class Cache:
         a build); a fold killed halfway leaves a log whose replay gives the same list."""
         from shotbuild.fs import atomic_write_text
 
+        self._close_logs()
         for where, jobs in self._flying.items():
             if jobs:
                 atomic_write_text(where, json.dumps(jobs, indent=1, sort_keys=True) + "\n")
@@ -241,17 +329,31 @@ class Cache:
         import tempfile
 
         folder = self.directory / "tmp"
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=folder, suffix=suffix)
+        try:
+            fd, name = tempfile.mkstemp(dir=self._folder(folder), suffix=suffix)
+        except FileNotFoundError:  # its folder was removed meanwhile
+            self._folders.discard(folder)
+            fd, name = tempfile.mkstemp(dir=self._folder(folder), suffix=suffix)
         os.close(fd)
         return Path(name)
 
     def adopt_blob(self, src: Path, sha256: str) -> Path:
         """Move a verified file into the blob store (atomic; idempotent)."""
         dest = self.blob_path(sha256)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dest)
+        try:
+            os.replace(src, self._folder(dest.parent) / dest.name)
+        except FileNotFoundError:  # its folder was removed meanwhile (gc, a person)
+            self._folders.discard(dest.parent)
+            os.replace(src, self._folder(dest.parent) / dest.name)
         return dest
+
+    def _folder(self, folder: Path) -> Path:
+        """`folder`, made if this cache has not seen it yet (one mkdir per folder,
+        not one per file: a build moves a file into blobs/ per shot)."""
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        return folder
 
     def put_blob_bytes(self, data: bytes) -> Path:
         sha = hashlib.sha256(data).hexdigest()
@@ -359,8 +461,12 @@ class _Guarded:
             return attr
 
         def call(*args: Any, **kw: Any) -> Any:
-            with _index_errors(self._where):
+            try:  # no context manager entered per call: an index call is a hot path
                 return attr(*args, **kw)
+            except Exception:
+                with _index_errors(self._where):
+                    raise
+                raise  # (_index_errors raises it, or its own one-line error)
 
         return call
 

@@ -11,7 +11,8 @@ Index entries of the cache (beside cache.py's):
   paid-inputs:<shot key>   the take numbers of those inputs that have a record
   paid-shot:<shot name>    the shot keys that shot has had, oldest first
 Each is updated in one diskcache transaction, so builds on one machine may
-record at once."""
+record at once. A build stages its records (cache.py: written with its next
+commit); the readers here see them."""
 
 from __future__ import annotations
 
@@ -156,9 +157,19 @@ def record_paid(cache: Cache, render: PaidRender) -> list[int]:
     return taken
 
 
+def written_by(render: PaidRender) -> tuple[str, ...]:
+    """The index entries `record_paid(cache, render)` writes."""
+    return (f"{_PAID}{render.key}", f"{_INPUTS}{render.inputs_key}", f"{_SHOT}{render.shot}")
+
+
+def take_numbers(cache: Cache, inputs_key: str) -> list[int]:
+    """The numbers of the takes of `inputs_key` on record."""
+    return sorted(n for n in _raw_list(cache.read(f"{_INPUTS}{inputs_key}")) if isinstance(n, int))
+
+
 def paid_records(cache: Cache, key: str) -> list[PaidRender]:
     """Every paid render of the take key `key`, oldest first."""
-    return _records(cache.index.get(f"{_PAID}{key}"))
+    return _records(cache.read(f"{_PAID}{key}"))
 
 
 def latest_paid(cache: Cache, key: str) -> PaidRender | None:
@@ -170,7 +181,7 @@ def latest_paid(cache: Cache, key: str) -> PaidRender | None:
 def takes_on_record(cache: Cache, inputs_key: str) -> InputsOnRecord | None:
     """The takes of the inputs `inputs_key` that were ever paid for, or None."""
     takes: dict[int, PaidRender] = {}
-    for number in _raw_list(cache.index.get(f"{_INPUTS}{inputs_key}")):
+    for number in _raw_list(cache.read(f"{_INPUTS}{inputs_key}")):
         if isinstance(number, int) and number >= 1:
             found = latest_paid(cache, take_key(inputs_key, number))
             if found is not None:
@@ -181,7 +192,7 @@ def takes_on_record(cache: Cache, inputs_key: str) -> InputsOnRecord | None:
 def shot_history(cache: Cache, shot: str) -> list[InputsOnRecord]:
     """Every version of the inputs the shot named `shot` was paid for, oldest first."""
     history = []
-    for inputs_key in _raw_list(cache.index.get(f"{_SHOT}{shot}")):
+    for inputs_key in _raw_list(cache.read(f"{_SHOT}{shot}")):
         found = takes_on_record(cache, str(inputs_key))
         if found is not None:
             history.append(found)

@@ -22,9 +22,10 @@ import soak_support as soak
 from shotbuild.store.lock import read_lock_file
 
 SHOTS = 20
-# the engine's crash points (lock-pending: renders on record in the cache, the lock's
-# batched write not yet made)
-POINTS = ("before-create", "after-create", "mid-download", "lock-pending")
+# the engine's crash points (records-staged: a render downloaded, its cache records and
+# its job's done record staged for the next commit; lock-pending: the lock's batched
+# write not yet made)
+POINTS = ("before-create", "after-create", "mid-download", "records-staged", "lock-pending")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
