@@ -17,9 +17,8 @@ from collections.abc import Sequence
 
 import click
 
-from shotbuild import __version__
+from shotbuild import __version__, logs
 from shotbuild.cli import COMMANDS, INTERRUPTED
-from shotbuild.commands.logs import log_to_stderr
 from shotbuild.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ShotbuildError
 from shotbuild.untrusted import redact, terminal_safe
 
@@ -58,7 +57,7 @@ def _wants_json(argv: Sequence[str] | None) -> bool:
 
 def run(argv: Sequence[str] | None = None, group: click.Command | None = None) -> int:
     """Run the CLI (`group`, default the shotbuild group) and return its exit code."""
-    log_to_stderr(argv)
+    logs.to_stderr(argv)
     try:
         result = (group or cli).main(
             args=list(argv) if argv is not None else None,
