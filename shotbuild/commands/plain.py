@@ -28,9 +28,9 @@ def run(argv: Sequence[str]) -> int | None:
     args = plain_args(argv)
     if args is None or not _click_takes(args.spec) or os.environ.get("_SHOTBUILD_COMPLETE"):
         return None
-    from shotbuild.commands.logs import log_to_stderr
+    from shotbuild import logs
 
-    log_to_stderr(argv)
+    logs.to_stderr(argv)
     try:
         return _as_click_would(args)
     except (Exception, KeyboardInterrupt) as e:
