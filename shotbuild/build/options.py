@@ -34,6 +34,8 @@ class NotConfirmed(ShotbuildError):
 
 @dataclass(frozen=True)
 class BuildOptions:
+    """What a build is asked to do (the Python API's keywords; the CLI's options)."""
+
     jobs: int = 4
     keep_going: bool = False
     only: tuple[str, ...] = ()
@@ -53,6 +55,8 @@ class BuildOptions:
 
 @dataclass
 class BuildResult:
+    """What a build did, shot by shot, and what it paid."""
+
     plan: Plan
     paid: bool  # the backend bills renders
     built: list[str] = field(default_factory=list)
