@@ -53,9 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if done is not None:
         return done
+    group = globals().get("cli")  # a test may put its own command here
+    if group is None:
+        from shotbuild.commands import plain
+
+        done = plain.run(args)  # a plain build without click
+        if done is not None:
+            return done
     from shotbuild.commands import root
 
-    group = globals().get("cli")  # a test may put its own command here
     return root.run(argv, group)
 
 

@@ -38,6 +38,8 @@ class ConfigError(ShotbuildError):
 
 @dataclass(frozen=True)
 class Config:
+    """The project config file's settings, as read."""
+
     path: Path | None = None  # where the settings came from (None: no file)
     remote_cache: str | None = None
     remote_cache_mode: str | None = None

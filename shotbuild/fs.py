@@ -7,7 +7,6 @@ import errno
 import functools
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +42,8 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     (0644 under umask 022), not mkstemp's 0600."""
     with disk_error(path):
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # (with shutil, random, bz2, lzma: only when a file is written)
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:

@@ -53,22 +53,29 @@ SUBDIRS = ("", "preview")
 _SECRET = frozenset({"HEYGEN_API_KEY"})
 _FLAGS = frozenset(spelling for flag in PLAIN_FLAGS.values() for spelling in flag)
 _SUMMARY_START = "shotbuild: 0 built, 0 restored, "
+JOBS = 4  # shotbuild.commands.buildrun.JOBS: -j by default
 
 
 # -- the fast path -----------------------------------------------------------------------
 
 
 class _Args:
-    __slots__ = ("backend", "quiet", "spec", "verbose")
+    """A plain build's arguments (the rest are the command line's defaults)."""
 
-    def __init__(self, spec: str | None, backend: str | None, quiet: bool, verbose: bool) -> None:
-        self.spec, self.backend, self.quiet, self.verbose = spec, backend, quiet, verbose
+    __slots__ = ("backend", "jobs", "keep_going", "quiet", "spec", "verbose", "yes")
+
+    def __init__(self, spec: str | None, backend: str | None, flags: set[str], jobs: int) -> None:
+        self.spec, self.backend, self.jobs = spec, backend, jobs
+        self.quiet = bool(flags & {"-q", "--quiet"})
+        self.verbose = bool(flags & {"-v", "--verbose"})
+        self.keep_going = bool(flags & {"-k", "--keep-going"})
+        self.yes = bool(flags & {"-y", "--yes"})
 
 
 def fast_build(argv: Sequence[str]) -> int | None:
     """Exit code 0 with the summary printed when `argv` is a plain `build` whose
     record still holds; None for everything else (the ordinary path runs)."""
-    args = _parse(argv)
+    args = plain_args(argv)
     if args is None:
         return None  # (a remote cache in the environment names another record, never written)
     if not (args.quiet or args.verbose) and _live_terminal():
@@ -88,12 +95,14 @@ def fast_build(argv: Sequence[str]) -> int | None:
     return 0
 
 
-def _parse(argv: Sequence[str]) -> _Args | None:
-    """`build [SPEC] [-q] [-v] [-k] [-y] [-j N] [--backend NAME]`, else None."""
+def plain_args(argv: Sequence[str]) -> _Args | None:
+    """`build [SPEC] [-q] [-v] [-k] [-y] [-j N] [--backend NAME]` read as click reads
+    it, else None (anything else, or anything click would refuse, is click's)."""
     if not argv or argv[0] != "build":
         return None
     spec: str | None = None
     backend: str | None = None
+    jobs = JOBS
     flags: set[str] = set()
     rest = iter(argv[1:])
     for arg in rest:
@@ -103,8 +112,10 @@ def _parse(argv: Sequence[str]) -> _Args | None:
         if arg in _FLAGS and value is None:
             flags.add(arg)
         elif arg in ("-j", "--jobs"):
-            if not _jobs_ok(value if value is not None else next(rest, "")):
+            text = value if value is not None else next(rest, "")
+            if not _jobs_ok(text):
                 return None
+            jobs = int(text)  # the last one counts, as in click
         elif arg == "--backend":
             backend = value if value is not None else next(rest, "")
             if backend not in BACKENDS:
@@ -113,12 +124,11 @@ def _parse(argv: Sequence[str]) -> _Args | None:
             spec = arg
         else:
             return None
-    quiet, verbose = bool(flags & {"-q", "--quiet"}), bool(flags & {"-v", "--verbose"})
-    return _Args(spec, backend, quiet, verbose)
+    return _Args(spec, backend, flags, jobs)
 
 
 def _jobs_ok(text: str) -> bool:
-    return text.isdigit() and len(text) <= 3 and 1 <= int(text) <= 64
+    return text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= 64
 
 
 def _live_terminal() -> bool:

@@ -42,6 +42,8 @@ class Problem(StrEnum):
 
 @dataclass(frozen=True)
 class Change:
+    """One field of a shot's request that changed, and how."""
+
     field: str  # a path into the request: "prompt", "references[1]"
     old: Any = None
     new: Any = None
@@ -49,6 +51,8 @@ class Change:
 
 @dataclass(frozen=True)
 class Reason:
+    """Why a shot has the status it has: a code, with its changes and facts."""
+
     code: Code
     changes: tuple[Change, ...] = ()
     facts: Mapping[str, str] | None = None

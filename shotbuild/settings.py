@@ -69,6 +69,8 @@ class RemoteSetting:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting a command runs with, resolved once."""
+
     backend: str = DEFAULT_BACKEND
     heygen: HeyGenAccess = HeyGenAccess()
     remote: RemoteSetting = RemoteSetting()

@@ -24,6 +24,8 @@ async def real_sleep(seconds: float) -> None:
 
 @dataclass
 class Context:
+    """The state one running build shares between its parts."""
+
     spec: Spec
     options: BuildOptions
     cache: Cache

@@ -13,6 +13,8 @@ from shotbuild.build.slots import Slots
 
 @dataclass
 class Held:
+    """A shot's job slot, given back once."""
+
     slots: Slots
     given_back: bool = False
 

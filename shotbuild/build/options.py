@@ -51,6 +51,8 @@ class Would:
 
 @dataclass(frozen=True)
 class BuildOptions:
+    """What a build is asked to do (the Python API's keywords; the CLI's options)."""
+
     jobs: int = 4
     keep_going: bool = False
     only: tuple[str, ...] = ()
@@ -70,6 +72,8 @@ class BuildOptions:
 
 @dataclass
 class BuildResult:
+    """What a build did, shot by shot, and what it paid."""
+
     plan: Plan
     paid: bool  # the backend bills renders
     built: list[str] = field(default_factory=list)

@@ -194,8 +194,22 @@ def _take_files(ctx: Context, plan: Plan, executor: Executor, backend: Backend) 
                 " nothing written to takes/"
             )
         return None
-    keys = _keys(plan, ctx.options, backend.identity)
+    keys: dict[str, KeysFirst] = {}  # nothing to write, and none written to remove
+    if ctx.options.all_takes or _wrote_takes(executor.recorder.manifest, plan, backend):
+        keys = _keys(plan, ctx.options, backend.identity)
     return TakeFiles(ctx, executor.recorder, executor.jobs, keys, write=ctx.options.all_takes)
+
+
+def _wrote_takes(manifest: Manifest, plan: Plan, backend: Backend) -> bool:
+    """Whether the build folder holds a take file this spec's builds wrote for
+    `backend` (else a build without --all-takes has nothing to do in takes/, and
+    the keys of every shot's takes, three hashes a shot, need not be worked out)."""
+    return any(
+        alltakes.is_take_rel(rel)
+        and owned.backend == backend.name
+        and owned.belongs_to(plan.spec.path)
+        for rel, owned in manifest.entries.items()
+    )
 
 
 def _keys(plan: Plan, options: BuildOptions, identity: str) -> dict[str, KeysFirst]:
@@ -267,6 +281,8 @@ def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) ->
 
 def _check_cost(ctx: Context, plan: Plan, items: Sequence[PlanItem]) -> None:
     """--max-cost (or max_cost): refuse, before any create, a build that would spend more."""
+    if ctx.options.max_cost is None:
+        return  # no limit: nothing to add up (a no-op build of many shots stays light)
     cost = plan.cost_among(items)
     if cost is not None:
         refuse_over_limit(cost, ctx.options.max_cost, plan.renders_among(items))
@@ -282,8 +298,10 @@ def _before_paying(
     """Before the first create of a build that pays: can the account pay (read once),
     and does the user want it (asked only on a terminal)? Either stops the build."""
     renders = plan.renders_among(items)
+    if not renders:
+        return  # (before adding up the cost of every shot)
     cost = plan.cost_among(items)
-    if not renders or cost is None:
+    if cost is None:
         return
     _check_account(ctx, backend, cost)
     if confirm is not None and not confirm(renders, cost):

@@ -3,40 +3,16 @@ options and arguments more than one command has."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from shotbuild.errors import ShotbuildError
-from shotbuild.spec.model import Spec
+from shotbuild.commands.loading import load as load  # click-free, for a plain build
 
 if TYPE_CHECKING:
     from shotbuild.report.base import Output  # the report package: not for a build
-
-
-def load(path: Path | None) -> Spec:
-    """The spec at `path`, else shots.yaml in the current folder."""
-    from shotbuild.spec import load_spec
-
-    path = path if path is not None else Path("shots.yaml")
-    if not path.is_file():
-        where = (
-            "no shots.yaml in this folder"
-            if path == Path("shots.yaml")
-            else f"{path}: no such file"
-        )
-        raise ShotbuildError(
-            f"{where}; give the spec's path, e.g. `shotbuild build examples/launch/shots.yaml`"
-        )
-    spec = load_spec(path.resolve())
-    # The spec lives as long as the command: keep the cyclic collector from walking
-    # its (acyclic) objects again and again while the plan is made (bench/run.py,
-    # no-op growth: 10,000 shots were super-linear without this).
-    gc.freeze()
-    return spec
 
 
 F = TypeVar("F", bound=Callable[..., Any])

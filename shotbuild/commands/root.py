@@ -9,7 +9,6 @@ import importlib
 import importlib.util
 import itertools
 import json
-import logging
 import os
 import sys
 import time
@@ -18,7 +17,7 @@ from collections.abc import Sequence
 
 import click
 
-from shotbuild import __version__
+from shotbuild import __version__, logs
 from shotbuild.cli import COMMANDS, INTERRUPTED
 from shotbuild.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ShotbuildError
 from shotbuild.untrusted import redact, terminal_safe
@@ -56,59 +55,44 @@ def _wants_json(argv: Sequence[str] | None) -> bool:
     )
 
 
-def _log_to_stderr(argv: Sequence[str] | None) -> None:
-    """shotbuild's log lines (retries, a server that does not answer) on stderr as
-    `shotbuild: ...`: warnings always, every retry with -v/--verbose."""
-    logger = logging.getLogger("shotbuild")
-    args = list(sys.argv[1:] if argv is None else argv)
-    logger.setLevel(logging.INFO if {"-v", "--verbose"} & set(args) else logging.WARNING)
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        logger.addHandler(_StderrHandler())
-
-
-class _StderrHandler(logging.Handler):
-    """Writes to sys.stderr as it is at each line, redacted and safe for a terminal."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = terminal_safe(redact(f"shotbuild: {record.getMessage()}"))
-        sys.stderr.write(text + "\n")
-
-
 def run(argv: Sequence[str] | None = None, group: click.Command | None = None) -> int:
     """Run the CLI (`group`, default the shotbuild group) and return its exit code."""
-    _log_to_stderr(argv)
+    logs.to_stderr(argv)
     try:
         result = (group or cli).main(
             args=list(argv) if argv is not None else None,
             prog_name="shotbuild",
             standalone_mode=False,
         )
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (Exception, KeyboardInterrupt) as e:
+        return exit_code_for(e, argv)
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def exit_code_for(error: Exception | KeyboardInterrupt, argv: Sequence[str] | None) -> int:
+    """The exit code of a command that raised `error`, which is said on stderr
+    (called while it is handled: a bug's traceback goes to a crash log)."""
+    if isinstance(error, click.exceptions.Exit):
+        return error.exit_code
+    if isinstance(error, click.ClickException):
+        error.show()
+        return error.exit_code
+    if isinstance(error, click.exceptions.Abort | KeyboardInterrupt):
         click.echo(INTERRUPTED, err=True)
         return EXIT_INTERRUPTED
-    except ShotbuildError as e:
-        message = terminal_safe(redact(str(e)))
+    if isinstance(error, ShotbuildError):
+        message = terminal_safe(redact(str(error)))
         for line in message.splitlines() or [""]:  # each says where
             click.echo(f"shotbuild: error: {line}", err=True)
         if _wants_json(argv):  # --json promises one document on stdout, also on failure
-            click.echo(json.dumps({"format_version": 1, "error": redact(str(e))}, indent=2))
-        return e.exit_code
-    except BrokenPipeError:
+            click.echo(json.dumps({"format_version": 1, "error": redact(str(error))}, indent=2))
+        return error.exit_code
+    if isinstance(error, BrokenPipeError):
         return EXIT_OK
-    except Exception:
-        log = _write_crash_log()
-        where = f"; the traceback is in {log}" if log else ""
-        click.echo(
-            f"shotbuild: internal error (a bug in shotbuild){where}; please report it",
-            err=True,
-        )
-        return EXIT_INTERNAL
-    return result if isinstance(result, int) else EXIT_OK
+    log = _write_crash_log()
+    where = f"; the traceback is in {log}" if log else ""
+    click.echo(f"shotbuild: internal error (a bug in shotbuild){where}; please report it", err=True)
+    return EXIT_INTERNAL
 
 
 def _write_crash_log() -> str | None:

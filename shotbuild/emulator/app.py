@@ -11,7 +11,6 @@ import email.utils
 import hashlib
 import hmac
 import json
-import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from shotbuild import logs
 from shotbuild.emulator.config import EmulatorConfig
 from shotbuild.emulator.rules import Rejection, check_create
 from shotbuild.emulator.state import Asset, Held, Job, World
@@ -34,7 +34,7 @@ from shotbuild.errors import UsageError
 if TYPE_CHECKING:
     from shotbuild.preview import Card
 
-log = logging.getLogger("shotbuild.emulator")
+log = logs.logger("shotbuild.emulator")  # where the command line said
 
 VideoFactory = Callable[["Card"], bytes]
 Endpoint = Callable[[Request], Awaitable[Response]]

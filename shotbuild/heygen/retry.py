@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from shotbuild import logs
 from shotbuild.heygen import errors
 
-log = logging.getLogger("shotbuild.heygen")
+log = logs.logger("shotbuild.heygen")  # where the command line said
 
 Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]

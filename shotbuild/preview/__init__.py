@@ -7,11 +7,11 @@ mp4 shipped with the package that names the shot in its metadata."""
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from pathlib import Path
 from types import ModuleType
 
+from shotbuild import logs
 from shotbuild.errors import MissingExtra
 from shotbuild.fs import atomic_write_bytes
 from shotbuild.preview.card import FRAME_SIZES, Card, PreviewError
@@ -26,7 +26,7 @@ __all__ = [
     "video_bytes",
 ]
 
-log = logging.getLogger(__name__)
+log = logs.logger(__name__)  # where the command line said
 
 
 def render_mp4(card: Card, out: Path) -> None:

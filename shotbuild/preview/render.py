@@ -8,7 +8,6 @@ through `shotbuild.preview`, which checks that the `preview` extra is installed.
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -19,9 +18,10 @@ import av
 from av.video.reformatter import Colorspace
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from shotbuild import logs
 from shotbuild.preview.card import Card, PreviewError
 
-log = logging.getLogger(__name__)
+log = logs.logger(__name__)  # where the command line said
 
 # 4 frames a second: the picture is a still card, so more frames would only cost
 # encoding time; 4 fps still moves the progress bar smoothly, cuts land on

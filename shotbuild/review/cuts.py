@@ -18,7 +18,6 @@ temporary files are removed and build/ never holds half a cut."""
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import threading
@@ -27,6 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shotbuild import logs
 from shotbuild.errors import ShotbuildError
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from shotbuild.spec.model import Spec
     from shotbuild.store.cache import Cache
 
-log = logging.getLogger(__name__)
+log = logs.logger(__name__)  # where the command line said
 
 QUEUED = "queued"
 RUNNING = "running"

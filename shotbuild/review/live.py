@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from shotbuild import logs
 from shotbuild.errors import ShotbuildError
 from shotbuild.review.cuts import FAILED, Cuts
 from shotbuild.review.model import Project, ReviewModel, Take, pick, read_project, with_assembly
 from shotbuild.spec.model import Spec
 
-log = logging.getLogger(__name__)
+log = logs.logger(__name__)  # where the command line said
 DEBOUNCE_MS = 150
 
 

@@ -7,7 +7,6 @@ validator is reused."""
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
@@ -128,6 +127,8 @@ def _unknown_keys(error: ValidationError, path: JsonPath) -> Iterator[SchemaErro
     for key in instance:
         if key in known or any(re.search(p, key) for p in patterns):
             continue
+        import difflib  # only for a misspelt key
+
         near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f"; did you mean {near[0]}?" if near else f"; allowed: {', '.join(known)}"
         yield SchemaError((*path, key), f"{_clip(key, 40)}: unknown key{hint}", at_key=True)

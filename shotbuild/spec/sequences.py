@@ -4,7 +4,6 @@ the model values. Rules yield (path, one-line message, whether at the key)."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -100,6 +99,8 @@ def _sequence(
 def _unknown(shot_name: str, shots: Mapping[str, Any], sequences: Mapping[str, Any]) -> str:
     if shot_name in sequences:
         return f"{shot_name} is a sequence; a sequence lists shots only"
+    import difflib  # only for a misspelt name
+
     near = difflib.get_close_matches(shot_name, list(shots), n=1, cutoff=0.6)
     hint = f"; did you mean {near[0]}?" if near else "; list shots defined under shots:"
     return f"no shot named {shot_name} in this spec{hint}"

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -57,12 +56,12 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from shotbuild import untrusted
+from shotbuild import logs, untrusted
 from shotbuild.errors import MissingExtra, ShotbuildError
 from shotbuild.fs import atomic_writer
 from shotbuild.store.lock import LockEntry
 
-log = logging.getLogger(__name__)
+log = logs.logger(__name__)  # where the command line said
 
 Mode = Literal["read", "readwrite"]
 MODES: tuple[Mode, ...] = ("read", "readwrite")
