@@ -41,7 +41,7 @@ from shotbuild.plan import (
 )
 from shotbuild.progress import NullReporter, Reporter
 from shotbuild.spec.model import Spec
-from shotbuild.status import RENDERS, SETTLED
+from shotbuild.status import RENDERS, SETTLED, Progress
 from shotbuild.store.cache import Cache
 from shotbuild.store.outputs import Manifest
 
@@ -178,6 +178,10 @@ async def _run(
 ) -> None:
     """The shots, then `takes/` brought in line with the lock they left."""
     await executor.run(work, orphans, slots)
+    # the new takes held for a shot that failed: its fellows' are kept
+    for name, why in executor.recorder.release():
+        executor.ctx.result.failed.append((name, why))
+        executor.ctx.reporter.shot(name, Progress.FAILED, why)
     if takes is not None:
         await takes.run()
 
@@ -229,7 +233,8 @@ def _executor(
     locked = isinstance(worker, Remote)
     target = Target(backend.name, backend.identity, backend.subdir, locked)
     shared = Shared(remote if locked else None, ctx.cache, ctx.reporter)  # previews stay local
-    recorder = Recorder(plan.spec, target, plan.takes, manifest, ctx.cache, shared)
+    new = frozenset(i.name for i in plan.items if isinstance(i, ShotItem) and i.take != 1)
+    recorder = Recorder(plan.spec, target, plan.takes, manifest, ctx.cache, shared, new)
     renders: Renders
     jobs: RemoteJobs | None = None
     match worker:
