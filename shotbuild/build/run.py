@@ -24,6 +24,7 @@ from shotbuild.build.reroll import accepted, with_new_takes
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
+from shotbuild.fs import remove_dead_temps
 from shotbuild.money import Money, check_affordable, refuse_over_limit, refuse_unaffordable
 from shotbuild.plan import (
     COSMETIC,
@@ -78,7 +79,10 @@ def build(
     _check_names(spec, options, names)
     worker = backend.worker(timeout=options.timeout)
     with cache.spec_lock(spec.path, timeout=options.lock_timeout):
+        locked_at = time.time()
         manifest = Manifest(spec.build_dir if options.out is None else options.out.resolve())
+        if not options.dry_run:
+            _remove_dead_temps(spec, manifest, locked_at)
         plan = make_plan(
             spec,
             backend,
@@ -248,6 +252,13 @@ def _executor(
             renders = LocalRenders(ctx, recorder, renderer, backend.name)
             slots = workers(ctx.options.jobs)
     return Executor(ctx, recorder, renders, Restorer(ctx, recorder, jobs), jobs), slots
+
+
+def _remove_dead_temps(spec: Spec, manifest: Manifest, locked_at: float) -> None:
+    """The temporary files a killed build's lock or manifest save left (their
+    writer gone, written before this build took the lock): `fs.remove_dead_temps`."""
+    remove_dead_temps(manifest.build_dir, (manifest.path.name,), locked_at)
+    remove_dead_temps(spec.lock_path.parent, (spec.lock_path.name,), locked_at)
 
 
 def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) -> None:
