@@ -6,9 +6,11 @@ outputs without rendering."""
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from shotbuild.fs import remove_dead_temps
 from shotbuild.plan import build_dir_of
 from shotbuild.spec.model import Spec
 from shotbuild.store.outputs import Manifest
@@ -31,6 +33,8 @@ def clean(spec: Spec, out: Path | None = None, *, dry_run: bool = False) -> Clea
     from shotbuild.sequences import remove_outputs
 
     manifest = Manifest(build_dir_of(spec, out))
+    if not dry_run:  # a killed save's temporary file, its writer gone
+        remove_dead_temps(manifest.build_dir, (manifest.path.name,), time.time())
     mine = sorted(r for r, o in manifest.entries.items() if o.belongs_to(spec.path))
     foreign = [rel for rel in mine if manifest.state(rel) == "foreign"]
     ours = [rel for rel in mine if rel not in foreign]

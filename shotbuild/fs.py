@@ -6,6 +6,7 @@ import contextlib
 import errno
 import functools
 import os
+import re
 import stat
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from typing import IO
 from shotbuild.errors import ShotbuildError
 
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# an atomic write's temporary file: `.<name>.shotbuild-<writer's pid>-<random>.tmp`
+_TEMP = re.compile(r"\.(?P<name>.+)\.shotbuild-(?P<pid>[1-9][0-9]{0,9})-[a-z0-9_]{1,32}\.tmp")
 
 
 class DiskFull(ShotbuildError):
@@ -44,7 +47,8 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         import tempfile  # (with shutil, random, bz2, lzma: only when a file is written)
 
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        prefix = f".{path.name}.shotbuild-{os.getpid()}-"  # the pid: see remove_dead_temps
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 yield f
@@ -56,6 +60,50 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def remove_dead_temps(folder: Path, names: tuple[str, ...], before: float) -> list[Path]:
+    """Remove the temporary files of shotbuild's atomic writes of `names` in `folder`
+    that a killed writer left: named as `atomic_writer` names them, a regular file,
+    its writer's pid alive no more and last written before `before` (a time.time(),
+    e.g. when the build took its lock). Nothing else is touched: a user's file, or
+    one named before names carried the pid, has no pid to go by and is kept.
+    Returns what was removed."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    gone = [Path(e.path) for e in entries if _dead_temp(e, names, before)]
+    for path in gone:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return gone
+
+
+def _dead_temp(entry: os.DirEntry[str], names: tuple[str, ...], before: float) -> bool:
+    match = _TEMP.fullmatch(entry.name)
+    if match is None or match["name"] not in names:
+        return False
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        return False
+    return info.st_mtime < before and not _alive(int(match["pid"]))
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process `pid` runs here (another user's counts: kept)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # not ours to signal, or unknown: alive, to be safe
+    return True
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

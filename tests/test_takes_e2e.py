@@ -154,6 +154,62 @@ def test_a_killed_reroll_resumes_its_take_and_pays_once(
     assert shot.numbers == [1, 2] and emu.creates == before + 1  # take 2, paid once
 
 
+def _run_until_done(emu: RunningEmulator, cmd: list[str], env: dict[str, str]) -> None:
+    """`cmd` run with `env`, then (killed) again as it is, at most twice, until it succeeds."""
+    run = emu.shotbuild(*cmd, env=env)
+    for _ in range(2):
+        if run.returncode == 0:
+            break
+        run = emu.shotbuild(*cmd)
+    assert run.returncode == 0, run.stderr
+
+
+def _one_new_take_each(built_spec: Path, emu: RunningEmulator, creates: int) -> None:
+    """a and b have one new take each, paid once (`creates`: the jobs till then)."""
+    shots = read_lock_file(built_spec.with_suffix(".lock")).shots
+    assert [shots["a"].numbers, shots["b"].numbers] == [[1, 2], [1, 2]]
+    assert emu.creates == creates + 2
+
+
+def test_a_reroll_of_two_killed_with_one_take_pending_pays_each_take_once(
+    built_spec: Path, emu: RunningEmulator
+) -> None:
+    """The soak's lost take: the first take's lock write went out at once, the
+    second's was batched, and a kill then left the lock with a's take and not b's;
+    running the reroll again paid for a third take of a (and never gave b its
+    second as the one of that reroll). A reroll's takes now reach the lock together."""
+    creates = emu.creates
+    env = emu.env(SHOTBUILD_TEST_CRASH_AT="lock-pending")
+    _run_until_done(emu, ["reroll", "a", "b", str(built_spec)], env)
+    _one_new_take_each(built_spec, emu, creates)
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["reroll", "a", "b"],
+        ["reroll", "--pick", "a", "b"],
+        ["build", "--force", "a", "--force", "b"],
+    ],
+)
+def test_a_command_killed_after_one_of_its_new_takes_pays_each_take_once(
+    built_spec: Path, emu: RunningEmulator, cmd: list[str]
+) -> None:
+    """Killed once the first new take is on record (held from the lock till the
+    other lands): the lock is as before, and running the command again restores
+    that take from the cache and renders the other one, each paid once."""
+    lock, creates = read_lock_file(built_spec.with_suffix(".lock")), emu.creates
+    env = emu.env(SHOTBUILD_TEST_CRASH_AT="new-take-held")
+    killed = emu.shotbuild(*cmd, str(built_spec), env=env)
+    assert killed.returncode == -9, killed.stderr
+    assert read_lock_file(built_spec.with_suffix(".lock")) == lock
+    _run_until_done(emu, [*cmd, str(built_spec)], emu.env())
+    _one_new_take_each(built_spec, emu, creates)
+    shots = read_lock_file(built_spec.with_suffix(".lock")).shots
+    picked = 2 if cmd[0] == "build" or "--pick" in cmd else 1
+    assert (shots["a"].pick, shots["b"].pick) == (picked, picked)
+
+
 def test_a_build_after_a_killed_reroll_keeps_its_take_for_the_next_reroll(
     built_spec: Path, emu: RunningEmulator
 ) -> None:

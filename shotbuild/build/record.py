@@ -76,6 +76,19 @@ def entry_of(
     return LockEntry(key, video_id, sha, size, seconds, origin, built_at)
 
 
+@dataclass(frozen=True)
+class _HeldTake:
+    """A new take on record in the cache, waiting for its command's other new takes
+    before it goes into the lock."""
+
+    shown: ShotItem  # as recorded: its output goes in place by this item
+    item: ShotItem  # keyed as the lock keys the shot's takes
+    number: int
+    entry: LockEntry
+    pick: bool
+    alone: bool
+
+
 class Recorder:
     def __init__(
         self,
@@ -85,6 +98,7 @@ class Recorder:
         manifest: Manifest,
         cache: Cache,
         shared: Shared,
+        new_takes: frozenset[str] = frozenset(),
     ) -> None:
         self.spec = spec
         self.target = target
@@ -96,6 +110,8 @@ class Recorder:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._commit_timer: asyncio.TimerHandle | None = None
         self._group: asyncio.Future[None] | None = None  # the commit shots wait for
+        self._awaited = set(new_takes)  # shots whose new take (reroll, force) is yet to land
+        self._held: list[_HeldTake] = []  # new takes landed, kept out of the lock till all land
 
     async def record(self, item: ShotItem, entry: LockEntry, *, share: bool = False) -> None:
         """Put a verified blob in place as the shot's output and record it everywhere;
@@ -108,14 +124,62 @@ class Recorder:
         number = item.take if item.take != 1 or item.wanted else self._take_of(keyed, entry)
         entry = dataclasses.replace(entry, key=take_key(keyed.key, number))
         as_pick = item.as_pick or (item.wanted and self._first_of_inputs(keyed))
-        if as_pick:
-            self._put_in_place(item, entry)
-            self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
+        held = self._holds(item)
+        if as_pick and not held:
+            self._place(item, entry)
         on_record = self._remember(keyed, number, entry)
         if self.target.locked:
-            self._lock_take(keyed, number, entry, pick=as_pick, alone=on_record == [number])
+            take = _HeldTake(item, keyed, number, entry, as_pick, on_record == [number])
+            if held:
+                self._hold(take)
+            else:
+                self._lock_take(keyed, number, entry, pick=as_pick, alone=take.alone)
         if share:
             await self.shared.push(entry)
+
+    def _holds(self, item: ShotItem) -> bool:
+        """Whether `item` is one of the command's new takes (a reroll's, `build
+        --force`'s), which reach the output and the lock together, when the last of
+        them lands (or at `flush`): a command killed in between leaves build/ and the
+        lock without any of them, so running it again finds the same take numbers
+        and restores them from the cache, where they are on record, instead of
+        paying for a further take of the shots whose take had reached the lock."""
+        new = item.take != 1 and not item.wanted
+        return self.target.locked and new and item.name in self._awaited
+
+    def _hold(self, take: _HeldTake) -> None:
+        self._awaited.discard(take.item.name)
+        self._held.append(take)
+        if not self._awaited:
+            refused = self.release()
+            if refused:
+                raise ShotFailed("; ".join(f"{name}: {why}" for name, why in refused))
+        else:
+            crash.crash_point("new-take-held")  # on record in the cache, held from the lock
+
+    def release(self) -> list[tuple[str, str]]:
+        """Put the new takes held so far in place (the picked ones) and in the lock, in
+        one write: when the last lands, at the end of the shots' work (a shot that
+        failed: its fellows' takes are kept), on Ctrl-C. A take whose output is in
+        the way is locked all the same, not as the pick: returned, (shot, why)."""
+        held, self._held = self._held, []
+        refused: list[tuple[str, str]] = []
+        for t in held:
+            pick = t.pick
+            if pick:
+                try:
+                    self._place(t.shown, t.entry)
+                except ShotFailed as e:
+                    pick = False
+                    refused.append((t.item.name, str(e)))
+            self.lock = self._with_take(t.item, t.number, t.entry, pick=pick, alone=t.alone)
+        if held:
+            self._save_lock()
+        return refused
+
+    def _place(self, item: ShotItem, entry: LockEntry) -> None:
+        self._put_in_place(item, entry)
+        self.manifest.record(self.target.rel(item.name), self._owned(item, entry))
 
     def _as_locked(self, item: ShotItem) -> ShotItem:
         """`item` keyed as the shot's takes are in the lock: under the lock's own key
@@ -181,6 +245,12 @@ class Recorder:
         whose inputs changed starts from their takes on record (going back to
         earlier inputs brings their takes back), unless this take is `alone` on
         record (a first build: nothing to look up)."""
+        self.lock = self._with_take(item, number, entry, pick=pick, alone=alone)
+        self._save_lock()
+
+    def _with_take(
+        self, item: ShotItem, number: int, entry: LockEntry, *, pick: bool, alone: bool
+    ) -> LockFile:
         shot = self.lock.get(item.name)
         if shot is None or shot.key != item.key:
             known = None if alone else takes_on_record(self.cache, item.key)
@@ -188,8 +258,7 @@ class Recorder:
             shot = ShotTakes(item.key, {**takes, number: entry}, number)
         else:
             shot = shot.with_take(number, entry, pick=pick)  # the output is the pick
-        self.lock = self.lock.with_shot(item.name, shot)
-        self._save_lock()
+        return self.lock.with_shot(item.name, shot)
 
     def _save_lock(self) -> None:
         """Write the lock now, or within a second (one write for the shots that
@@ -240,6 +309,7 @@ class Recorder:
     def flush(self) -> None:
         """Write what is pending (the cache's staged records, the lock, the list of
         jobs in flight) now: at the end of a build, on Ctrl-C."""
+        self.release()  # a take whose output is in the way: locked all the same, not picked
         for timer in (self._flush_timer, self._commit_timer):
             if timer is not None:
                 timer.cancel()

@@ -25,6 +25,7 @@ from shotbuild.build.reroll import accepted, with_new_takes
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
+from shotbuild.fs import remove_dead_temps
 from shotbuild.keys import KeysFirst
 from shotbuild.money import Money, check_affordable, refuse_over_limit, refuse_unaffordable
 from shotbuild.plan import (
@@ -43,7 +44,7 @@ from shotbuild.plan import (
 )
 from shotbuild.progress import NullReporter, Reporter
 from shotbuild.spec.model import Spec
-from shotbuild.status import RENDERS, SETTLED
+from shotbuild.status import RENDERS, SETTLED, Progress
 from shotbuild.store.cache import Cache
 from shotbuild.store.outputs import Manifest
 
@@ -80,7 +81,10 @@ def build(
     _check_names(spec, options, names)
     worker = backend.worker(timeout=options.timeout)
     with cache.spec_lock(spec.path, timeout=options.lock_timeout):
+        locked_at = time.time()
         manifest = Manifest(spec.build_dir if options.out is None else options.out.resolve())
+        if not options.dry_run:
+            _remove_dead_temps(spec, manifest, locked_at)
         plan = make_plan(
             spec,
             backend,
@@ -180,6 +184,10 @@ async def _run(
 ) -> None:
     """The shots, then `takes/` brought in line with the lock they left."""
     await executor.run(work, orphans, slots)
+    # the new takes held for a shot that failed: its fellows' are kept
+    for name, why in executor.recorder.release():
+        executor.ctx.result.failed.append((name, why))
+        executor.ctx.reporter.shot(name, Progress.FAILED, why)
     if takes is not None:
         await takes.run()
 
@@ -245,7 +253,8 @@ def _executor(
     locked = isinstance(worker, Remote)
     target = Target(backend.name, backend.identity, backend.subdir, locked)
     shared = Shared(remote if locked else None, ctx.cache, ctx.reporter)  # previews stay local
-    recorder = Recorder(plan.spec, target, plan.takes, manifest, ctx.cache, shared)
+    new = frozenset(i.name for i in plan.items if isinstance(i, ShotItem) and i.take != 1)
+    recorder = Recorder(plan.spec, target, plan.takes, manifest, ctx.cache, shared, new)
     renders: Renders
     jobs: RemoteJobs | None = None
     match worker:
@@ -259,6 +268,13 @@ def _executor(
             renders = LocalRenders(ctx, recorder, renderer, backend.name)
             slots = workers(ctx.options.jobs)
     return Executor(ctx, recorder, renders, Restorer(ctx, recorder, jobs), jobs), slots
+
+
+def _remove_dead_temps(spec: Spec, manifest: Manifest, locked_at: float) -> None:
+    """The temporary files a killed build's lock or manifest save left (their
+    writer gone, written before this build took the lock): `fs.remove_dead_temps`."""
+    remove_dead_temps(manifest.build_dir, (manifest.path.name,), locked_at)
+    remove_dead_temps(spec.lock_path.parent, (spec.lock_path.name,), locked_at)
 
 
 def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) -> None:

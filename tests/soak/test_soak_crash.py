@@ -83,6 +83,10 @@ def test_kill_9_at_random_moments_never_pays_twice_or_corrupts(tmp_path: Path) -
 # -- rerolls and forces killed --------------------------------------------------------
 
 TAKE_SHOTS = 4
+# and new-take-held: one of the command's new takes on record in the cache, held from
+# build/ and the lock until its other takes land (a kill there once made the next run
+# pay for a further take of the shot whose take had reached the lock)
+TAKE_POINTS = (*POINTS, "new-take-held")
 
 
 def _lock_takes(spec: Path) -> dict[str, dict[int, str]]:
@@ -133,7 +137,7 @@ def test_kill_9_during_rerolls_and_forces_never_pays_twice(tmp_path: Path) -> No
             before, picked = _lock_takes(spec), _picks(spec)
             first_env = dict(env)
             if trial % 2 == 1:  # every other round: kill -9 from inside, at a crash point
-                point = POINTS[(trial // 2) % len(POINTS)]
+                point = TAKE_POINTS[(trial // 2) % len(TAKE_POINTS)]
                 points[point] += 1
                 first_env["SHOTBUILD_TEST_CRASH_AT"] = point
             cmd = soak.shotbuild_cmd(*args, str(spec))
