@@ -192,14 +192,17 @@ def test_a_reroll_of_two_killed_with_one_take_pending_pays_each_take_once(
         ["build", "--force", "a", "--force", "b"],
     ],
 )
+@pytest.mark.parametrize("point", ["new-take-held", "picks-placed"])
 def test_a_command_killed_after_one_of_its_new_takes_pays_each_take_once(
-    built_spec: Path, emu: RunningEmulator, cmd: list[str]
+    built_spec: Path, emu: RunningEmulator, cmd: list[str], point: str
 ) -> None:
     """Killed once the first new take is on record (held from the lock till the
-    other lands): the lock is as before, and running the command again restores
-    that take from the cache and renders the other one, each paid once."""
+    other lands), or once both picked takes are in build/ but not yet in the lock:
+    the lock is as before, and running the command again restores the takes on
+    record from the cache and renders the rest, each paid once (a shot whose output
+    then differs from the lock's pick is rerolled all the same)."""
     lock, creates = read_lock_file(built_spec.with_suffix(".lock")), emu.creates
-    env = emu.env(SHOTBUILD_TEST_CRASH_AT="new-take-held")
+    env = emu.env(SHOTBUILD_TEST_CRASH_AT=point)
     killed = emu.shotbuild(*cmd, str(built_spec), env=env)
     assert killed.returncode == -9, killed.stderr
     assert read_lock_file(built_spec.with_suffix(".lock")) == lock

@@ -174,7 +174,10 @@ class Recorder:
                     refused.append((t.item.name, str(e)))
             self.lock = self._with_take(t.item, t.number, t.entry, pick=pick, alone=t.alone)
         if held:
-            self._save_lock()
+            crash.crash_point("picks-placed")  # build/ shows the new picks; the lock not yet
+            self.cache.commit()  # what the lock names is on record first
+            self.lock_writer.write(self.lock)
+            self.lock_writer.flush()  # at once, not paced: build/ already changed
         return refused
 
     def _place(self, item: ShotItem, entry: LockEntry) -> None:

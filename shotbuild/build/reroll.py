@@ -15,7 +15,16 @@ import dataclasses
 
 from shotbuild.errors import UsageError
 from shotbuild.keys import accepted_keys
-from shotbuild.plan import Plan, PlanItem, Resume, Settled, ShotItem, seconds_of, take_item
+from shotbuild.plan import (
+    Plan,
+    PlanItem,
+    Restore,
+    Resume,
+    Settled,
+    ShotItem,
+    seconds_of,
+    take_item,
+)
 from shotbuild.reasons import Code, Reason
 from shotbuild.store.cache import Cache
 from shotbuild.store.lock import ShotTakes
@@ -69,11 +78,16 @@ def with_rerolls(
 
 
 def _reroll(plan: Plan, item: PlanItem, cache: Cache, identity: str, *, pick: bool) -> PlanItem:
-    """The next take of an up-to-date shot's current inputs (`current_takes`: maybe
-    under a key the shot had before, an old loopback origin or type name: the new
-    take joins those takes under their own key, dropping none of them)."""
-    takes = current_takes(plan, item, cache, identity) if isinstance(item, Settled) else None
-    if takes is None or not isinstance(item, Settled):
+    """The next take of the current inputs of a shot built with them (`current_takes`:
+    maybe under a key the shot had before, an old loopback origin or type name: the
+    new take joins those takes under their own key, dropping none of them). A shot
+    whose output only needs restoring counts: its takes are on record (a reroll
+    --pick killed between putting its take in build/ and writing the lock leaves
+    just that), and a build restores the output the lock picks."""
+    takes = None
+    if isinstance(item, (Settled, Restore)):
+        takes = current_takes(plan, item, cache, identity)
+    if takes is None or not isinstance(item, (Settled, Restore)):
         raise UsageError(
             f"{item.name}: not built with its current inputs ({item.reason}); run"
             " `shotbuild build` first, then reroll it"

@@ -86,7 +86,7 @@ TAKE_SHOTS = 4
 # and new-take-held: one of the command's new takes on record in the cache, held from
 # build/ and the lock until its other takes land (a kill there once made the next run
 # pay for a further take of the shot whose take had reached the lock)
-TAKE_POINTS = (*POINTS, "new-take-held")
+TAKE_POINTS = (*POINTS, "new-take-held", "picks-placed")
 
 
 def _lock_takes(spec: Path) -> dict[str, dict[int, str]]:
