@@ -5,6 +5,7 @@ without it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -189,20 +190,36 @@ def test_without_the_endpoint_a_build_asks_each_job_and_remembers(
 
 
 class Logged(FakeHeyGen):
-    """FakeHeyGen that logs each create (with the shots in the lock then) and download."""
+    """FakeHeyGen that logs each create (with the shots in the lock then) and download.
+    The first download answers only once the second create has come (or after
+    WAIT_S): with zero latency either may otherwise run first, and what is tested is
+    whether the second create waits for the first download, not which is scheduled
+    first."""
+
+    WAIT_S = 10.0
 
     def __init__(self, lock: Path) -> None:
         super().__init__(polls_to_finish=1)
         self.lock = lock
         self.log: list[str] = []
+        self.second_create = asyncio.Event()
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)  # an async handler: MockTransport awaits it
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and request.url.path == "/v3/videos":
             locked = self.lock.read_text() if self.lock.exists() else ""
             self.log.append("create" + (" (one locked)" if '"one"' in locked else ""))
+            if sum(entry.startswith("create") for entry in self.log) == 2:
+                self.second_create.set()
         elif request.url.host == "cdn.fake-heygen.test":
             self.log.append("download " + request.url.path.rsplit("/", 1)[-1])
-        return super().__call__(request)
+            try:
+                await asyncio.wait_for(self.second_create.wait(), self.WAIT_S)
+            except TimeoutError:
+                self.log.append("no second create while the first download was held")
+        return self(request)
 
 
 def test_the_next_create_does_not_wait_for_the_previous_download(tmp_path: Path) -> None:
