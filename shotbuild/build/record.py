@@ -88,7 +88,7 @@ class Recorder:
     ) -> None:
         self.spec = spec
         self.target = target
-        self.lock = lock  # every take; the plan's copy stays as planned
+        self._shots = dict(lock.shots)  # every take; the plan's copy stays as planned
         self.manifest = manifest
         self.cache = cache
         self.shared = shared
@@ -96,6 +96,14 @@ class Recorder:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._commit_timer: asyncio.TimerHandle | None = None
         self._group: asyncio.Future[None] | None = None  # the commit shots wait for
+
+    @property
+    def lock(self) -> LockFile:
+        """The lock as this build has it now, every take. A view of the recorder's own
+        map of shots (one shot's update is one dict write, not a copy of every shot:
+        a copy per take made a build quadratic); the writer encodes it when it writes,
+        always right after the cache's commit, so what it names is on record."""
+        return LockFile(self._shots)
 
     async def record(self, item: ShotItem, entry: LockEntry, *, share: bool = False) -> None:
         """Put a verified blob in place as the shot's output and record it everywhere;
@@ -188,7 +196,7 @@ class Recorder:
             shot = ShotTakes(item.key, {**takes, number: entry}, number)
         else:
             shot = shot.with_take(number, entry, pick=pick)  # the output is the pick
-        self.lock = self.lock.with_shot(item.name, shot)
+        self._shots[item.name] = shot
         self._save_lock()
 
     def _save_lock(self) -> None:
@@ -327,7 +335,7 @@ class Recorder:
         if owned is not None and owned.belongs_to(self.spec.path):
             self.manifest.remove(rel)  # only if its bytes are still ours
         if self.target.locked and self.lock.get(item.name) is not None:
-            self.lock = self.lock.without(item.name)
+            del self._shots[item.name]
             self._save_lock()
 
     def _put_in_place(self, item: ShotItem, entry: LockEntry) -> None:
