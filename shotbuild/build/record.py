@@ -202,9 +202,8 @@ class Recorder:
     def _save_lock(self) -> None:
         """Write the lock now, or within a second (one write for the shots that
         finish meanwhile: rewriting the whole lock per shot made a build quadratic)."""
-        if self.lock_writer.due_in() <= 0:
-            self.cache.commit()  # what the lock names is on record first
-        self.lock_writer.write(self.lock)
+        # what the lock names is on record first (the commit, when the write is due)
+        self.lock_writer.write(self.lock, before=self.cache.commit)
         if not self.lock_writer.pending or self._flush_timer is not None:
             return
         crash.crash_point("lock-pending")  # renders staged or on record, not yet locked
