@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import asyncio
 
 COMMIT_WITHIN = 1.0  # seconds a staged record waits at most for a job's commit to take it
+GROUP_WAIT = 0.003  # seconds a video_id's commit waits for other shots' records to take along
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class Recorder:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._commit_timer: asyncio.TimerHandle | None = None
         self._group: asyncio.Future[None] | None = None  # the commit shots wait for
+        self._group_timer: asyncio.TimerHandle | asyncio.Handle | None = None  # makes it
+        self._group_due = 0.0  # when (the loop's clock)
 
     @property
     def lock(self) -> LockFile:
@@ -276,25 +279,41 @@ class Recorder:
 
     async def submitted(self, job: JobRecord) -> None:
         """A job's video_id, on disk the moment the create answers: this job goes on
-        only once it is committed."""
+        only once it is committed (within GROUP_WAIT: nothing waits on it but the
+        job's first poll)."""
         self.cache.stage(lambda: self.cache.put_job(job), [f"job:{job.key}"])
-        await self.committed()
+        await self.committed(GROUP_WAIT)
 
-    async def committed(self) -> None:
+    async def committed(self, wait: float = 0.0) -> None:
         """Commit what is staged, in one transaction with whatever the other shots
-        stage in the same turn of the event loop (one commit for them all, not one
-        each: a commit is most of an index write's cost); return once it is made."""
+        stage meanwhile (one commit for them all, not one each: a commit is most of
+        an index write's cost); return once it is made. The commit is made at the
+        start of the loop's next turn (`wait` 0: an intent, which its create waits
+        for), or within `wait` seconds, taking along the records of a few turns; a
+        shot that asks for one sooner brings the group's commit forward."""
         import asyncio
 
+        loop = asyncio.get_running_loop()
+        due = loop.time() + wait
         if self._group is None:
-            loop = asyncio.get_running_loop()
             self._group = group = loop.create_future()
             group.add_done_callback(_retrieved)
-            loop.call_soon(self._group_commit)
+        elif due >= self._group_due:
+            await asyncio.shield(self._group)
+            return
+        if self._group_timer is not None:
+            self._group_timer.cancel()
+        self._group_due = due
+        self._group_timer = (
+            loop.call_later(wait, self._group_commit)
+            if wait
+            else loop.call_soon(self._group_commit)
+        )
         await asyncio.shield(self._group)
 
     def _group_commit(self) -> None:
         group, self._group = self._group, None
+        self._group_timer = None
         assert group is not None
         try:
             self.cache.commit()
