@@ -21,8 +21,8 @@ from typing import Any
 
 from shotbuild.errors import ShotbuildError
 from shotbuild.fs import NotARegularFile, open_regular
-from shotbuild.heygen.drift import legacy_key_type_names
 from shotbuild.heygen.origin import LOOPBACK, is_loopback, key_identity
+from shotbuild.heygen.typenames import legacy_key_type_names
 from shotbuild.request import Request, body_of, cosmetic_of, keyed_request
 from shotbuild.spec.model import Reference, Shot, Spec
 

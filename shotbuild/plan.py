@@ -582,6 +582,10 @@ def take_item(
     return Render(status=status, why=why, seconds=seconds, previous=previous, **base)
 
 
+# The reason of every shot that is up to date: one value (frozen), not one per shot
+_MATCHES = Reason(Code.MATCHES)
+
+
 def _item(cls: type[T], status: ShotStatus, code: Code, base: dict[str, Any], **kw: Any) -> T:
     facts = kw.pop("facts", None)
     why = Reason(code, kw.pop("changes", ()), facts)
@@ -727,7 +731,7 @@ class _Planner:
 
     def _current(self, shot: Shot, owned: Owned, base: dict[str, Any]) -> PlanItem:
         if shot.title == owned.title and shot.callback_url == owned.callback_url:
-            return _item(Settled, UP_TO_DATE, Code.MATCHES, base)  # the usual case
+            return Settled(status=UP_TO_DATE, why=_MATCHES, **base)  # the usual case
         cosmetic = cosmetic_of(shot)
         recorded = {"title": owned.title, "callback_url": owned.callback_url}
         changes = tuple(
@@ -737,7 +741,7 @@ class _Planner:
         )
         if changes:
             return _item(Settled, COSMETIC, Code.COSMETIC_CHANGED, base, changes=changes)
-        return _item(Settled, UP_TO_DATE, Code.MATCHES, base)
+        return Settled(status=UP_TO_DATE, why=_MATCHES, **base)
 
     def _restore(
         self, result: LockEntry, owned: Owned | None, base: dict[str, Any], *, in_place: bool

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shotbuild.heygen.drift import key_type_name
+from shotbuild.heygen.typenames import key_type_name
 from shotbuild.spec.model import DEFAULT_DURATION, Shot
 
 Body = dict[str, Any]  # the JSON body of a create

@@ -214,7 +214,8 @@ def test_a_no_op_build_without_its_record_imports_only_what_it_needs(built: Path
     code = (
         "import sys; from shotbuild.cli import main; rc = main(['build', '-q']);"
         " lazy = ('click', 'logging', 'httpx', 'asyncio', 'uuid', 'tempfile', 'jsonschema',"
-        " 'diskcache', 'difflib', 'shotbuild.heygen.client', 'shotbuild.liveview');"
+        " 'diskcache', 'difflib', 'shotbuild.heygen.client', 'shotbuild.liveview',"
+        " 'shotbuild.heygen.drift', 'shotbuild.heygen.errors');"
         " print(rc, [m for m in lazy if m in sys.modules])"
     )
     env = {**os.environ, "PYTHONPATH": ROOT}

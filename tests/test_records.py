@@ -169,3 +169,23 @@ def test_gc_command_keeps_records_and_asks_before_forgetting(
     monkeypatch.setattr("click.confirm", lambda *a, **k: True)
     assert cli.main(["gc", "--drop-paid-records"]) == 0
     assert "dropped the records of 1 paid renders" in capsys.readouterr().err
+
+
+def test_job_record_is_stored_as_asdict_gave_it(tmp_path: Path) -> None:
+    """A job record's stored value is what `dataclasses.asdict` made of it (same keys,
+    same order, same values), every field set, so its pickled bytes do not change."""
+    import dataclasses
+    import pickle
+
+    from shotbuild.store.cache import JOB_FAILED, JobRecord
+
+    job = JobRecord(
+        "k" * 64, "intro", "https://api.heygen.com", "idem-1", 2, JOB_FAILED,
+        "vid-1", 1700000000.5, "bad_input", "no avatar",
+    )  # fmt: skip
+    assert list(job.to_json().items()) == list(dataclasses.asdict(job).items())
+    with Cache(tmp_path / "cache") as cache:
+        cache.put_job(job)
+        assert cache.job(job.key) == job
+        stored = cache.index.get(f"job:{job.key}")
+    assert pickle.dumps(stored) == pickle.dumps(dataclasses.asdict(job))

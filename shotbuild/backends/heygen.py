@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from shotbuild.heygen.bulk import Refusals
+    from shotbuild.heygen.drift import Drift, Phase
     from shotbuild.heygen.models import Account, VideoStatus
 
 from shotbuild.backends.base import (
@@ -26,8 +27,6 @@ from shotbuild.backends.base import (
     RateLimitedError,
     Remote,
 )
-from shotbuild.heygen.drift import CacheTypeMemory, DictTypeMemory, Drift, Phase, TypeMemory
-from shotbuild.heygen.errors import MissingApiKey
 from shotbuild.heygen.origin import DEFAULT_BASE_URL, origin_of
 from shotbuild.keys import StatCachedHasher
 from shotbuild.request import Body, body_of
@@ -35,12 +34,16 @@ from shotbuild.spec.model import Reference, Shot
 from shotbuild.status import RemoteState
 from shotbuild.store.cache import Cache
 
-_STATES = {Phase.COMPLETED: RemoteState.COMPLETED, Phase.FAILED: RemoteState.FAILED}
+# The drift handling and the API's errors are imported where the API is used: a
+# plan or a no-op build never loads them.
 
 
 def _job_status(v: VideoStatus, phase: Phase) -> JobStatus:
+    from shotbuild.heygen.drift import Phase
+
+    states = {Phase.COMPLETED: RemoteState.COMPLETED, Phase.FAILED: RemoteState.FAILED}
     return JobStatus(
-        state=_STATES.get(phase, RemoteState.PENDING),
+        state=states.get(phase, RemoteState.PENDING),
         video_url=v.video_url,
         duration=v.duration,
         failure_code=v.failure_code,
@@ -95,6 +98,8 @@ class HeyGenBackend:
     def drift(self) -> Drift:
         """This run's Drift: the type-name fallback remembered per origin in the cache."""
         if self._drift is None:
+            from shotbuild.heygen.drift import CacheTypeMemory, DictTypeMemory, Drift, TypeMemory
+
             memory: TypeMemory = (
                 CacheTypeMemory(self._cache) if self._cache is not None else DictTypeMemory()
             )
@@ -111,6 +116,8 @@ class HeyGenBackend:
 
     def check_ready(self) -> None:
         if not self._api_key:
+            from shotbuild.heygen.errors import MissingApiKey
+
             raise MissingApiKey(offline_hint=True)
 
     async def _api(self) -> Any:
@@ -209,6 +216,7 @@ class HeyGenBackend:
 
     async def status(self, video_id: str) -> JobStatus:
         from shotbuild.heygen import errors
+        from shotbuild.heygen.drift import Phase
 
         api = await self._api()
         try:
@@ -241,6 +249,8 @@ class HeyGenBackend:
                 " job alone (remembered for a day)"
             )
             return {}
+        from shotbuild.heygen.drift import Phase
+
         phases = {i: self.drift.phase(v.status) for i, v in found.items()}
         return {
             i: _job_status(v, phases[i]) for i, v in found.items() if phases[i] is not Phase.GONE

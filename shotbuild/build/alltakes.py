@@ -83,15 +83,15 @@ def stale(
     """The take files this spec's builds wrote (for `backend`) that are not one of
     `files` with the same bytes; `scope`: only those of these shots (None: all)."""
     want = {f.rel: f.entry.sha256 for f in files}
-    return [
+    return sorted(  # the few found, not every output of the build folder
         rel
-        for rel, owned in sorted(manifest.entries.items())
+        for rel, owned in manifest.entries.items()
         if is_take_rel(rel)
         and owned.backend == backend
         and owned.belongs_to(spec_path)
         and (scope is None or owned.shot in scope)
         and want.get(rel) != owned.sha256
-    ]
+    )
 
 
 def missing(manifest: Manifest, files: Iterable[TakeFile]) -> list[TakeFile]:

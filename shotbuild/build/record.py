@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import asyncio
 
 COMMIT_WITHIN = 1.0  # seconds a staged record waits at most for a job's commit to take it
+GROUP_WAIT = 0.003  # seconds a video_id's commit waits for other shots' records to take along
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Recorder:
     ) -> None:
         self.spec = spec
         self.target = target
-        self.lock = lock  # every take; the plan's copy stays as planned
+        self._shots = dict(lock.shots)  # every take; the plan's copy stays as planned
         self.manifest = manifest
         self.cache = cache
         self.shared = shared
@@ -112,6 +113,16 @@ class Recorder:
         self._group: asyncio.Future[None] | None = None  # the commit shots wait for
         self._awaited = set(new_takes)  # shots whose new take (reroll, force) is yet to land
         self._held: list[_HeldTake] = []  # new takes landed, kept out of the lock till all land
+        self._group_timer: asyncio.TimerHandle | asyncio.Handle | None = None  # makes it
+        self._group_due = 0.0  # when (the loop's clock)
+
+    @property
+    def lock(self) -> LockFile:
+        """The lock as this build has it now, every take. A view of the recorder's own
+        map of shots (one shot's update is one dict write, not a copy of every shot:
+        a copy per take made a build quadratic); the writer encodes it when it writes,
+        always right after the cache's commit, so what it names is on record."""
+        return LockFile(self._shots)
 
     async def record(self, item: ShotItem, entry: LockEntry, *, share: bool = False) -> None:
         """Put a verified blob in place as the shot's output and record it everywhere;
@@ -172,7 +183,7 @@ class Recorder:
                 except ShotFailed as e:
                     pick = False
                     refused.append((t.item.name, str(e)))
-            self.lock = self._with_take(t.item, t.number, t.entry, pick=pick, alone=t.alone)
+            self._put_take(t.item, t.number, t.entry, pick=pick, alone=t.alone)
         if held:
             crash.crash_point("picks-placed")  # build/ shows the new picks; the lock not yet
             self.cache.commit()  # what the lock names is on record first
@@ -248,12 +259,12 @@ class Recorder:
         whose inputs changed starts from their takes on record (going back to
         earlier inputs brings their takes back), unless this take is `alone` on
         record (a first build: nothing to look up)."""
-        self.lock = self._with_take(item, number, entry, pick=pick, alone=alone)
+        self._put_take(item, number, entry, pick=pick, alone=alone)
         self._save_lock()
 
-    def _with_take(
+    def _put_take(
         self, item: ShotItem, number: int, entry: LockEntry, *, pick: bool, alone: bool
-    ) -> LockFile:
+    ) -> None:
         shot = self.lock.get(item.name)
         if shot is None or shot.key != item.key:
             known = None if alone else takes_on_record(self.cache, item.key)
@@ -261,14 +272,13 @@ class Recorder:
             shot = ShotTakes(item.key, {**takes, number: entry}, number)
         else:
             shot = shot.with_take(number, entry, pick=pick)  # the output is the pick
-        return self.lock.with_shot(item.name, shot)
+        self._shots[item.name] = shot
 
     def _save_lock(self) -> None:
         """Write the lock now, or within a second (one write for the shots that
         finish meanwhile: rewriting the whole lock per shot made a build quadratic)."""
-        if self.lock_writer.due_in() <= 0:
-            self.cache.commit()  # what the lock names is on record first
-        self.lock_writer.write(self.lock)
+        # what the lock names is on record first (the commit, when the write is due)
+        self.lock_writer.write(self.lock, before=self.cache.commit)
         if not self.lock_writer.pending or self._flush_timer is not None:
             return
         crash.crash_point("lock-pending")  # renders staged or on record, not yet locked
@@ -342,25 +352,41 @@ class Recorder:
 
     async def submitted(self, job: JobRecord) -> None:
         """A job's video_id, on disk the moment the create answers: this job goes on
-        only once it is committed."""
+        only once it is committed (within GROUP_WAIT: nothing waits on it but the
+        job's first poll)."""
         self.cache.stage(lambda: self.cache.put_job(job), [f"job:{job.key}"])
-        await self.committed()
+        await self.committed(GROUP_WAIT)
 
-    async def committed(self) -> None:
+    async def committed(self, wait: float = 0.0) -> None:
         """Commit what is staged, in one transaction with whatever the other shots
-        stage in the same turn of the event loop (one commit for them all, not one
-        each: a commit is most of an index write's cost); return once it is made."""
+        stage meanwhile (one commit for them all, not one each: a commit is most of
+        an index write's cost); return once it is made. The commit is made at the
+        start of the loop's next turn (`wait` 0: an intent, which its create waits
+        for), or within `wait` seconds, taking along the records of a few turns; a
+        shot that asks for one sooner brings the group's commit forward."""
         import asyncio
 
+        loop = asyncio.get_running_loop()
+        due = loop.time() + wait
         if self._group is None:
-            loop = asyncio.get_running_loop()
             self._group = group = loop.create_future()
             group.add_done_callback(_retrieved)
-            loop.call_soon(self._group_commit)
+        elif due >= self._group_due:
+            await asyncio.shield(self._group)
+            return
+        if self._group_timer is not None:
+            self._group_timer.cancel()
+        self._group_due = due
+        self._group_timer = (
+            loop.call_later(wait, self._group_commit)
+            if wait
+            else loop.call_soon(self._group_commit)
+        )
         await asyncio.shield(self._group)
 
     def _group_commit(self) -> None:
         group, self._group = self._group, None
+        self._group_timer = None
         assert group is not None
         try:
             self.cache.commit()
@@ -400,7 +426,7 @@ class Recorder:
         if owned is not None and owned.belongs_to(self.spec.path):
             self.manifest.remove(rel)  # only if its bytes are still ours
         if self.target.locked and self.lock.get(item.name) is not None:
-            self.lock = self.lock.without(item.name)
+            del self._shots[item.name]
             self._save_lock()
 
     def _put_in_place(self, item: ShotItem, entry: LockEntry) -> None:

@@ -4,29 +4,43 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shotbuild.heygen.errors import (
-    ApiError,
-    AuthError,
-    CreditError,
-    InvalidRequest,
-    LinkExpired,
-    MissingApiKey,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    RequestInProgress,
-    ServerError,
-)
 from shotbuild.heygen.origin import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from shotbuild.heygen.client import HeyGenClient
+    from shotbuild.heygen.errors import (
+        ApiError,
+        AuthError,
+        CreditError,
+        InvalidRequest,
+        LinkExpired,
+        MissingApiKey,
+        NetworkError,
+        NotFound,
+        RateLimited,
+        RequestInProgress,
+        ServerError,
+    )
     from shotbuild.heygen.models import Asset, CreatedVideo, Look, VideoStatus, WebhookEndpoint
     from shotbuild.heygen.retry import RetryPolicy
 
-# The client and its models load httpx: imported on first use, so that the errors
-# and the origin (needed for keys) stay light.
+# The client and its models load httpx, the errors their dataclasses: imported on
+# first use, so that the origin (needed for keys) stays light.
+_ERRORS = (
+    "ApiError",
+    "AuthError",
+    "CreditError",
+    "InvalidRequest",
+    "LinkExpired",
+    "MissingApiKey",
+    "NetworkError",
+    "NotFound",
+    "RateLimited",
+    "RequestInProgress",
+    "ServerError",
+)
 _LAZY = {
+    **dict.fromkeys(_ERRORS, "errors"),
     "HeyGenClient": "client",
     "Asset": "models",
     "CreatedVideo": "models",

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from shotbuild.heygen.errors import ApiError
+TYPE_CHECKING = False  # typing is not needed here
+if TYPE_CHECKING:
+    from shotbuild.heygen.errors import ApiError
 
 DEFAULT_BASE_URL = "https://api.heygen.com"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -18,11 +20,11 @@ def origin_of(base_url: str) -> str:
         parts = urlsplit(base_url.strip())
         port = parts.port
     except ValueError as e:
-        raise ApiError(f"the HeyGen base URL {base_url!r} is not a URL ({e}): {_HINT}") from None
+        raise _bad(f"the HeyGen base URL {base_url!r} is not a URL ({e}): {_HINT}") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if scheme not in _DEFAULT_PORTS or not host:
-        raise ApiError(f"the HeyGen base URL {base_url!r} is not an http(s) URL: {_HINT}")
+        raise _bad(f"the HeyGen base URL {base_url!r} is not an http(s) URL: {_HINT}")
     host = f"[{host}]" if ":" in host else host
     if port is None or _DEFAULT_PORTS[scheme] == port:
         return f"{scheme}://{host}"
@@ -40,6 +42,13 @@ def is_loopback(origin: str) -> bool:
         return False
     host = rest if rest.endswith("]") else rest.rsplit(":", 1)[0]
     return host in _LOOPBACK_HOSTS
+
+
+def _bad(message: str) -> ApiError:
+    """The error of a base URL that is not one (the error tree is imported only then)."""
+    from shotbuild.heygen.errors import ApiError
+
+    return ApiError(message)
 
 
 def key_identity(identity: str) -> str:

@@ -308,10 +308,13 @@ class LockWriter:
     def pending(self) -> bool:
         return self._pending is not None
 
-    def write(self, lock: LockFile) -> None:
-        """Write `lock` now if a write is due, else soon (`due_in`, or `flush`)."""
+    def write(self, lock: LockFile, before: Callable[[], object] | None = None) -> None:
+        """Write `lock` now if a write is due (calling `before` first), else soon
+        (`due_in`, or `flush`)."""
         self._pending = lock
         if self.due_in() <= 0:
+            if before is not None:
+                before()
             self.flush()
 
     def due_in(self) -> float:
