@@ -172,7 +172,7 @@ def test_ctrl_c_a_bug_and_a_closed_pipe_end_the_same_both_ways(
                 with pytest.raises(SystemExit) as exited:
                     cli.main(["build", "-q"])
                 assert exited.value.code == 1
-                assert type(sys.stderr).__name__ in ("_PacifyFlush", "_PacifyFlushWrapper")
+                assert "PacifyFlush" in type(sys.stderr).__name__  # click 8.1: no underscore
                 sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         return
     early, by_click = both_ways(capsys, monkeypatch, ["build", "-q"])
