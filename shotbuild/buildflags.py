@@ -13,6 +13,9 @@ TYPE_CHECKING = False  # typing is not imported: the no-op fast path reads this 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+JOBS = 4  # -j/--jobs by default (the command line's, the Python API's, the fast path's)
+TIMEOUT = 30 * 60.0  # --timeout by default, seconds
+
 # click's parameter names of the options that make a build not plain
 NOT_PLAIN = frozenset(
     {

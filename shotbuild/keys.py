@@ -69,8 +69,6 @@ def canonical_json(value: Any) -> str:
 def request_of(shot: Shot, root: Path, hash_file: FileHasher) -> Request:
     """The request that decides the pixels: the create body of `request.body_of`,
     every reference by identity and the cosmetic fields left out."""
-    if not shot.references:
-        return keyed_request(body_of(shot, ()))
     identities = [reference_identity(ref, root, hash_file) for ref in shot.references]
     return keyed_request(body_of(shot, identities))
 

@@ -29,7 +29,7 @@ import stat
 import sys
 
 from shotbuild import __version__, paths
-from shotbuild.buildflags import PLAIN_FLAGS
+from shotbuild.buildflags import JOBS, PLAIN_FLAGS
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the fast path its lead
 if TYPE_CHECKING:
@@ -53,7 +53,6 @@ SUBDIRS = ("", "preview")
 _SECRET = frozenset({"HEYGEN_API_KEY"})
 _FLAGS = frozenset(spelling for flag in PLAIN_FLAGS.values() for spelling in flag)
 _SUMMARY_START = "shotbuild: 0 built, 0 restored, "
-JOBS = 4  # shotbuild.commands.buildrun.JOBS: -j by default
 
 
 # -- the fast path -----------------------------------------------------------------------
@@ -66,10 +65,10 @@ class _Args:
 
     def __init__(self, spec: str | None, backend: str | None, flags: set[str], jobs: int) -> None:
         self.spec, self.backend, self.jobs = spec, backend, jobs
-        self.quiet = bool(flags & {"-q", "--quiet"})
-        self.verbose = bool(flags & {"-v", "--verbose"})
-        self.keep_going = bool(flags & {"-k", "--keep-going"})
-        self.yes = bool(flags & {"-y", "--yes"})
+        self.quiet = not flags.isdisjoint(PLAIN_FLAGS["quiet"])
+        self.verbose = not flags.isdisjoint(PLAIN_FLAGS["verbose"])
+        self.keep_going = not flags.isdisjoint(PLAIN_FLAGS["keep_going"])
+        self.yes = not flags.isdisjoint(PLAIN_FLAGS["yes"])
 
 
 def fast_build(argv: Sequence[str]) -> int | None:

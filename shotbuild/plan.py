@@ -406,21 +406,6 @@ def output_rel(backend: Backend, name: str) -> str:
     return f"{backend.subdir}/{name}.mp4" if backend.subdir else f"{name}.mp4"
 
 
-_CHILD = getattr(Path, "_make_child_relpath", None)
-
-
-def output_path(folder: Path, rel: str) -> Path:
-    """`folder / rel` for an output's `rel` (plain names joined by "/": output_rel),
-    without parsing the folder again for each shot (a Path per shot was a large
-    share of planning); a Python without pathlib's child maker parses it once."""
-    if _CHILD is None:
-        return Path(f"{folder}{os.sep}{rel}")
-    path = folder
-    for part in rel.split("/"):
-        path = _CHILD(path, part)
-    return path
-
-
 def build_dir_of(spec: Spec, out: Path | None = None) -> Path:
     return out.resolve() if out is not None else spec.build_dir
 
@@ -540,6 +525,14 @@ class TakeRecords(Protocol):
     def has_blob(self, sha256: str, size: int) -> bool: ...
 
 
+def takes_keys(item: ShotItem, identity: str, takes: ShotTakes | None) -> tuple[str, ...]:
+    """The keys the shot's takes in the lock may have and still be of its current
+    inputs at backend `identity` (`keys.accepted_keys`, with the origins the takes
+    name): the planner, the recorder, reroll and take files ask this one rule."""
+    origins = [e.origin for e in takes.takes.values()] if takes is not None else []
+    return accepted_keys(identity, item.request, item.shot.api_type, *origins)
+
+
 def take_item(
     item: ShotItem,
     number: int,
@@ -606,9 +599,11 @@ class _Planner:
         return seconds_of(shot, AUTO_DURATION_MAX if self.remote else DEFAULT_DURATION)
 
     def item(self, shot: Shot, key: str, request: Request, *, forced: bool) -> PlanItem:
+        rel = output_rel(self.backend, shot.name)
+        where = f"{self.manifest.build_dir}{os.sep}{rel}"  # one stat, no path parsing
         base: dict[str, Any] = {
             "name": shot.name,
-            "output": output_path(self.manifest.build_dir, output_rel(self.backend, shot.name)),
+            "output": Path(where),
             "key": key,
             "request": request,
             "shot": shot,
@@ -802,12 +797,9 @@ class _Planner:
         return len(locked | set(paid)), work
 
     def _adopted_takes(self, item: ShotItem, shot: ShotTakes) -> bool:
-        """Whether the lock's takes of the shot are under a key it may have had
-        (`keys.accepted_keys`, with the origins they name): its current inputs' takes,
-        kept under that key (the recorder records them there too)."""
-        origins = [e.origin for e in shot.takes.values()]
-        identity = self.backend.identity
-        return shot.key in accepted_keys(identity, item.request, item.shot.api_type, *origins)
+        """Whether the lock's takes of the shot are under a key it may have had: its
+        current inputs' takes, kept under that key (the recorder records them there too)."""
+        return shot.key in takes_keys(item, self.backend.identity, shot)
 
     def _take_back(self, item: ShotItem, number: int, entry: LockEntry) -> Restore:
         """A take of these inputs a paid-render record keeps: restored, never re-paid."""

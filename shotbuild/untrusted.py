@@ -39,22 +39,6 @@ is_timestamp = _TIMESTAMP.fullmatch
 is_origin = _ORIGIN.fullmatch
 
 
-_SHARED: dict[str, str] = {}
-_MAX_SHARED = 4096
-
-
-def shared(value: str) -> str:
-    """One object for a text that repeats over a large file from outside (an origin,
-    a backend, a build's time): a lock or manifest of 10,000 entries otherwise keeps
-    10,000 copies of each. Only the first few thousand distinct texts are kept."""
-    got = _SHARED.get(value)
-    if got is not None:
-        return got
-    if len(_SHARED) < _MAX_SHARED:
-        _SHARED[value] = value
-    return value
-
-
 class BadValue(ShotbuildError):
     """A value from outside is not of the shape it must have."""
 

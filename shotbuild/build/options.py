@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shotbuild.buildflags import JOBS, TIMEOUT
 from shotbuild.errors import ShotbuildError
 from shotbuild.money import Money, PriceTable
 from shotbuild.plan import Plan
@@ -53,13 +54,13 @@ class Would:
 class BuildOptions:
     """What a build is asked to do (the Python API's keywords; the CLI's options)."""
 
-    jobs: int = 4
+    jobs: int = JOBS
     keep_going: bool = False
     only: tuple[str, ...] = ()
     force: tuple[str, ...] = ()  # a new take of each, picked (reroll + pick)
     dry_run: bool = False
     max_seconds: float | None = None
-    timeout: float = 30 * 60.0
+    timeout: float = TIMEOUT
     out: Path | None = None
     lock_timeout: float = 5.0
     rerender_missing: bool = False  # a locked render gone from the API may be rendered again

@@ -28,8 +28,7 @@ from shotbuild.build import crash
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError
-from shotbuild.keys import accepted_keys
-from shotbuild.plan import Removed, Settled, ShotItem
+from shotbuild.plan import Removed, Settled, ShotItem, takes_keys
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import JOB_DONE, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, LockFile, LockWriter, ShotTakes
@@ -203,8 +202,7 @@ class Recorder:
         shot = self.lock.get(item.name) if self.target.locked else None
         if shot is None or shot.key == item.key:
             return item
-        origins = [e.origin for e in shot.takes.values()]
-        accepted = accepted_keys(self.target.identity, item.request, item.shot.api_type, *origins)
+        accepted = takes_keys(item, self.target.identity, shot)
         return dataclasses.replace(item, key=shot.key) if shot.key in accepted else item
 
     def _remember(self, item: ShotItem, number: int, entry: LockEntry) -> list[int]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 
 from shotbuild.errors import UsageError
-from shotbuild.keys import accepted_keys
 from shotbuild.plan import (
     Plan,
     PlanItem,
@@ -24,6 +23,7 @@ from shotbuild.plan import (
     ShotItem,
     seconds_of,
     take_item,
+    takes_keys,
 )
 from shotbuild.reasons import Code, Reason
 from shotbuild.store.cache import Cache
@@ -84,15 +84,14 @@ def _reroll(plan: Plan, item: PlanItem, cache: Cache, identity: str, *, pick: bo
     whose output only needs restoring counts: its takes are on record (a reroll
     --pick killed between putting its take in build/ and writing the lock leaves
     just that), and a build restores the output the lock picks."""
-    takes = None
     if isinstance(item, (Settled, Restore)):
         takes = current_takes(plan, item, cache, identity)
-    if takes is None or not isinstance(item, (Settled, Restore)):
-        raise UsageError(
-            f"{item.name}: not built with its current inputs ({item.reason}); run"
-            " `shotbuild build` first, then reroll it"
-        )
-    return _next_take(item, takes, cache, pick=pick)
+        if takes is not None:
+            return _next_take(item, takes, cache, pick=pick)
+    raise UsageError(
+        f"{item.name}: not built with its current inputs ({item.reason}); run"
+        " `shotbuild build` first, then reroll it"
+    )
 
 
 def _forced(plan: Plan, item: PlanItem, cache: Cache, identity: str) -> PlanItem:
@@ -107,20 +106,13 @@ def _forced(plan: Plan, item: PlanItem, cache: Cache, identity: str) -> PlanItem
     return _next_take(item, takes, cache, pick=True, forced=True)
 
 
-def accepted(item: ShotItem, identity: str, lock: ShotTakes | None) -> tuple[str, ...]:
-    """The keys the shot's takes in the lock may have and still be of its current
-    inputs (`keys.accepted_keys`, with the origins the lock's takes name)."""
-    origins = [e.origin for e in lock.takes.values()] if lock is not None else []
-    return accepted_keys(identity, item.request, item.shot.api_type, *origins)
-
-
 def current_takes(plan: Plan, item: ShotItem, cache: Cache, identity: str) -> ShotTakes | None:
     """The shot's takes of its current inputs: the lock's (under the lock's key, maybe
-    one the shot had before: `accepted`, the one rule of which keys are the shot's),
+    one the shot had before: `plan.takes_keys`, the one rule of which keys are the shot's),
     else (inputs gone back to earlier ones) the paid renders on record, which the
     recorder brings back too. A new take is keyed under these takes' key."""
     shot = plan.takes.get(item.name)
-    if shot is not None and shot.key in accepted(item, identity, shot):
+    if shot is not None and shot.key in takes_keys(item, identity, shot):
         return shot
     known = takes_on_record(cache, item.key)
     return known.shot_takes() if known is not None else None

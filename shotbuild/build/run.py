@@ -21,7 +21,7 @@ from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.local import LocalRenders, workers
 from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult, NotConfirmed, Would
 from shotbuild.build.record import Recorder, Target
-from shotbuild.build.reroll import accepted, with_new_takes
+from shotbuild.build.reroll import with_new_takes
 from shotbuild.build.restore import Restorer
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
@@ -41,6 +41,7 @@ from shotbuild.plan import (
     Work,
     make_plan,
     served_remotely,
+    takes_keys,
 )
 from shotbuild.progress import NullReporter, Reporter
 from shotbuild.spec.model import Spec
@@ -224,7 +225,7 @@ def _keys(plan: Plan, options: BuildOptions, identity: str) -> dict[str, KeysFir
     """Shot -> the keys its takes in the lock may have and be of its current inputs
     (`keys.accepted_keys`), for the shots this build covers (--only)."""
     return {
-        i.name: KeysFirst(i.key, functools.partial(accepted, i, identity, plan.takes.get(i.name)))
+        i.name: KeysFirst(i.key, functools.partial(takes_keys, i, identity, plan.takes.get(i.name)))
         for i in plan.items
         if isinstance(i, ShotItem) and (not options.only or i.name in options.only)
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from shotbuild.buildflags import JOBS, TIMEOUT
 from shotbuild.commands._common import (
     backend_option,
     file_option,
@@ -18,8 +19,8 @@ from shotbuild.commands._common import (
     yes_option,
 )
 from shotbuild.commands.buildrun import FLAGS as FLAGS
-from shotbuild.commands.buildrun import JOBS, TIMEOUT, build_command
 from shotbuild.commands.buildrun import asker as asker
+from shotbuild.commands.buildrun import build_command
 from shotbuild.commands.buildrun import execute as execute
 from shotbuild.commands.buildrun import money_limits as money_limits
 from shotbuild.commands.buildrun import saved_plan_check as saved_plan_check

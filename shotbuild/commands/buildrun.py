@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shotbuild.buildflags import JOBS, TIMEOUT
+
 TYPE_CHECKING = False  # typing is not imported on a plain build's path
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -18,9 +20,6 @@ if TYPE_CHECKING:
     from shotbuild.store.cache import Cache
 
     PlanCheck = Callable[[Plan, str], None]  # (the build's plan, its backend identity)
-
-JOBS = 4  # -j/--jobs by default
-TIMEOUT = 1800.0  # --timeout by default
 
 
 def _names(values: tuple[str, ...]) -> tuple[str, ...]:

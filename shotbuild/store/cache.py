@@ -167,15 +167,11 @@ class Cache:
         for spec_path, keys in untrack.items():
             self.untrack_jobs(spec_path, keys)
 
-    def _get(self, name: str) -> Any:
-        """The index entry `name`, written first when it is staged."""
+    def read(self, name: str) -> Any:
+        """The index entry `name` as stored, written first when it is staged."""
         if name in self._staged_names:
             self.commit()
         return self.index.get(name)
-
-    def read(self, name: str) -> Any:
-        """An index entry as stored (records.py's entries), staged writes included."""
-        return self._get(name)
 
     def __enter__(self) -> Cache:
         return self
@@ -185,7 +181,7 @@ class Cache:
 
     # jobs, results, requests
     def job(self, key: str) -> JobRecord | None:
-        raw = self._get(f"job:{key}")
+        raw = self.read(f"job:{key}")
         return JobRecord(**raw) if raw is not None else None
 
     def put_job(self, job: JobRecord) -> None:
@@ -194,7 +190,7 @@ class Cache:
     def result(self, key: str) -> LockEntry | None:
         """The finished render of `key`; an entry that is not a valid one (a lock
         poisoned it before the lock was read strictly) is dropped, not used."""
-        raw = self._get(f"result:{key}")
+        raw = self.read(f"result:{key}")
         if raw is None:
             return None
         try:
@@ -207,7 +203,7 @@ class Cache:
         self.index.set(f"result:{key}", entry.to_json())
 
     def request(self, key: str) -> dict[str, Any] | None:
-        raw = self._get(f"request:{key}")
+        raw = self.read(f"request:{key}")
         return dict(raw) if raw is not None else None
 
     def put_request(self, key: str, request: dict[str, Any]) -> None:

@@ -34,6 +34,7 @@ that does not yet."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -47,7 +48,7 @@ from shotbuild.regularfile import read_regular
 from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.pace import Pace
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
-from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, shared, show
+from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, show
 
 LOCK_FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -129,7 +130,8 @@ def parse_entry(raw: Any) -> LockEntry:
             and type(built_at) is str
             and is_timestamp(built_at)
         ):
-            origin, built_at = shared(origin), shared(built_at)  # the same in most entries
+            # the same in most entries: one string each (sys.intern), not one per entry
+            origin, built_at = sys.intern(origin), sys.intern(built_at)
             return LockEntry(key, video_id, sha, size, float(duration), origin, built_at)
     return _checked_entry(raw)
 

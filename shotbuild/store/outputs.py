@@ -22,6 +22,7 @@ import hashlib
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +34,7 @@ from shotbuild.regularfile import read_regular_stat
 from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.lock import LockEntry
 from shotbuild.store.pace import Pace
-from shotbuild.untrusted import is_sha256, is_shot_name, is_token, shared
+from shotbuild.untrusted import is_sha256, is_shot_name, is_token
 
 MANIFEST_NAME = ".shotbuild-outputs.json"
 MANIFEST_FORMAT = 1
@@ -295,7 +296,7 @@ def _fast_owned(raw: Any) -> Owned | None:
     values: dict[str, Any] = {name: raw.get(name) for name in _OWNED_FIELDS}
     for name in _REPEATED:  # the same in most entries: one string each
         if values[name] is not None:
-            values[name] = shared(values[name])
+            values[name] = sys.intern(values[name])
     if values["duration"] is not None:
         values["duration"] = float(values["duration"])
     return Owned(**values)
