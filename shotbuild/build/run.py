@@ -127,7 +127,7 @@ def _assemble_sequences(
     from shotbuild.sequences import FAILED as CUT_FAILED
     from shotbuild.sequences import assemble_built
 
-    done = [*result.built, *result.restored, *result.up_to_date]
+    done = result.done
     only = ctx.options.only
     cuts = assemble_built(result.plan, build_dir, done, backend.subdir, ctx.reporter, only=only)
     for cut in cuts:
@@ -187,7 +187,7 @@ async def _run(
     await executor.run(work, orphans, slots)
     # the new takes held for a shot that failed: its fellows' are kept
     for name, why in executor.recorder.release():
-        executor.ctx.result.failed.append((name, why))
+        executor.ctx.result.add_failed(name, why)
         executor.ctx.reporter.shot(name, Progress.FAILED, why)
     if takes is not None:
         await takes.run()
