@@ -619,10 +619,18 @@ class _Planner:
         interrupted = self._interrupted_force(key, entry)
         if interrupted is not None:
             return self._resume_forced(interrupted, base)
-        if forced:
-            seconds = self.seconds(shot)
-            return _item(Render, CHANGED, Code.FORCED, base, seconds=seconds, forced=True)
-        return self._by_records(shot, key, request, entry, base)
+        if not forced:
+            return self._by_records(shot, key, request, entry, base)
+        if entry is None and self.remote:
+            # a shot the lock has no entry for: the take 1 a build killed before its lock
+            # named it left (its job created, its render on record or in place), which
+            # nobody has seen, is taken rather than paid for again (a local render has
+            # no takes: forced, it renders again)
+            item = self._by_records(shot, key, request, entry, base)
+            if not isinstance(item, Render):
+                return item
+        seconds = self.seconds(shot)
+        return _item(Render, CHANGED, Code.FORCED, base, seconds=seconds, forced=True)
 
     def _by_records(
         self,
