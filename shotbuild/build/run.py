@@ -276,6 +276,7 @@ def _remove_dead_temps(spec: Spec, manifest: Manifest, locked_at: float) -> None
     writer gone, written before this build took the lock): `fs.remove_dead_temps`."""
     remove_dead_temps(manifest.build_dir, (manifest.path.name,), locked_at)
     remove_dead_temps(spec.lock_path.parent, (spec.lock_path.name,), locked_at)
+    alltakes.remove_dead_temps(manifest.build_dir, locked_at)
 
 
 def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) -> None:
