@@ -9,7 +9,7 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -62,7 +62,7 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
             raise
 
 
-def remove_dead_temps(folder: Path, names: tuple[str, ...], before: float) -> list[Path]:
+def remove_dead_temps(folder: Path, names: Container[str], before: float) -> list[Path]:
     """Remove the temporary files of shotbuild's atomic writes of `names` in `folder`
     that a killed writer left: named as `atomic_writer` names them, a regular file,
     its writer's pid alive no more and last written before `before` (a time.time(),
@@ -80,7 +80,7 @@ def remove_dead_temps(folder: Path, names: tuple[str, ...], before: float) -> li
     return gone
 
 
-def _dead_temp(entry: os.DirEntry[str], names: tuple[str, ...], before: float) -> bool:
+def _dead_temp(entry: os.DirEntry[str], names: Container[str], before: float) -> bool:
     match = _TEMP.fullmatch(entry.name)
     if match is None or match["name"] not in names:
         return False

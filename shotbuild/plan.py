@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from shotbuild.backends.base import Backend, is_remote
+from shotbuild.backends.base import NO_CREDIT, Backend, is_remote
 from shotbuild.heygen.origin import key_identity
 from shotbuild.keys import Request, StatCachedHasher, accepted_keys, diff_requests, shot_keys
 from shotbuild.money import Money, PriceTable, default_table, zero
@@ -142,7 +142,7 @@ class Render(ShotItem):
     """NEW, CHANGED or FAILED: a render to pay for (or, locally, to make)."""
 
     forced: bool = False  # --force: render again whatever the records say
-    previous: JobRecord | None = None  # FAILED: the job that failed (attempts count on)
+    previous: JobRecord | None = None  # the job that failed or was refused (attempts count on)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -579,6 +579,13 @@ def take_item(
 _MATCHES = Reason(Code.MATCHES)
 
 
+def _refused(item: Render, job: JobRecord) -> Render:
+    """A new or changed shot whose create was refused last time for want of credit:
+    said so, its attempt counted on (`previous`), as a failed render's is."""
+    why = Reason(Code.NO_CREDIT, item.why.changes)
+    return dataclasses.replace(item, why=why, previous=job)
+
+
 def _item(cls: type[T], status: ShotStatus, code: Code, base: dict[str, Any], **kw: Any) -> T:
     facts = kw.pop("facts", None)
     why = Reason(code, kw.pop("changes", ()), facts)
@@ -612,10 +619,18 @@ class _Planner:
         interrupted = self._interrupted_force(key, entry)
         if interrupted is not None:
             return self._resume_forced(interrupted, base)
-        if forced:
-            seconds = self.seconds(shot)
-            return _item(Render, CHANGED, Code.FORCED, base, seconds=seconds, forced=True)
-        return self._by_records(shot, key, request, entry, base)
+        if not forced:
+            return self._by_records(shot, key, request, entry, base)
+        if entry is None and self.remote:
+            # a shot the lock has no entry for: the take 1 a build killed before its lock
+            # named it left (its job created, its render on record or in place), which
+            # nobody has seen, is taken rather than paid for again (a local render has
+            # no takes: forced, it renders again)
+            item = self._by_records(shot, key, request, entry, base)
+            if not isinstance(item, Render):
+                return item
+        seconds = self.seconds(shot)
+        return _item(Render, CHANGED, Code.FORCED, base, seconds=seconds, forced=True)
 
     def _by_records(
         self,
@@ -640,6 +655,9 @@ class _Planner:
             return self._restore(result, owned, base, in_place=in_place)
         job = self.cache.job(key) if self.remote else None
         if job is not None and job.state != JOB_DONE:
+            if job.failure_code == NO_CREDIT:  # refused: nothing was rendered
+                item = self._new_or_changed(shot, entry, owned, request, base)
+                return _refused(item, job)
             return self._from_job(shot, job, base)
         return self._new_or_changed(shot, entry, owned, request, base)
 
@@ -708,7 +726,7 @@ class _Planner:
         owned: Owned | None,
         request: Request,
         base: dict[str, Any],
-    ) -> PlanItem:
+    ) -> Render:
         previous = entry.key if entry is not None else (owned.key if owned else None)
         seconds = self.seconds(shot)
         if previous is None:

@@ -25,6 +25,7 @@ class Code(StrEnum):
     SUBMITTED = "submitted"  # facts: video_id
     CREATE_UNANSWERED = "create_unanswered"
     RENDER_FAILED = "render_failed"  # facts: failure
+    NO_CREDIT = "no_credit"  # a create refused last time: the account was out of credit
     LEFT_SPEC_LOCK = "left_spec_lock"
     LEFT_SPEC_OUTPUT = "left_spec_output"
     REROLL = "reroll"  # facts: take
@@ -108,6 +109,9 @@ def words(reason: Reason) -> str:
         return _take_wanted(reason)
     if reason.code == Code.TAKE_UNFINISHED:
         return _take_unfinished(reason)
+    if reason.code == Code.NO_CREDIT:
+        changed = f"{fields} changed; " if fields else ""
+        return f"{changed}not rendered: the account was out of credit last time"
     if reason.code == Code.FORCED_RESUMED:
         return f"forced render {fact('video_id') or '(create unanswered)'} interrupted: resumed"
     return f"render failed ({fact('failure') or 'no reason given'}): submit again"

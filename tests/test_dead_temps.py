@@ -103,3 +103,22 @@ def test_clean_removes_a_killed_manifest_save(built_spec: Path, emu: RunningEmul
     cleaned = emu.shotbuild("clean", str(built_spec))
     assert cleaned.returncode == 0, cleaned.stderr
     assert not temp.exists()
+
+
+def test_the_next_build_removes_a_killed_take_file_write(
+    built_spec: Path, emu: RunningEmulator
+) -> None:
+    assert emu.shotbuild("build", "--all-takes", str(built_spec)).returncode == 0
+    takes = built_spec.parent / "build" / "takes" / "a"
+    temp = killed_write(takes / "1.mp4")  # a killed `build --all-takes` (or clean) left it
+    gone = dead_pid()
+    keep = [
+        takes / f".1.mp4.shotbuild-{os.getpid()}-live1234.tmp",  # a writer at work
+        takes / f".notes.txt.shotbuild-{gone}-ab_c12de.tmp",  # not a take file's
+    ]
+    for path in keep:
+        path.write_bytes(b"half")
+    again = emu.shotbuild("build", str(built_spec))
+    assert again.returncode == 0, again.stderr
+    assert not temp.exists() and all(path.exists() for path in keep)
+    assert (takes / "1.mp4").exists()

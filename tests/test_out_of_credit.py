@@ -7,6 +7,8 @@ credit, renders only the shots that were refused or never started."""
 from __future__ import annotations
 
 import io
+import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -82,3 +84,38 @@ def test_a_402_is_one_line_from_the_cli(emu: RunningEmulator, write_spec: SpecWr
         assert len(lines) == 1, lines
         assert lines[0].startswith("shotbuild: error: HeyGen: the account is out of credit (402")
     assert emu.counts["jobs"] == 0
+
+
+NOT_RENDERED = "not rendered: the account was out of credit last time"
+
+
+def test_plan_after_a_402_says_the_refused_shots_were_not_rendered(
+    emu: RunningEmulator, write_spec: SpecWriter
+) -> None:
+    spec_file = write_spec(SPEC)
+    pays_for(emu, 0)
+    assert emu.shotbuild("build", str(spec_file), "-j", "4", "-k").returncode == 1
+    assert emu.counts["jobs"] == 0
+    plan = emu.shotbuild("plan", str(spec_file))
+    lines = plan.stdout.splitlines()
+    refused = re.compile(rf"s\d  new +{NOT_RENDERED}  4 s")
+    never = re.compile(r"s\d  new +never built  4 s")
+    assert len(lines) == SHOTS + 1, lines
+    assert all(refused.match(line) or never.match(line) for line in lines[:SHOTS]), lines
+    assert sum(bool(refused.match(line)) for line in lines) == 4  # the creates sent (-j 4)
+    assert lines[-1] == "plan: 6 new; 24 s of video to pay for (6 renders, $42.00)"
+    doc = json.loads(emu.shotbuild("plan", str(spec_file), "--json").stdout)
+    said = sorted((shot["status"], shot["reason"]) for shot in doc["shots"])
+    assert said == [("new", "never built")] * 2 + [("new", NOT_RENDERED)] * 4, said
+
+    pays_for(emu, 100)  # credit added: the refused creates go out again, and are paid once
+    assert emu.shotbuild("build", str(spec_file), "-j", "4").returncode == 0
+    assert emu.counts["jobs"] == SHOTS
+
+
+def test_a_changed_shot_refused_for_credit_says_what_changed_too() -> None:
+    from shotbuild.reasons import Change, Code, Reason, words
+
+    why = Reason(Code.NO_CREDIT, (Change("prompt", "a", "b"),))
+    assert words(why) == f"prompt changed; {NOT_RENDERED}"
+    assert words(Reason(Code.NO_CREDIT)) == NOT_RENDERED

@@ -507,3 +507,81 @@ def test_the_export_of_a_spec_that_cannot_be_read_says_why(
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_pick_during_a_preview_render_waits_for_it_and_goes_through(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--watch renders a changed shot's preview, which holds the spec's build lock; a
+    pick from the page meanwhile waits for it (its button says "picking...") instead
+    of being refused, and is made once the render lets go."""
+    import threading
+    from dataclasses import replace
+
+    import shotbuild.build as engine
+    import shotbuild.picking  # noqa: F401  (bound to the real build before the patch)
+    from shotbuild.backends.preview import PreviewBackend
+    from shotbuild.review.server import serve_in_thread
+    from shotbuild.store.cache import Cache
+
+    rendering, finish = threading.Event(), threading.Event()
+    real = engine.build
+
+    def slow_preview(spec: Spec, backend: object, *args: object, **kw: object) -> object:
+        if not isinstance(backend, PreviewBackend):
+            return real(spec, backend, *args, **kw)  # type: ignore[arg-type]
+        with Cache(project.cache_dir) as cache, cache.spec_lock(spec.path, timeout=0.0):
+            rendering.set()  # what a preview render holds, as long as it renders
+            assert finish.wait(60), "the test never let the render finish"
+        return None
+
+    monkeypatch.setattr(engine, "build", slow_preview)
+    text = project.spec_path.read_text().replace("sunlit office", "dark office")
+    answers: list[httpx.Response] = []
+    with serve_in_thread(replace(project, watch=True)) as where:
+        project.spec_path.write_text(text)  # its preview is stale: rendered again
+        assert rendering.wait(60), "no preview render started"
+        headers = {"X-Review-Token": where.token, "Origin": where.base}
+        picking = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    f"{where.base}/api/pick",
+                    content=json.dumps({"shot": PAID, "take": 2}),
+                    headers=headers,
+                    timeout=60,
+                )
+            )
+        )
+        picking.start()
+        picking.join(1.0)
+        assert picking.is_alive() or answers[0].status_code == 200, answers[0].text
+        assert picking.is_alive(), "the pick did not wait for the render"
+        finish.set()
+        picking.join(60)
+    assert [a.status_code for a in answers] == [200], [a.text for a in answers]
+    assert answers[0].json() == {"shot": PAID, "take": 2}
+    assert read_lock_file(project.spec_path.with_suffix(".lock")).shots[PAID].pick == 2
+
+
+def test_a_pick_waits_for_one_preview_render_only_so_long() -> None:
+    import threading
+
+    from shotbuild.review.live import Turns
+
+    turns, rendering, done = Turns(), threading.Event(), threading.Event()
+
+    def render() -> None:
+        with turns.render():
+            rendering.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=render)
+    thread.start()
+    assert rendering.wait(10)
+    refused = pytest.raises(ShotbuildError, match="a preview render still holds the spec")
+    with refused, turns.pick(wait=0.05):
+        pytest.fail("picked while a preview render held the spec")
+    done.set()
+    thread.join(10)
+    with turns.pick(wait=0.05):
+        pass  # the render let go: the pick's turn at once

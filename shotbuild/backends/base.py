@@ -114,14 +114,20 @@ class RateLimitedError(ShotbuildError):
         self.retry_after = retry_after
 
 
+# the failure_code recorded for a create refused for want of credit (nothing rendered)
+NO_CREDIT = "out_of_credit"
+
+
 class CreateRejected(ShotbuildError):
     """The API refused a create outright (bad request, auth, credit): no job was
     started, so the next attempt needs a new Idempotency-Key. `fatal` stops the
-    whole build (e.g. out of credit: no other shot can be paid for either)."""
+    whole build (e.g. out of credit: no other shot can be paid for either);
+    `code` is the failure_code its job record keeps ("rejected", or NO_CREDIT)."""
 
-    def __init__(self, message: str, *, fatal: bool = False) -> None:
+    def __init__(self, message: str, *, fatal: bool = False, code: str = "rejected") -> None:
         super().__init__(message)
         self.fatal = fatal
+        self.code = code
 
 
 class JobGone(ShotbuildError):

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shotbuild.heygen.models import Account, VideoStatus
 
 from shotbuild.backends.base import (
+    NO_CREDIT,
     CreateRejected,
     DownloadBrokeOff,
     JobGone,
@@ -210,8 +211,10 @@ class HeyGenBackend:
             raise RateLimitedError(str(e), e.retry_after) from e
         except (errors.InvalidRequest, errors.NotFound) as e:
             raise CreateRejected(str(e)) from e
-        except (errors.AuthError, errors.CreditError) as e:
+        except errors.AuthError as e:
             raise CreateRejected(str(e), fatal=True) from e
+        except errors.CreditError as e:
+            raise CreateRejected(str(e), fatal=True, code=NO_CREDIT) from e
         return str(created.video_id)
 
     async def status(self, video_id: str) -> JobStatus:

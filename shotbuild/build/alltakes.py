@@ -16,6 +16,7 @@ them. So `build/takes/` only ever shows takes of the inputs the spec has now."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,30 @@ class TakeFiles:
             "spec": str(spec.path),
         }
         self.manifest.record(f.rel, owned)
+
+
+def remove_dead_temps(build_dir: Path, before: float) -> None:
+    """The temporary files a killed write of a take file left in `takes/<shot>/`
+    (its writer gone, written before `before`): `fs.remove_dead_temps`, in each
+    folder of `takes/` (one listing when there is none)."""
+    import os
+
+    from shotbuild.fs import remove_dead_temps as remove
+
+    try:
+        entries = list(os.scandir(build_dir / TAKES_DIR))
+    except OSError:
+        return
+    names = _take_names()
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):  # a link is not followed out of takes/
+            remove(Path(entry.path), names, before)
+
+
+@functools.cache
+def _take_names() -> frozenset[str]:
+    """The names of take files (`<n>.mp4`), whose temporary files are swept."""
+    return frozenset(f"{n}.mp4" for n in range(1, MAX_TAKE_NUMBER + 1))
 
 
 def _tidy(folder: Path, shots: Iterable[str]) -> None:

@@ -105,7 +105,7 @@ class Executor:
                 return
             message = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) else str(e)
             taken = f"take {item.take}: {message}" if item.label != item.name else message
-            self.ctx.result.failed.append((item.name, taken))
+            self.ctx.result.add_failed(item.name, taken)
             self.ctx.reporter.shot(item.label, Progress.FAILED, message)
             if not self.ctx.options.keep_going:
                 self.ctx.stopping = True

@@ -203,9 +203,7 @@ class RemoteJobs:
                     ) from e
                 await self._wait_turn(item, e.retry_after, seen)
             except CreateRejected as e:
-                failed = job.replace(
-                    state=JOB_FAILED, failure_code="rejected", failure_message=str(e)
-                )
+                failed = job.replace(state=JOB_FAILED, failure_code=e.code, failure_message=str(e))
                 self.recorder.journal(failed)
                 self.ctx.stopping = self.ctx.stopping or e.fatal
                 raise ShotFailed(f"create refused: {e}") from e

@@ -94,6 +94,8 @@ class BuildResult:
     takes_removed: list[str] = field(default_factory=list)  # stale take files removed
 
     built_takes: int = 0  # renders this build made (a shot's own and its other takes)
+    # shots counted as failed (another take failed) whose output was up to date or restored
+    done_but_failed: list[str] = field(default_factory=list)
 
     def add_built(self, name: str) -> None:
         """A shot (or one of its takes) built: each shot is named once, and only as
@@ -108,9 +110,25 @@ class BuildResult:
     def add_restored(self, name: str) -> None:
         """A shot (or one of its takes) restored: named once, and not as up to date;
         a shot built is not also restored."""
+        if name in self.done_but_failed:
+            return
         if name not in self.restored and name not in self.built:
             self.restored.append(name)
         _drop(self.up_to_date, name)
+
+    def add_failed(self, name: str, message: str) -> None:
+        """A shot (or one of its takes) failed: counted as failed, not also as up to
+        date or restored (its output may be, and its sequences still use it)."""
+        self.failed.append((name, message))
+        if name in self.up_to_date or name in self.restored:
+            self.done_but_failed.append(name)
+        _drop(self.up_to_date, name)
+        _drop(self.restored, name)
+
+    @property
+    def done(self) -> list[str]:
+        """The shots whose output this build left in place (built, restored, up to date)."""
+        return [*self.built, *self.restored, *self.up_to_date, *self.done_but_failed]
 
     def add_paid(self, cost: Money | None) -> None:
         """One job this run created, costing `cost` (None: not priced)."""

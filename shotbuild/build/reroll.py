@@ -17,6 +17,7 @@ from shotbuild.errors import UsageError
 from shotbuild.plan import (
     Plan,
     PlanItem,
+    Render,
     Restore,
     Resume,
     Settled,
@@ -97,9 +98,12 @@ def _reroll(plan: Plan, item: PlanItem, cache: Cache, identity: str, *, pick: bo
 def _forced(plan: Plan, item: PlanItem, cache: Cache, identity: str) -> PlanItem:
     """`build --force`: the next take of the shot's current inputs, picked. A shot
     with no take of its current inputs on record gets its first, as planned (a
-    forced render); a forced job still unfinished from before is resumed first."""
+    forced render); a forced job still unfinished from before is resumed first; a
+    shot the lock has no entry for takes the take 1 a killed build left, as planned."""
     if not isinstance(item, ShotItem) or isinstance(item, Resume):
         return item
+    if not isinstance(item, Render) and plan.takes.get(item.name) is None:
+        return item  # a take 1 a killed build left (Plan.item): adopted, not paid again
     takes = current_takes(plan, item, cache, identity)
     if takes is None:
         return item

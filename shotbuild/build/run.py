@@ -127,7 +127,7 @@ def _assemble_sequences(
     from shotbuild.sequences import FAILED as CUT_FAILED
     from shotbuild.sequences import assemble_built
 
-    done = [*result.built, *result.restored, *result.up_to_date]
+    done = result.done
     only = ctx.options.only
     cuts = assemble_built(result.plan, build_dir, done, backend.subdir, ctx.reporter, only=only)
     for cut in cuts:
@@ -187,7 +187,7 @@ async def _run(
     await executor.run(work, orphans, slots)
     # the new takes held for a shot that failed: its fellows' are kept
     for name, why in executor.recorder.release():
-        executor.ctx.result.failed.append((name, why))
+        executor.ctx.result.add_failed(name, why)
         executor.ctx.reporter.shot(name, Progress.FAILED, why)
     if takes is not None:
         await takes.run()
@@ -276,6 +276,7 @@ def _remove_dead_temps(spec: Spec, manifest: Manifest, locked_at: float) -> None
     writer gone, written before this build took the lock): `fs.remove_dead_temps`."""
     remove_dead_temps(manifest.build_dir, (manifest.path.name,), locked_at)
     remove_dead_temps(spec.lock_path.parent, (spec.lock_path.name,), locked_at)
+    alltakes.remove_dead_temps(manifest.build_dir, locked_at)
 
 
 def _check_names(spec: Spec, options: BuildOptions, names: Mapping[str, str]) -> None:

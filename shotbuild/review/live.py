@@ -6,14 +6,17 @@ the background: always with the offline preview backend, never a paid render.
 
 A pick from the page goes through here: it holds the writing lock while the
 lock and build/<shot>.mp4 change, then queues the cuts with the shot (cuts.py)
-and answers; the cuts' states are shown on the model until they are done."""
+and answers; the cuts' states are shown on the model until they are done. A
+preview render holds the spec's build lock, which a pick needs: the previews are
+rendered one shot at a time, and a pick waits for the shot being rendered (its
+button says "picking..." meanwhile), then goes before the next."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,46 @@ from shotbuild.spec.model import Spec
 
 log = logs.logger(__name__)  # where the command line said
 DEBOUNCE_MS = 150
+PICK_WAIT = 60.0  # seconds a pick waits for the preview render of one shot to let go
+
+
+class Turns:
+    """This page's preview renders and picks take turns at the spec's build lock: a
+    render waits while a pick is waiting; a pick waits only for the shot being
+    rendered (the renders go one shot at a time)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._rendering = False
+        self._picks = 0
+
+    @contextlib.contextmanager
+    def render(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: self._picks == 0)
+            self._rendering = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._rendering = False
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def pick(self, wait: float = PICK_WAIT) -> Iterator[None]:
+        with self._cond:
+            self._picks += 1
+            free = self._cond.wait_for(lambda: not self._rendering, wait)
+        try:
+            if not free:
+                raise ShotbuildError(
+                    f"a preview render still holds the spec after {wait:g} s; pick again soon"
+                )
+            yield
+        finally:
+            with self._cond:
+                self._picks -= 1
+                self._cond.notify_all()
 
 
 class Live:
@@ -38,6 +81,7 @@ class Live:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rendered: set[str] = set()  # model digests a preview render was started for
         self.writing = threading.Lock()  # a pick from the page, or a cut put in place
+        self.turns = Turns()  # the spec's build lock: a pick, or a preview render
         self.cuts = Cuts(self.project, self.writing, self._cuts_changed)
         self.refresh()
 
@@ -73,7 +117,7 @@ class Live:
         from shotbuild.sequences.plan import containing
 
         spec = self.spec()
-        with self.writing:
+        with self.turns.pick(), self.writing:
             before = _picked(spec, name)
             chosen = pick(
                 spec, name, take, self.project.cache_dir, settings=self.project.settings, cuts=False
@@ -146,8 +190,14 @@ class Live:
         stale = tuple(s["name"] for s in doc["shots"] if not s["preview_current"])
         self._rendered.add(doc["digest"])
         if stale:
-            await asyncio.to_thread(_render_previews, self.project.spec_path, stale)
+            await asyncio.to_thread(self.render_previews, stale)
             self._wake.set()
+
+    def render_previews(self, names: tuple[str, ...]) -> None:
+        """Render the previews of `names`, one shot at a time (a pick goes between)."""
+        for name in names:
+            with self.turns.render():
+                _render_previews(self.project.spec_path, (name,), self.project.cache_dir)
 
 
 def _picked(spec: Spec, name: str) -> int | None:
@@ -167,7 +217,7 @@ def _wanted(path: Path, wanted: list[Path]) -> bool:
     return any(path == w or w in path.parents for w in wanted)
 
 
-def _render_previews(spec_path: Path, names: tuple[str, ...]) -> None:
+def _render_previews(spec_path: Path, names: tuple[str, ...], cache_dir: Path | None) -> None:
     """Render the previews of `names` with the preview backend (offline, unpaid)."""
     from shotbuild.backends.preview import PreviewBackend
     from shotbuild.build import BuildOptions, build
@@ -176,7 +226,7 @@ def _render_previews(spec_path: Path, names: tuple[str, ...]) -> None:
 
     try:
         spec = load_spec(spec_path)
-        with Cache() as cache:
+        with Cache(cache_dir) as cache:
             build(
                 spec, PreviewBackend(cache), BuildOptions(only=names, keep_going=True), cache=cache
             )
