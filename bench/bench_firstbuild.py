@@ -367,6 +367,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=16)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--detail", action="store_true", help="the time of each function")
+    parser.add_argument("--top", type=int, default=12, help="how many functions --detail shows")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shotbuild-bench-first-") as tmp:
         runs = measure(Path(tmp), tuple(args.shots), args.jobs, args.runs)
@@ -374,7 +375,7 @@ def main() -> int:
     for run in runs.values():
         print(describe(run))
         if args.detail:
-            print(details(run))
+            print(details(run, args.top))
     small, big = min(runs), max(runs)
     ratio = runs[big].wall / runs[small].wall
     cpu = runs[big].cpu / runs[small].cpu
