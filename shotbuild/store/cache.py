@@ -184,6 +184,12 @@ class Cache:
         raw = self.read(f"job:{key}")
         return JobRecord(**raw) if raw is not None else None
 
+    def stored_job(self, key: str) -> JobRecord | None:
+        """The job record of `key` as the index holds it, what is staged not committed
+        first: a read inside the transaction that writes the staged records."""
+        raw = self.index.get(f"job:{key}")
+        return JobRecord(**raw) if raw is not None else None
+
     def put_job(self, job: JobRecord) -> None:
         self.index.set(f"job:{job.key}", job.to_json())
 
