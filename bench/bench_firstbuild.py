@@ -72,6 +72,7 @@ HOOKS: dict[str, tuple[tuple[str, str], ...]] = {
     "jobs in flight": (
         ("shotbuild.build.record", "Recorder.journal"),
         ("shotbuild.store.cache", "Cache.job"),
+        ("shotbuild.store.cache", "Cache.stored_job"),
         ("shotbuild.store.cache", "Cache.put_job"),
         ("shotbuild.store.cache", "Cache.in_flight"),
         ("shotbuild.store.cache", "Cache.track_job"),
