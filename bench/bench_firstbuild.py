@@ -72,6 +72,7 @@ HOOKS: dict[str, tuple[tuple[str, str], ...]] = {
     "jobs in flight": (
         ("shotbuild.build.record", "Recorder.journal"),
         ("shotbuild.store.cache", "Cache.job"),
+        ("shotbuild.store.cache", "Cache.stored_job"),
         ("shotbuild.store.cache", "Cache.put_job"),
         ("shotbuild.store.cache", "Cache.in_flight"),
         ("shotbuild.store.cache", "Cache.track_job"),
@@ -367,6 +368,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=16)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--detail", action="store_true", help="the time of each function")
+    parser.add_argument("--top", type=int, default=12, help="how many functions --detail shows")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shotbuild-bench-first-") as tmp:
         runs = measure(Path(tmp), tuple(args.shots), args.jobs, args.runs)
@@ -374,7 +376,7 @@ def main() -> int:
     for run in runs.values():
         print(describe(run))
         if args.detail:
-            print(details(run))
+            print(details(run, args.top))
     small, big = min(runs), max(runs)
     ratio = runs[big].wall / runs[small].wall
     cpu = runs[big].cpu / runs[small].cpu

@@ -511,3 +511,30 @@ def test_seconds_paid_for_add_up_when_shots_finish_interleaved(tmp_path: Path) -
     result = build(spec, backend, BuildOptions(jobs=4), cache=world.cache, sleep=yielding_sleep)
     assert sorted(result.built) == [f"shot-{i}" for i in range(4)]
     assert result.seconds == 4 + 5 + 6 + 7
+
+
+def test_a_new_jobs_attempt_follows_the_record_when_its_intent_is_written(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key's job on record is read in the transaction that writes the intent:
+    a job recorded after the plan (another spec's build sharing the cache, its render
+    failed) makes this one its next attempt, with a new Idempotency-Key."""
+    from shotbuild.backends.heygen import HeyGenBackend
+    from shotbuild.store.cache import JOB_FAILED, JobRecord
+
+    spec = make_spec(tmp_path, make_shot("solo", "A prompt of its own."))
+    key = make_plan(spec, heygen_backend(world.fake, world.cache), world.cache).items[0].key
+    prepare = HeyGenBackend.prepare
+
+    async def prepare_then_a_record_lands(self: HeyGenBackend, *args: object) -> object:
+        failed = JobRecord(key, "solo", "elsewhere", "idem-1", 1, JOB_FAILED)
+        with world.cache.writing():
+            world.cache.put_job(failed)
+        return await prepare(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HeyGenBackend, "prepare", prepare_then_a_record_lands)
+    result = world.build(spec)
+    assert result.built == ["solo"] and world.fake.creates == 1
+    job = world.cache.job(key)
+    assert job is not None and job.attempt == 2
+    assert list(world.fake.by_idempotency_key) == [job.idempotency_key] != ["idem-1"]

@@ -115,18 +115,26 @@ class RemoteJobs:
             case Resume(job=job):
                 await self.run(item, job, replay=True)
             case Render(previous=previous, forced=forced):
-                await self.run(item, self.new_job(item, previous, forced=forced))
+                await self.run(item, self.new_job(item, previous, forced=forced), forced=forced)
 
     async def render_again(self, item: ShotItem) -> None:
         """A new, forced job for a shot whose locked render the API lost."""
-        await self.run(item, self.new_job(item, self.ctx.cache.job(item.job_key), forced=True))
+        await self.run(item, self.new_job(item, None, forced=True), forced=True)
 
-    async def run(self, item: ShotItem, job: JobRecord, *, replay: bool = False) -> None:
+    async def run(
+        self, item: ShotItem, job: JobRecord, *, replay: bool = False, forced: bool = False
+    ) -> None:
+        """See a job through; a new one (not a `replay` of a job on record) is made
+        again from the job on record for its key when its intent is written."""
         if job.video_id is None:
             if job.state == JOB_INTENT and replay:
                 self._say_replay(item, job)
             resent = job.state == JOB_INTENT and replay  # paid for, if HeyGen got it before
-            job = await self._create(item, job)
+
+            def renew(prior: JobRecord | None) -> JobRecord:
+                return self.new_job(item, prior, forced=forced)
+
+            job = await self._create(item, job, None if replay else renew)
             if not resent:
                 self.ctx.result.add_paid(self.ctx.result.plan.render_cost(item.shot))
         try:
@@ -152,8 +160,8 @@ class RemoteJobs:
         self.ctx.reporter.shot(item.label, Progress.DONE)
 
     def new_job(self, item: ShotItem, prior: JobRecord | None, *, forced: bool) -> JobRecord:
+        """The job after `prior` (the key's job on record, if any): its next attempt."""
         key = item.job_key  # a reroll's take has its own key, so its own Idempotency-Key
-        prior = prior or self.ctx.cache.job(key)
         attempt = prior.attempt + 1 if prior is not None else 1
         return JobRecord(
             key=key,
@@ -171,13 +179,16 @@ class RemoteJobs:
             f" ({job.idempotency_key}), so HeyGen replays it rather than starting a job"
         )
 
-    async def _create(self, item: ShotItem, job: JobRecord) -> JobRecord:
+    async def _create(
+        self, item: ShotItem, job: JobRecord, renew: Callable[[JobRecord | None], JobRecord] | None
+    ) -> JobRecord:
 
         def uploading() -> None:
             self.ctx.reporter.shot(item.label, Progress.UPLOADING)
 
         body = await self.runner.prepare(item.shot, self.ctx.spec.root, uploading)
-        await self.recorder.intend(job, item.request)  # committed before anything is sent
+        # committed before anything is sent; a new job's attempt follows the record
+        job = await self.recorder.intend(job, item.request, renew)
         crash.crash_point("before-create")
         video_id = await self._send(item, job, body)
         self.created[video_id] = self.ctx.clock()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -335,18 +336,31 @@ class Recorder:
         self._commit_soon()
         await self.shared.push(entry)
 
-    async def intend(self, job: JobRecord, request: dict[str, object]) -> None:
+    async def intend(
+        self,
+        job: JobRecord,
+        request: dict[str, object],
+        renew: Callable[[JobRecord | None], JobRecord] | None = None,
+    ) -> JobRecord:
         """A job's intent and its request, on disk before its create is sent, and the
-        job listed in flight."""
+        job listed in flight; the job as written. `renew` makes it from the key's job
+        on record (None: none), read in the very transaction that writes the intent
+        (under the index's write lock, with no read of its own before it: a read
+        outside a transaction costs twice one inside), so its attempt and its
+        Idempotency-Key follow the record as it is when the intent is written."""
         key = job.key
+        written = [job]
 
         def write() -> None:
+            if renew is not None:
+                written[0] = renew(self.cache.stored_job(key))
             self.cache.put_request(key, request)
-            self.cache.put_job(job)
+            self.cache.put_job(written[0])
 
         self.cache.stage(write, [f"request:{key}", f"job:{key}"])
         await self.committed()
         self.cache.track_job(self.spec.path, key, job.shot, live=True)
+        return written[0]
 
     async def submitted(self, job: JobRecord) -> None:
         """A job's video_id, on disk the moment the create answers: this job goes on

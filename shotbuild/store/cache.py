@@ -184,6 +184,12 @@ class Cache:
         raw = self.read(f"job:{key}")
         return JobRecord(**raw) if raw is not None else None
 
+    def stored_job(self, key: str) -> JobRecord | None:
+        """The job record of `key` as the index holds it, what is staged not committed
+        first: a read inside the transaction that writes the staged records."""
+        raw = self.index.get(f"job:{key}")
+        return JobRecord(**raw) if raw is not None else None
+
     def put_job(self, job: JobRecord) -> None:
         self.index.set(f"job:{job.key}", job.to_json())
 
@@ -217,41 +223,49 @@ class Cache:
     # jobs in flight per spec
     def in_flight(self, spec_path: Path) -> dict[str, str]:
         """Keys of the spec's jobs not yet finished -> the name of their shot."""
+        return dict(self._jobs_in_flight(spec_path))
+
+    def _jobs_in_flight(self, spec_path: Path) -> dict[str, str]:
+        """The spec's list as this cache has it (not a copy: changed only through
+        `_note_in_flight`, which keeps it)."""
         where = self._in_flight_path(spec_path)
         known = self._flying.get(where)
         if known is None:
             known = _replay(_read_in_flight(where), where.with_suffix(".log"))
-        return dict(known)
+        return known
 
     def track_job(self, spec_path: Path, key: str, shot: str, *, live: bool) -> None:
         """List a job of the spec as in flight (`live`), or take it off the list."""
         if not live:
             self.untrack_jobs(spec_path, (key,))
             return
-        jobs = self.in_flight(spec_path)
-        if jobs.get(key) != shot:
-            jobs[key] = shot
-            self._note_in_flight(spec_path, jobs, [["+", key, shot]])
+        if self._jobs_in_flight(spec_path).get(key) != shot:
+            self._note_in_flight(spec_path, [["+", key, shot]])
 
     def untrack_jobs(self, spec_path: Path, keys: Collection[str]) -> None:
-        jobs = self.in_flight(spec_path)
+        jobs = self._jobs_in_flight(spec_path)
         gone = [k for k in keys if k in jobs]
         if gone:
-            for k in gone:
-                del jobs[k]
-            self._note_in_flight(spec_path, jobs, [["-", k] for k in gone])
+            self._note_in_flight(spec_path, [["-", k] for k in gone])
 
-    def _note_in_flight(self, spec_path: Path, jobs: dict[str, str], ops: list[list[str]]) -> None:
+    def _note_in_flight(self, spec_path: Path, ops: list[list[str]]) -> None:
         """Append changes to the list's log, a line each: one write() to a file opened
         for appending, no temporary file, rename or fsync per job (a build rewrote the
         whole list twice per shot). A line written is there for the next build even if
         this one is killed the moment after; `flush_in_flight` folds the log into the
-        list. `jobs` (the list after the change) is kept in memory from here on."""
+        list. The list with the changes is kept in memory from here on (changed only
+        once the line is written: a failed write changes nothing)."""
         where = self._in_flight_path(spec_path)
-        self._flying[where] = jobs
+        jobs = dict(self._jobs_in_flight(spec_path))
+        for op in ops:
+            if op[0] == "+":
+                jobs[op[1]] = op[2]
+            else:
+                jobs.pop(op[1], None)
         data = "".join(json.dumps(op) + "\n" for op in ops).encode()
         with disk_error(where):
             os.write(self._log(where), data)
+        self._flying[where] = jobs
 
     def _log(self, where: Path) -> int:
         """The list's log, opened for appending once (closed when the log is folded)."""
@@ -480,6 +494,9 @@ class _Guarded:
                     raise
                 raise  # (_index_errors raises it, or its own one-line error)
 
+        # kept: the next use of `name` finds it without __getattr__ (a build calls
+        # get/set/transact about fifteen times a shot)
+        self.__dict__[name] = call
         return call
 
 

@@ -184,7 +184,7 @@ class Manifest:
         return self.entries.get(rel)
 
     def record(self, rel: str, owned_without_stat: dict[str, Any]) -> Owned:
-        st = os.lstat(self.path_of(rel))
+        st = os.lstat(f"{self.build_dir}{os.sep}{safe_rel(rel)}")  # path_of without a Path
         owned = Owned(
             **owned_without_stat, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino
         )

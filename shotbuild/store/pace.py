@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-SHARE = 0.01  # of the time between writes spent writing, at most
+SHARE = 0.005  # of the time between writes spent writing, at most (lock and manifest: 1 % together)
 
 
 class Pace:
