@@ -394,6 +394,7 @@ def test_a_pick_shows_its_cut_re_assembling_a_second_pick_works_then_the_new_cut
         src = page.eval_on_selector(f"{solo} video.cut", "v => v.src")
         assert urlparse(src).path == f"/cut/{SOLO}/cut"
         served_bytes = page.request.get(src).body()
+        page.close()  # before its server stops: a poll after that would log a refused fetch
     after = hashlib.sha256(cut.read_bytes()).hexdigest()
     assert after != before and hashlib.sha256(served_bytes).hexdigest() == after
     assert slow.calls == 1  # picks 2, 1, 2 while it ran: the cut of take 2 was still right
