@@ -82,6 +82,20 @@ def test_four_shots_four_jobs_then_an_unchanged_rebuild_costs_nothing(
     assert set(world.plan_statuses(spec).values()) == {UP_TO_DATE}
 
 
+def test_two_shots_with_the_same_inputs_build_then_rebuild_to_nothing(
+    world: World, tmp_path: Path
+) -> None:
+    # one key for two shots (only the title differs): the first build crashed with a
+    # KeyError when the list of jobs in flight dropped that key for the second time
+    spec = make_spec(tmp_path, make_shot("a", title="A"), make_shot("b"))
+    result = world.build(spec)
+    assert result.exit_code == 0 and sorted(result.built) == ["a", "b"]
+    assert world.fake.creates == 2  # a shot each: two takes of the same inputs
+    again = world.build(spec)
+    assert again.built == [] and sorted(again.up_to_date) == ["a", "b"]
+    assert world.fake.creates == 2
+
+
 def test_reorder_and_title_change_render_nothing(world: World, tmp_path: Path) -> None:
     spec = four(tmp_path)
     world.build(spec)
