@@ -218,7 +218,7 @@ def test_a_no_op_build_without_its_record_imports_only_what_it_needs(built: Path
         " 'shotbuild.heygen.drift', 'shotbuild.heygen.errors', 'signal', 'contextvars',"
         " 'shotbuild.build.executor', 'shotbuild.build.jobs', 'shotbuild.build.record',"
         " 'shotbuild.build.held', 'shotbuild.build.restore', 'shotbuild.build.local',"
-        " 'shotbuild.build.shared');"
+        " 'shotbuild.build.shared', 'shotbuild.store.records', 'threading');"
         " print(rc, [m for m in lazy if m in sys.modules])"
     )
     env = {**os.environ, "PYTHONPATH": ROOT}
