@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import functools
 import os
 import re
 import stat
-import threading
 from collections.abc import Container, Iterator
 from pathlib import Path
 from typing import IO
@@ -122,7 +122,7 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask()
 
 
-_umask_lock = threading.Lock()
+_umask_lock = _thread.allocate_lock()  # threading.Lock, without importing threading
 
 
 @functools.cache

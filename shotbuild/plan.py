@@ -27,7 +27,6 @@ from shotbuild.status import PENDING, RENDERS, ShotStatus
 from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, LockFile, ShotTakes, read_lock_file
 from shotbuild.store.outputs import Manifest, Owned
-from shotbuild.store.records import takes_on_record
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
 
 if TYPE_CHECKING:
@@ -213,6 +212,8 @@ Work = Render | Resume | Restore  # what a build has to do something for
 
 @dataclass(frozen=True)
 class Plan:
+    """What a build of the spec would do: an item per shot, with its reason."""
+
     spec: Spec
     backend: str
     items: tuple[PlanItem, ...]
@@ -441,6 +442,8 @@ class CacheView:
 
     def paid_takes(self, inputs_key: str) -> dict[int, LockEntry]:
         """The takes of the inputs `inputs_key` a paid-render record keeps, by number."""
+        from shotbuild.store.records import takes_on_record  # not read by a no-op build
+
         found = takes_on_record(self._cache, inputs_key) if self._cache else None
         return {n: r.lock_entry() for n, r in found.takes.items()} if found else {}
 
@@ -594,6 +597,8 @@ def _item(cls: type[T], status: ShotStatus, code: Code, base: dict[str, Any], **
 
 @dataclass
 class _Planner:
+    """What the plan of each shot is made from: the lock, the cache, the build folder."""
+
     backend: Backend
     remote: bool  # results are paid jobs kept in shots.lock
     cache: CacheView

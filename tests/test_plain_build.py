@@ -208,13 +208,17 @@ def test_a_spec_click_refuses_is_left_to_click(chdir_tmp: Path) -> None:
 
 
 def test_a_no_op_build_without_its_record_imports_only_what_it_needs(built: Path) -> None:
-    """Laziness a later import could undo without a word: click, logging and the
-    rest are imported only when a build has work to do (or an error to say)."""
+    """Laziness a later import could undo without a word: click, logging, the build
+    engine and the rest are imported only when a build has work to do (or an error
+    to say)."""
     code = (
         "import sys; from shotbuild.cli import main; rc = main(['build', '-q']);"
         " lazy = ('click', 'logging', 'httpx', 'asyncio', 'uuid', 'tempfile', 'jsonschema',"
         " 'diskcache', 'difflib', 'shotbuild.heygen.client', 'shotbuild.liveview',"
-        " 'shotbuild.heygen.drift', 'shotbuild.heygen.errors');"
+        " 'shotbuild.heygen.drift', 'shotbuild.heygen.errors', 'signal', 'contextvars',"
+        " 'shotbuild.build.executor', 'shotbuild.build.jobs', 'shotbuild.build.record',"
+        " 'shotbuild.build.held', 'shotbuild.build.restore', 'shotbuild.build.local',"
+        " 'shotbuild.build.shared', 'shotbuild.store.records', 'threading');"
         " print(rc, [m for m in lazy if m in sys.modules])"
     )
     env = {**os.environ, "PYTHONPATH": ROOT}

@@ -19,10 +19,14 @@ downloaded and verified) -> submit. Nothing here knows about click.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shotbuild.build.crash import CRASH_ENV
-from shotbuild.build.jobs import RETRY_AFTER_MAX
 from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult, ShotFailed
 from shotbuild.build.run import build
+
+if TYPE_CHECKING:
+    from shotbuild.build.jobs import RETRY_AFTER_MAX
 
 __all__ = [
     "CRASH_ENV",
@@ -33,3 +37,13 @@ __all__ = [
     "ShotFailed",
     "build",
 ]
+
+
+def __getattr__(name: str) -> float:
+    """RETRY_AFTER_MAX, from the job engine: imported when asked for (a build with
+    nothing to do never imports the engine, see run.py)."""
+    if name == "RETRY_AFTER_MAX":
+        from shotbuild.build.jobs import RETRY_AFTER_MAX
+
+        return RETRY_AFTER_MAX
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,17 +20,20 @@ import functools
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shotbuild import untrusted
 from shotbuild.backends.base import JobGone
-from shotbuild.build.context import Context
-from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.options import ShotFailed, Would
-from shotbuild.build.record import Recorder
 from shotbuild.errors import ShotbuildError
 from shotbuild.store.lock import LockEntry, LockFile
 from shotbuild.store.outputs import DamagedBlob, Manifest, OutputInTheWay
 from shotbuild.takes import MAX_TAKE_NUMBER
+
+if TYPE_CHECKING:  # the engine: a build with nothing to do never imports it
+    from shotbuild.build.context import Context
+    from shotbuild.build.jobs import RemoteJobs
+    from shotbuild.build.record import Recorder
 
 TAKES_DIR = "takes"
 
@@ -144,7 +147,7 @@ class TakeFiles:
             if self.manifest.remove(rel):  # only if its bytes are still the ones written
                 self.ctx.result.takes_removed.append(rel)
                 self.ctx.reporter.message(f"{rel}: removed (no longer a take on record)")
-        _tidy(self.manifest.build_dir / TAKES_DIR, {Path(rel).parent.name for rel in gone})
+        tidy(self.manifest.build_dir, {Path(rel).parent.name for rel in gone})
 
     async def run(self) -> None:
         """Remove the stale files; with --all-takes write the missing ones."""
@@ -236,10 +239,11 @@ def _take_names() -> frozenset[str]:
     return frozenset(f"{n}.mp4" for n in range(1, MAX_TAKE_NUMBER + 1))
 
 
-def _tidy(folder: Path, shots: Iterable[str]) -> None:
+def tidy(build_dir: Path, shots: Iterable[str]) -> None:
     """Drop the emptied `takes/<shot>/` folders, then `takes/` if empty."""
     import contextlib
 
+    folder = build_dir / TAKES_DIR
     for sub in (*(folder / name for name in sorted(shots)), folder):
         with contextlib.suppress(OSError):
             sub.rmdir()  # only when empty

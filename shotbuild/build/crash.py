@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 
 CRASH_ENV = "SHOTBUILD_TEST_CRASH_AT"  # kill -9 this process at a named point
 
@@ -11,4 +10,6 @@ CRASH_ENV = "SHOTBUILD_TEST_CRASH_AT"  # kill -9 this process at a named point
 def crash_point(name: str) -> None:
     """Die here when $SHOTBUILD_TEST_CRASH_AT names this point."""
     if os.environ.get(CRASH_ENV) == name:
+        import signal  # here: its enums cost every build's import
+
         os.kill(os.getpid(), signal.SIGKILL)

@@ -4,8 +4,6 @@ plan and never changes it: what becomes permanent goes through the Recorder."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -16,10 +14,11 @@ from shotbuild.build.held import HELD, Held
 from shotbuild.build.jobs import RemoteJobs
 from shotbuild.build.record import Recorder
 from shotbuild.build.restore import Restorer
+from shotbuild.build.settle import remove_stale_temps, up_to_date
 from shotbuild.build.slots import Slots
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import Orphan, PlanItem, Removed, Render, Restore, Resume, Settled, Work
-from shotbuild.status import Progress, ShotStatus
+from shotbuild.status import Progress
 from shotbuild.store.cache import JOB_FAILED, JobRecord
 
 
@@ -60,9 +59,9 @@ class Executor:
         for item in items:
             match item:
                 case Settled():
-                    if item.status == ShotStatus.COSMETIC:
-                        self.recorder.cosmetic(item)
-                    result.up_to_date.append(item.name)
+                    up_to_date(
+                        result, self.recorder.manifest, self.recorder.target.rel(item.name), item
+                    )
                 case Removed():
                     if not self.ctx.options.only:
                         self.recorder.remove(item)
@@ -151,17 +150,3 @@ class Executor:
             self.ctx.reporter.message(f"{label}: job {job.video_id} is unknown to the API ({e})")
         else:
             self.ctx.reporter.message(f"{label}: {e}")
-
-
-def remove_stale_temps(folder: Path, items: Sequence[PlanItem]) -> None:
-    """Remove what a killed build left half-copied: `.<output>.<random>.tmp` files of
-    this spec's outputs (the build lock says no other build is writing them)."""
-    prefixes = tuple(f".{item.output.name}." for item in items)
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.endswith(".tmp") and entry.name.startswith(prefixes):
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)

@@ -29,7 +29,7 @@ from shotbuild.build import crash
 from shotbuild.build.options import ShotFailed
 from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError
-from shotbuild.plan import Removed, Settled, ShotItem, takes_keys
+from shotbuild.plan import Removed, ShotItem, takes_keys
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import JOB_DONE, JOB_INTENT, JOB_SUBMITTED, Cache, JobRecord
 from shotbuild.store.lock import LockEntry, LockFile, LockWriter, ShotTakes
@@ -421,15 +421,6 @@ class Recorder:
             self.cache.put_job(job)
         live = job.state in (JOB_INTENT, JOB_SUBMITTED)
         self.cache.track_job(self.spec.path, job.key, job.shot, live=live)
-
-    def cosmetic(self, item: Settled) -> None:
-        """Only the cosmetic fields changed: record them, render nothing."""
-        rel = self.target.rel(item.name)
-        owned = self.manifest.get(rel)
-        if owned is not None:
-            shot = item.shot
-            changed = dataclasses.replace(owned, title=shot.title, callback_url=shot.callback_url)
-            self.manifest.put(rel, changed)
 
     def remove(self, item: Removed) -> None:
         """A shot left the spec: its output (if ours) and its lock entry go."""

@@ -29,7 +29,6 @@ from shotbuild.plan import (
 from shotbuild.reasons import Code, Reason
 from shotbuild.store.cache import Cache
 from shotbuild.store.lock import ShotTakes
-from shotbuild.store.records import takes_on_record
 
 
 def with_new_takes(
@@ -118,6 +117,8 @@ def current_takes(plan: Plan, item: ShotItem, cache: Cache, identity: str) -> Sh
     shot = plan.takes.get(item.name)
     if shot is not None and shot.key in takes_keys(item, identity, shot):
         return shot
+    from shotbuild.store.records import takes_on_record  # not read by a no-op build
+
     known = takes_on_record(cache, item.key)
     return known.shot_takes() if known is not None else None
 

@@ -2,7 +2,9 @@
 
 The backend's worker is chosen once here: remote jobs or local renders. The
 executor gets the stores (lock, manifest, cache, remote cache) through one
-Recorder, and the plan stays as planned."""
+Recorder, and the plan stays as planned. A build whose every shot is settled (up
+to date, or only a cosmetic change) needs none of them: the engine (executor,
+jobs, recorder...) is imported only when a build has work (`_execute`)."""
 
 from __future__ import annotations
 
@@ -13,17 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shotbuild.backends.base import Backend, Local, Remote, Worker, is_remote
-from shotbuild.build import alltakes
-from shotbuild.build.alltakes import TakeFiles
+from shotbuild.build import alltakes, settle
 from shotbuild.build.context import Context, Sleep, real_sleep
-from shotbuild.build.executor import Executor, Renders, earlier
-from shotbuild.build.jobs import RemoteJobs
-from shotbuild.build.local import LocalRenders, workers
 from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult, NotConfirmed, Would
-from shotbuild.build.record import Recorder, Target
 from shotbuild.build.reroll import with_new_takes
-from shotbuild.build.restore import Restorer
-from shotbuild.build.shared import Shared
 from shotbuild.errors import ShotbuildError, UsageError
 from shotbuild.fs import remove_dead_temps
 from shotbuild.keys import KeysFirst
@@ -37,9 +32,11 @@ from shotbuild.plan import (
     Render,
     Restore,
     Resume,
+    Settled,
     ShotItem,
     Work,
     make_plan,
+    output_rel,
     served_remotely,
     takes_keys,
 )
@@ -50,6 +47,8 @@ from shotbuild.store.cache import Cache
 from shotbuild.store.outputs import Manifest
 
 if TYPE_CHECKING:
+    from shotbuild.build.alltakes import TakeFiles
+    from shotbuild.build.executor import Executor
     from shotbuild.store.remote import RemoteCache
 
 Confirm = Callable[[int, Money], bool]  # (renders, cost) -> go on?
@@ -166,6 +165,11 @@ def _execute(
         cache.remember_spec(plan.spec.path, manifest.build_dir)
     manifest.save_every = 1.0
     _say_preview_takes(ctx, items, paid=ctx.result.paid)
+    if not (takes or orphans or options.all_takes) and _settled(
+        ctx, plan, items, manifest, backend
+    ):
+        _settle(ctx, items, manifest, backend)
+        return
     executor, slots = _executor(ctx, plan, backend, worker, manifest, remote)
     try:
         work = [*executor.settle(items, manifest.build_dir / backend.subdir), *takes]
@@ -178,6 +182,31 @@ def _execute(
             files.remove_stale()  # a no-op build stays light: no event loop
     finally:
         executor.recorder.flush()  # the lock's last batch (also on Ctrl-C)
+
+
+def _settled(
+    ctx: Context, plan: Plan, items: Sequence[PlanItem], manifest: Manifest, backend: Backend
+) -> bool:
+    """Whether the shots leave nothing for the engine: each one settled, and no take
+    file this spec's builds wrote in takes/ (which the engine brings in line)."""
+    if not all(isinstance(i, Settled) for i in items):
+        return False
+    return not (ctx.result.paid and _wrote_takes(manifest, plan, backend))
+
+
+def _settle(ctx: Context, items: Sequence[PlanItem], manifest: Manifest, backend: Backend) -> None:
+    """What the executor and its recorder do for a build whose every shot is settled
+    (`_settled`), without them: a no-op build imports no engine."""
+    try:
+        settle.remove_stale_temps(manifest.build_dir / backend.subdir, items)
+        for item in items:
+            assert isinstance(item, Settled)
+            settle.up_to_date(ctx.result, manifest, output_rel(backend, item.name), item)
+        if ctx.result.paid:
+            alltakes.tidy(manifest.build_dir, ())  # TakeFiles.remove_stale: none stale
+    finally:  # Recorder.flush with nothing recorded: the list of jobs in flight
+        ctx.cache.commit()
+        ctx.cache.flush_in_flight()
 
 
 async def _run(
@@ -206,7 +235,9 @@ def _take_files(ctx: Context, plan: Plan, executor: Executor, backend: Backend) 
     keys: dict[str, KeysFirst] = {}  # nothing to write, and none written to remove
     if ctx.options.all_takes or _wrote_takes(executor.recorder.manifest, plan, backend):
         keys = _keys(plan, ctx.options, backend.identity)
-    return TakeFiles(ctx, executor.recorder, executor.jobs, keys, write=ctx.options.all_takes)
+    return alltakes.TakeFiles(
+        ctx, executor.recorder, executor.jobs, keys, write=ctx.options.all_takes
+    )
 
 
 def _wrote_takes(manifest: Manifest, plan: Plan, backend: Backend) -> bool:
@@ -251,6 +282,13 @@ def _executor(
     remote: RemoteCache | None,
 ) -> tuple[Executor, int]:
     """The executor for the backend's worker (chosen once); and its number of slots."""
+    from shotbuild.build.executor import Executor, Renders
+    from shotbuild.build.jobs import RemoteJobs
+    from shotbuild.build.local import LocalRenders, workers
+    from shotbuild.build.record import Recorder, Target
+    from shotbuild.build.restore import Restorer
+    from shotbuild.build.shared import Shared
+
     locked = isinstance(worker, Remote)
     target = Target(backend.name, backend.identity, backend.subdir, locked)
     shared = Shared(remote if locked else None, ctx.cache, ctx.reporter)  # previews stay local
@@ -403,6 +441,8 @@ def _ready(backend: Backend, orphans: list[Orphan], reporter: Reporter) -> list[
 
 
 def _dry_run(items: Sequence[PlanItem], orphans: Sequence[Orphan], *, paid: bool) -> list[Would]:
+    from shotbuild.build.executor import earlier
+
     verb = "submit" if paid else "render"
     said = [_said(i, what) for i in items if (what := _would(i, verb))]
     return said + [

@@ -127,6 +127,8 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
 
 @dataclass(frozen=True)
 class _Source:
+    """The spec file's text, and the sha256 of its bytes."""
+
     text: str
     sha256: str  # of the file's bytes
 

@@ -12,6 +12,8 @@ from shotbuild.spec.problems import JsonPath
 
 @dataclass(frozen=True)
 class MergedShot:
+    """A shot's fields with the defaults merged under them, and where each came from."""
+
     name: str
     fields: dict[str, Any]
     origin: dict[str, JsonPath]  # field -> the mapping it came from: the shot or defaults

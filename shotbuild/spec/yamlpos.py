@@ -122,6 +122,8 @@ class Nodes:
 
 @dataclass
 class Parsed:
+    """A YAML document's value, and where each of its values and keys is written."""
+
     value: Any
     # The node of each value and of each mapping key, by path (found when asked:
     # positions are made from nodes only when asked for, most loads need few).

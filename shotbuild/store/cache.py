@@ -51,6 +51,8 @@ JOB_DONE = "done"
 
 @dataclass(frozen=True)
 class JobRecord:
+    """A remote job of a shot's key: its intent, then its video_id, then its end."""
+
     key: str
     shot: str
     origin: str

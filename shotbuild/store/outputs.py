@@ -57,6 +57,8 @@ class DamagedBlob(ShotbuildError):
 
 @dataclass(frozen=True)
 class Owned:
+    """A file of the build folder shotbuild wrote: whose, its bytes and its stat."""
+
     shot: str
     backend: str
     key: str
