@@ -25,6 +25,8 @@ MAX_SIZE = 1 << 40  # bytes of one video: 1 TiB is beyond any render
 MAX_DURATION = 24 * 3600.0  # seconds of one video
 MAX_TEXT = 10_000  # characters of a free text kept from outside (a message, a prompt)
 
+_DIGITS = 20  # of an integer from outside
+
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")  # video_id, asset_id
 _SHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -47,7 +49,7 @@ def load_json(
     text: str | bytes,
     *,
     max_bytes: int = MAX_JSON_BYTES,
-    max_digits: int = 20,
+    max_digits: int = _DIGITS,
     check_depth: bool = True,
 ) -> Any:
     """Parse JSON from outside: at most `max_bytes`, `MAX_JSON_DEPTH` levels, no
@@ -63,7 +65,7 @@ def load_json(
             raw,
             object_pairs_hook=_no_duplicates,
             parse_constant=_no_constant,
-            parse_int=lambda digits: _int(digits, max_digits),
+            parse_int=_int if max_digits == _DIGITS else lambda digits: _int(digits, max_digits),
             parse_float=_float,
         )
     except json.JSONDecodeError as e:
@@ -110,7 +112,7 @@ def _no_constant(name: str) -> Any:
     raise BadValue(f"{name} is not a number JSON allows")
 
 
-def _int(text: str, max_digits: int = 20) -> int:
+def _int(text: str, max_digits: int = _DIGITS) -> int:
     if len(text) > max_digits:
         raise BadValue(f"a number of {len(text)} digits")
     return int(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -167,6 +168,26 @@ def test_the_python_api_freezes_the_loaded_spec_as_the_cli_does(tmp_path: Path) 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.stdout.split() == ["True", "True"], done.stderr
+
+
+def test_a_build_asked_to_freeze_its_plan_does_and_others_do_not(tmp_path: Path) -> None:
+    """The CLI's builds (freeze_plan=True) plan with the cyclic collector paused and
+    freeze what planning made; a build of the Python API (the review page's, many in
+    one process) freezes nothing; the collector runs again after either."""
+    fake, cache = FakeHeyGen(), Cache(tmp_path / "cache")
+    spec = make_spec(tmp_path, make_shot("one"))
+    assert build(spec, heygen_backend(fake, cache), cache=cache, sleep=_no_sleep).exit_code == 0
+    gc.unfreeze()
+    try:
+        frozen = build(spec, heygen_backend(fake, cache), cache=cache, freeze_plan=True)
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert frozen.up_to_date == ["one"]
+        assert not any(o is frozen.plan.items[0] for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
+    plain = build(spec, heygen_backend(fake, cache), cache=cache)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert any(o is plain.plan.items[0] for o in gc.get_objects())
 
 
 def test_engine_messages_name_python_keywords_and_the_cli_its_flags(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shotbuild.spec.rules import _suffix, reference_kind
-from shotbuild.spec.yamlpos import _may_nest_deeper_than
+from shotbuild.spec.yamlpos import Parsed, _may_nest_deeper_than
 
 PATHS = st.text(alphabet="/.a\\b", max_size=12)
 
@@ -165,3 +165,31 @@ def test_the_value_count_stops_a_large_spec_where_it_did(
         yamlpos.parse(text)
     assert (caught.value.position.line, caught.value.position.col) == where
     assert caught.value.message == "the spec expands to over 5 values; split the spec"
+
+
+@given(
+    st.text(alphabet="0123456789_+-xob:.", max_size=24)
+    | st.integers(0, 10**25).map(str)
+    | st.sampled_from(["0", "00", "017", "0x1F", "1_000", "+5", "-0", "٣", "¹"])
+)
+def test_a_plain_int_reads_as_pyyaml_constructs_it(text: str) -> None:
+    import yaml
+
+    from shotbuild.spec.yamlpos import INT_TAG, Loader, _plain_decimal, _Walker
+
+    if ":" in text:
+        return  # 1:30 (YAML 1.1's base 60) is kept as text: _yaml11_only, not this path
+    node = yaml.ScalarNode(INT_TAG, text)
+    loader = Loader("")
+    try:
+        walker = _Walker(loader)
+        walker.parsed = Parsed(None)
+        try:
+            expected = loader.construct_object(node, deep=True)
+        except Exception:
+            assert not _plain_decimal(text)  # PyYAML refuses it: never on the quick path
+            return
+        got = walker.scalar(node)
+        assert got == expected and type(got) is type(expected)
+    finally:
+        loader.dispose()

@@ -178,6 +178,7 @@ def execute(
                 names=names,
                 confirm=ask,
                 check=None if check is None else lambda plan: check(plan, backend.identity),
+                freeze_plan=True,  # a command's process ends with its build
             )
         finally:
             reporter.close()

@@ -38,7 +38,7 @@ DEFAULT_BUILD_DIR = "build"
 
 def load_spec(path: Path | str) -> Spec:
     """The valid spec at `path`; raises SpecInvalid listing every problem."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         spec, problems = _load(Path(path))
     if problems or spec is None:
         raise SpecInvalid(problems)
@@ -47,20 +47,24 @@ def load_spec(path: Path | str) -> Spec:
 
 def check_file(path: Path | str) -> list[Problem]:
     """Every problem in the spec at `path` (empty when it is valid); builds no model."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _check(Path(path))[1]
 
 
 @contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Loading builds a large tree of acyclic objects; the cyclic collector's
-    repeated passes over it made a 10,000-shot load super-linear (bench/run.py,
-    no-op growth). Reference counting frees all of it; the collector resumes after."""
+def no_cyclic_gc(*, freeze: bool = False) -> Iterator[None]:
+    """Loading (and planning) builds a large tree of acyclic objects; the cyclic
+    collector's repeated passes over it made a 10,000-shot load super-linear
+    (bench/run.py, no-op growth). Reference counting frees all of it; the collector
+    resumes after. `freeze`: what is alive then is frozen first (gc.freeze), so the
+    collector never walks it (for a caller that keeps it until the process ends)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if freeze:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 
@@ -217,7 +221,7 @@ def _spec(path: Path, doc: dict[str, Any], shots: list[MergedShot], source: _Sou
 
 def _positions_of(text: str) -> dict[str, Position]:
     """The positions of a valid spec's text (see _positions)."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         parsed = parse(text)
         doc = parsed.value
         defaults = doc.get("defaults") or {}

@@ -242,6 +242,12 @@ def _yaml11_only(node: yaml.ScalarNode) -> bool:
     return node.tag in (INT_TAG, FLOAT_TAG) and ":" in node.value
 
 
+def _plain_decimal(text: str) -> bool:
+    """Digits only, no leading zero (YAML 1.1 reads 017 as octal), short enough
+    for int(): PyYAML's int constructor gives int(text) for these."""
+    return text.isascii() and text.isdigit() and len(text) <= 18 and (text[0] != "0" or text == "0")
+
+
 class _Walker:
     parsed: Parsed
 
@@ -278,6 +284,8 @@ class _Walker:
     def scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag == STR_TAG or _yaml11_only(node):
             return node.value
+        if node.tag == INT_TAG and _plain_decimal(node.value):
+            return int(node.value)  # what PyYAML's constructor gives (a duration: most ints)
         try:
             assert self.loader is not None  # only the muted walker has none; it builds nothing
             value = self.loader.construct_object(node, deep=True)
