@@ -95,6 +95,20 @@ def page(served: Any, watched: Watched) -> Iterator[Any]:
     watched.page.close()
 
 
+def _screenshot(page: Any, selector: str, path: Path) -> None:
+    """A screenshot of the element; taken again if the page's next poll re-rendered
+    it meanwhile (Playwright: "Element is not attached to the DOM")."""
+    from playwright.sync_api import Error
+
+    for attempt in range(3):
+        try:
+            page.locator(selector).screenshot(path=str(path))
+            return
+        except Error as e:
+            if attempt == 2 or "not attached" not in str(e):
+                raise
+
+
 def _plays(page: Any, selector: str) -> None:
     page.eval_on_selector(selector, "v => { v.muted = true; return v.play(); }")
     page.wait_for_function(
@@ -376,7 +390,7 @@ def test_a_pick_shows_its_cut_re_assembling_a_second_pick_works_then_the_new_cut
         assert page.locator(f"{solo} video.cut").count() == 0  # the old cut is not offered
         page.wait_for_selector("#toast.show")
         shot = tmp_path / "re-assembling.png"  # looked at by hand: the cut's state as shown
-        page.locator(solo).screenshot(path=str(shot))
+        _screenshot(page, solo, shot)
         assert shot.stat().st_size > 5_000
         with page.expect_response("**/api/pick") as second:
             page.keyboard.press("1")  # while the encoder runs: not refused
