@@ -110,9 +110,18 @@ def _screenshot(page: Any, selector: str, path: Path) -> None:
 
 
 def _plays(page: Any, selector: str) -> None:
+    """The video plays past 0.3 s. A poll of the page may re-render it meanwhile (a
+    new, paused element): that one is played too."""
     page.eval_on_selector(selector, "v => { v.muted = true; return v.play(); }")
     page.wait_for_function(
-        f"() => document.querySelector({selector!r}).currentTime > 0.3", timeout=10_000
+        """sel => {
+            const v = document.querySelector(sel);
+            if (v === null) return false;
+            if (v.paused && v.currentTime === 0) { v.muted = true; v.play().catch(() => {}); }
+            return v.currentTime > 0.3;
+        }""",
+        arg=selector,
+        timeout=10_000,
     )
 
 
@@ -377,38 +386,40 @@ def test_a_pick_shows_its_cut_re_assembling_a_second_pick_works_then_the_new_cut
     solo = f"section.sequence[data-name='{SOLO}']"
     page = watched.page
     with serve_in_thread(project) as served:
-        page.goto(served.url)
-        page.wait_for_selector(f"{solo} video.cut")
-        assert page.locator(f"{solo} .status").inner_text() == "up to date"
-        with page.expect_response("**/api/pick") as first:
-            page.keyboard.press("2")  # the first shot is current: its take 2
-        assert first.value.status == 200  # answered with the encoder still held
-        assert slow.started.wait(60)
-        page.wait_for_selector(f"{solo} .player.cut.assembling", timeout=10_000)
-        assert "Re-assembling the cut" in page.locator(f"{solo} .player.cut").inner_text()
-        assert page.locator(f"{solo} .status").inner_text() == "re-assembling\u2026"
-        assert page.locator(f"{solo} video.cut").count() == 0  # the old cut is not offered
-        page.wait_for_selector("#toast.show")
-        shot = tmp_path / "re-assembling.png"  # looked at by hand: the cut's state as shown
-        _screenshot(page, solo, shot)
-        assert shot.stat().st_size > 5_000
-        with page.expect_response("**/api/pick") as second:
-            page.keyboard.press("1")  # while the encoder runs: not refused
-        assert second.value.status == 200
-        page.wait_for_function(
-            "() => document.getElementById('toast').textContent === 'cold-open: take 1 picked'"
-        )
-        with page.expect_response("**/api/pick") as third:
-            page.keyboard.press("2")
-        assert third.value.status == 200
-        slow.finish()
-        page.wait_for_selector(f"{solo} video.cut", timeout=60_000)
-        assert page.locator(f"{solo} .status").inner_text() == "up to date"
-        _plays(page, f"{solo} video.cut")
-        src = page.eval_on_selector(f"{solo} video.cut", "v => v.src")
-        assert urlparse(src).path == f"/cut/{SOLO}/cut"
-        served_bytes = page.request.get(src).body()
-        page.close()  # before its server stops: a poll after that would log a refused fetch
+        try:
+            page.goto(served.url)
+            page.wait_for_selector(f"{solo} video.cut")
+            assert page.locator(f"{solo} .status").inner_text() == "up to date"
+            with page.expect_response("**/api/pick") as first:
+                page.keyboard.press("2")  # the first shot is current: its take 2
+            assert first.value.status == 200  # answered with the encoder still held
+            assert slow.started.wait(60)
+            page.wait_for_selector(f"{solo} .player.cut.assembling", timeout=10_000)
+            assert "Re-assembling the cut" in page.locator(f"{solo} .player.cut").inner_text()
+            assert page.locator(f"{solo} .status").inner_text() == "re-assembling\u2026"
+            assert page.locator(f"{solo} video.cut").count() == 0  # the old cut is not offered
+            page.wait_for_selector("#toast.show")
+            shot = tmp_path / "re-assembling.png"  # looked at by hand: the cut's state as shown
+            _screenshot(page, solo, shot)
+            assert shot.stat().st_size > 5_000
+            with page.expect_response("**/api/pick") as second:
+                page.keyboard.press("1")  # while the encoder runs: not refused
+            assert second.value.status == 200
+            page.wait_for_function(
+                "() => document.getElementById('toast').textContent === 'cold-open: take 1 picked'"
+            )
+            with page.expect_response("**/api/pick") as third:
+                page.keyboard.press("2")
+            assert third.value.status == 200
+            slow.finish()
+            page.wait_for_selector(f"{solo} video.cut", timeout=60_000)
+            assert page.locator(f"{solo} .status").inner_text() == "up to date"
+            _plays(page, f"{solo} video.cut")
+            src = page.eval_on_selector(f"{solo} video.cut", "v => v.src")
+            assert urlparse(src).path == f"/cut/{SOLO}/cut"
+            served_bytes = page.request.get(src).body()
+        finally:
+            page.close()  # before its server stops: a poll after that would log a refused fetch
     after = hashlib.sha256(cut.read_bytes()).hexdigest()
     assert after != before and hashlib.sha256(served_bytes).hexdigest() == after
     assert slow.calls == 1  # picks 2, 1, 2 while it ran: the cut of take 2 was still right
