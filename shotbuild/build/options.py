@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shotbuild.buildflags import JOBS, TIMEOUT
 from shotbuild.errors import ShotbuildError
@@ -33,8 +32,7 @@ class NotConfirmed(ShotbuildError):
     """The user answered no to "Render?": nothing was submitted."""
 
 
-@dataclass(frozen=True)
-class Would:
+class Would(NamedTuple):
     """One line of a dry run: what a build would do for a shot, or one of its takes."""
 
     name: str  # the shot
@@ -50,8 +48,7 @@ class Would:
         return {"name": self.name, "take": self.take, "label": self.said, "would": self.what}
 
 
-@dataclass(frozen=True)
-class BuildOptions:
+class BuildOptions(NamedTuple):
     """What a build is asked to do (the Python API's keywords; the CLI's options)."""
 
     jobs: int = JOBS
@@ -71,31 +68,37 @@ class BuildOptions:
     all_takes: bool = False  # write build/takes/<shot>/<n>.mp4 for every take on record
 
 
-@dataclass
 class BuildResult:
-    """What a build did, shot by shot, and what it paid."""
+    """What a build did, shot by shot, and what it paid. (A plain class, as every value
+    on the no-op build's path is: the dataclasses module alone costs it ~70M instructions.)"""
 
-    plan: Plan
-    paid: bool  # the backend bills renders
-    built: list[str] = field(default_factory=list)
-    restored: list[str] = field(default_factory=list)
-    up_to_date: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    cached: list[str] = field(default_factory=list)  # earlier versions finished into the cache
-    seconds: float = 0.0  # seconds of video rendered by this build
-    dry_run: list[Would] = field(default_factory=list)  # what it would do
-    # what this run paid: jobs it created (a job resumed from an earlier run, or a create
-    # sent again under its Idempotency-Key, was paid before and is not counted)
-    paid_renders: int = 0
-    paid_cost: Money | None = None  # None: a free backend, or a type the table has no price for
-    takes_written: list[str] = field(default_factory=list)  # takes/<shot>/<n>.mp4 written
-    takes_removed: list[str] = field(default_factory=list)  # stale take files removed
+    __slots__ = (
+        "built", "built_takes", "cached", "done_but_failed", "dry_run", "failed", "paid",
+        "paid_cost", "paid_renders", "plan", "removed", "restored", "seconds", "skipped",
+        "takes_removed", "takes_written", "up_to_date",
+    )  # fmt: skip
 
-    built_takes: int = 0  # renders this build made (a shot's own and its other takes)
-    # shots counted as failed (another take failed) whose output was up to date or restored
-    done_but_failed: list[str] = field(default_factory=list)
+    def __init__(self, plan: Plan, paid: bool, *, paid_cost: Money | None = None) -> None:
+        self.plan = plan
+        self.paid = paid  # the backend bills renders
+        self.built: list[str] = []
+        self.restored: list[str] = []
+        self.up_to_date: list[str] = []
+        self.failed: list[tuple[str, str]] = []
+        self.removed: list[str] = []
+        self.skipped: list[str] = []
+        self.cached: list[str] = []  # earlier versions finished into the cache
+        self.seconds = 0.0  # seconds of video rendered by this build
+        self.dry_run: list[Would] = []  # what it would do
+        # what this run paid: jobs it created (a job resumed from an earlier run, or a
+        # create sent again under its Idempotency-Key, was paid before and is not counted)
+        self.paid_renders = 0
+        self.paid_cost = paid_cost  # None: a free backend, or a type the table has no price for
+        self.takes_written: list[str] = []  # takes/<shot>/<n>.mp4 written
+        self.takes_removed: list[str] = []  # stale take files removed
+        self.built_takes = 0  # renders this build made (a shot's own and its other takes)
+        # shots counted as failed (another take failed) whose output was up to date or restored
+        self.done_but_failed: list[str] = []
 
     def add_built(self, name: str) -> None:
         """A shot (or one of its takes) built: each shot is named once, and only as
