@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, Final, NamedTuple
 
 from shotbuild.buildflags import JOBS, TIMEOUT
 from shotbuild.errors import ShotbuildError
@@ -48,35 +48,86 @@ class Would(NamedTuple):
         return {"name": self.name, "take": self.take, "label": self.said, "would": self.what}
 
 
-class BuildOptions(NamedTuple):
-    """What a build is asked to do (the Python API's keywords; the CLI's options)."""
+class _Compared:
+    """Equality and a repr over a class's FIELDS, as the dataclasses these were gave."""
 
-    jobs: int = JOBS
-    keep_going: bool = False
-    only: tuple[str, ...] = ()
-    force: tuple[str, ...] = ()  # a new take of each, picked (reroll + pick)
-    dry_run: bool = False
-    max_seconds: float | None = None
-    timeout: float = TIMEOUT
-    out: Path | None = None
-    lock_timeout: float = 5.0
-    rerender_missing: bool = False  # a locked render gone from the API may be rendered again
-    reroll: tuple[str, ...] = ()  # shots that get one more take of their current inputs
-    pick_rerolled: bool = False  # the new takes become the picks and the outputs
-    max_cost: Money | None = None  # refuse, before any create, a build that would spend more
-    prices: PriceTable | None = None  # the price table in force (None: shotbuild's defaults)
-    all_takes: bool = False  # write build/takes/<shot>/<n>.mp4 for every take on record
+    __slots__ = ()
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple([getattr(self, name) for name in self.FIELDS])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, _Compared)
+        return self._values() == other._values()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{self.__class__.__qualname__}({shown})"
 
 
-class BuildResult:
+class BuildOptions(_Compared):
+    """What a build is asked to do (the Python API's keywords; the CLI's options).
+    A plain class with the frozen dataclass's __init__ (the same errors for a wrong
+    keyword), equality, hash and repr; its attributes are Final (mypy refuses a change)."""
+
+    FIELDS = (
+        "jobs", "keep_going", "only", "force", "dry_run", "max_seconds", "timeout", "out",
+        "lock_timeout", "rerender_missing", "reroll", "pick_rerolled", "max_cost", "prices",
+        "all_takes",
+    )  # fmt: skip
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        jobs: int = JOBS,
+        keep_going: bool = False,
+        only: tuple[str, ...] = (),
+        force: tuple[str, ...] = (),  # a new take of each, picked (reroll + pick)
+        dry_run: bool = False,
+        max_seconds: float | None = None,
+        timeout: float = TIMEOUT,
+        out: Path | None = None,
+        lock_timeout: float = 5.0,
+        rerender_missing: bool = False,  # a locked render gone from the API may be rendered again
+        reroll: tuple[str, ...] = (),  # shots that get one more take of their current inputs
+        pick_rerolled: bool = False,  # the new takes become the picks and the outputs
+        max_cost: Money | None = None,  # refuse, before any create, a build that would spend more
+        prices: PriceTable | None = None,  # the price table in force (None: the defaults)
+        all_takes: bool = False,  # write build/takes/<shot>/<n>.mp4 for every take on record
+    ) -> None:
+        self.jobs: Final = jobs
+        self.keep_going: Final = keep_going
+        self.only: Final = only
+        self.force: Final = force
+        self.dry_run: Final = dry_run
+        self.max_seconds: Final = max_seconds
+        self.timeout: Final = timeout
+        self.out: Final = out
+        self.lock_timeout: Final = lock_timeout
+        self.rerender_missing: Final = rerender_missing
+        self.reroll: Final = reroll
+        self.pick_rerolled: Final = pick_rerolled
+        self.max_cost: Final = max_cost
+        self.prices: Final = prices
+        self.all_takes: Final = all_takes
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+
+class BuildResult(_Compared):
     """What a build did, shot by shot, and what it paid. (A plain class, as every value
     on the no-op build's path is: the dataclasses module alone costs it ~70M instructions.)"""
 
-    __slots__ = (
-        "built", "built_takes", "cached", "done_but_failed", "dry_run", "failed", "paid",
-        "paid_cost", "paid_renders", "plan", "removed", "restored", "seconds", "skipped",
-        "takes_removed", "takes_written", "up_to_date",
+    FIELDS = (
+        "plan", "paid", "built", "restored", "up_to_date", "failed", "removed", "skipped",
+        "cached", "seconds", "dry_run", "paid_renders", "paid_cost", "takes_written",
+        "takes_removed", "built_takes", "done_but_failed",
     )  # fmt: skip
+    __slots__ = FIELDS
 
     def __init__(self, plan: Plan, paid: bool, *, paid_cost: Money | None = None) -> None:
         self.plan = plan
