@@ -99,6 +99,8 @@ HOOKS: dict[str, tuple[tuple[str, str], ...]] = {
         ("shotbuild.build.record", "takes_on_record"),
         ("shotbuild.store.records", "paid_records"),
         ("shotbuild.store.records", "adoptable"),
+        ("shotbuild.store.cache", "_Guarded.get"),  # the index's one-statement read
+        ("shotbuild.store.cache", "_Guarded.set"),  # and write
         ("diskcache", "Cache.__init__"),
         ("diskcache", "Cache.get"),
         ("diskcache", "Cache.set"),
