@@ -112,4 +112,6 @@ def test_a_value_left_to_diskcache_leaves_the_next_ones_to_the_index(
         for n in range(5):
             cache.index.set(f"job:{n}", {"n": n})
             assert cache.index.get(f"job:{n}") == {"n": n}
+        cache.index.set("job:0", {"n": "again"})  # a row written again: updated here
+        assert cache.index.get("job:0") == {"n": "again"}
     assert calls == ["set", "set", "get"]
