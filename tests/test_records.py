@@ -21,6 +21,7 @@ from shotbuild.store.records import (
     paid_records,
     record_paid,
     shot_history,
+    take_numbers,
     takes_on_record,
 )
 from shotbuild.takes import take_key
@@ -172,3 +173,31 @@ def test_job_record_is_stored_as_asdict_gave_it(tmp_path: Path) -> None:
         assert cache.job(job.key) == job
         stored = cache.index.get(f"job:{job.key}")
     assert pickle.dumps(stored) == pickle.dumps(dataclasses.asdict(job))
+
+
+def test_take_1_is_found_by_its_own_record_not_listed(cache: Cache) -> None:
+    record_paid(cache, render(1, "v1"))
+    assert cache.index.get(f"paid-inputs:{INPUTS}") is None  # one row less a first build
+    assert take_numbers(cache, INPUTS) == [1]
+    record_paid(cache, render(3, "v3"))
+    assert cache.index.get(f"paid-inputs:{INPUTS}") == [3]
+    found = takes_on_record(cache, INPUTS)
+    assert found is not None and sorted(found.takes) == [1, 3]
+    assert take_numbers(cache, INPUTS) == [1, 3]
+    assert take_numbers(cache, "e" * 64, known=1) == [1]
+    assert take_numbers(cache, "e" * 64) == []
+
+
+def test_records_written_the_way_earlier_versions_did_read_the_same(cache: Cache) -> None:
+    """Earlier versions listed take 1 under its inputs too (rows as they wrote them)."""
+    old = [render(n, f"v{n}") for n in (1, 2)]
+    for r in old:
+        cache.index.set(f"paid:{r.key}", [r.to_json()])
+    cache.index.set(f"paid-inputs:{INPUTS}", [1, 2])
+    cache.index.set("paid-shot:intro", [INPUTS])
+    assert take_numbers(cache, INPUTS) == [1, 2]
+    record_paid(cache, render(3, "v3"))
+    assert cache.index.get(f"paid-inputs:{INPUTS}") == [1, 2, 3]
+    found = takes_on_record(cache, INPUTS)
+    assert found is not None and [found.takes[n] for n in (1, 2)] == old
+    assert [sorted(h.takes) for h in shot_history(cache, "intro")] == [[1, 2, 3]]
