@@ -682,7 +682,7 @@ class _Planner:
             return record
         origins = (record.origin, entry.origin if entry is not None else None)
         accepted = accepted_keys(self.backend.identity, request, shot.api_type, *origins)
-        return dataclasses.replace(record, key=key) if record.key in accepted else record
+        return record.replace(key=key) if record.key in accepted else record
 
     def _cached(self, shot: Shot, key: str, request: Request) -> LockEntry | None:
         """The render the local cache holds under any key this shot may have had."""
@@ -764,7 +764,7 @@ class _Planner:
     def _restore(
         self, result: LockEntry, owned: Owned | None, base: dict[str, Any], *, in_place: bool
     ) -> PlanItem:
-        result = dataclasses.replace(result, key=base["key"])  # the executor never re-keys
+        result = result.replace(key=base["key"])  # the executor never re-keys
         if in_place and owned is not None and owned.sha256 == result.sha256:
             return _item(
                 Restore, RESTORE, Code.LOCK_ENTRY_MISSING, base, result=result, source="output"

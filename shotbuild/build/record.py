@@ -133,7 +133,7 @@ class Recorder:
         the shot's inputs (take 1, when it lands, is the pick: it failed otherwise)."""
         keyed = self._as_locked(item)
         number = item.take if item.take != 1 or item.wanted else self._take_of(keyed, entry)
-        entry = dataclasses.replace(entry, key=take_key(keyed.key, number))
+        entry = entry.replace(key=take_key(keyed.key, number))
         as_pick = item.as_pick or (item.wanted and self._first_of_inputs(keyed))
         held = self._holds(item)
         if as_pick and not held:
