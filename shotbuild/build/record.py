@@ -19,7 +19,6 @@ polls and downloads the render again, never paying again."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -204,7 +203,7 @@ class Recorder:
         if shot is None or shot.key == item.key:
             return item
         accepted = takes_keys(item, self.target.identity, shot)
-        return dataclasses.replace(item, key=shot.key) if shot.key in accepted else item
+        return item.replace(key=shot.key) if shot.key in accepted else item
 
     def _remember(self, item: ShotItem, number: int, entry: LockEntry) -> list[int]:
         """Stage into the cache, for one transaction: the result, its request and (a
