@@ -106,13 +106,13 @@ class PlanItem(_Value):
     """What the plan says of one shot; each status has its own type, with only the
     fields that status has (Settled, Render, Resume, Restore, Removed, Orphan)."""
 
-    __slots__ = _ITEM_FIELDS
+    __slots__ = ("_output", "key", "name", "seconds", "status", "why")
     _fields: ClassVar[tuple[str, ...]] = _ITEM_FIELDS
 
     name: str
     status: ShotStatus
     why: Reason
-    output: Path
+    _output: Path | str  # a Path is made when asked for (a no-op asks for none)
     seconds: float  # seconds of video a build would pay for
     key: str | None  # None only for a removed shot
 
@@ -122,16 +122,30 @@ class PlanItem(_Value):
         name: str,
         status: ShotStatus,
         why: Reason,
-        output: Path,
+        output: Path | str,
         seconds: float = 0.0,
         key: str | None = None,
     ) -> None:
         self.name = name
         self.status = status
         self.why = why
-        self.output = output
+        self._output = output
         self.seconds = seconds
         self.key = key
+
+    @property
+    def output(self) -> Path:
+        """Where its output goes."""
+        output = self._output
+        if type(output) is str:
+            output = self._output = Path(output)
+        assert isinstance(output, Path)
+        return output
+
+    @property
+    def where(self) -> str:
+        """`output` as text (without making a Path)."""
+        return str(self._output)
 
     @property
     def reason(self) -> str:
@@ -183,7 +197,7 @@ class ShotItem(PlanItem):
         name: str,
         status: ShotStatus,
         why: Reason,
-        output: Path,
+        output: Path | str,
         key: str,
         shot: Shot,
         request: Request,
@@ -196,7 +210,7 @@ class ShotItem(PlanItem):
         self.name = name
         self.status = status
         self.why = why
-        self.output = output
+        self._output = output
         self.seconds = seconds
         self.key = key
         self.shot = shot
@@ -779,7 +793,7 @@ class _Planner:
         where = f"{self.manifest.build_dir}{os.sep}{rel}"  # one stat, no path parsing
         base: dict[str, Any] = {
             "name": shot.name,
-            "output": Path(where),
+            "output": where,  # a Path only when one is asked for
             "key": key,
             "request": request,
             "shot": shot,
@@ -933,7 +947,7 @@ class _Planner:
             return _item(
                 Restore, RESTORE, Code.LOCK_ENTRY_MISSING, base, result=result, source="output"
             )
-        path: Path = base["output"]
+        path = Path(base["output"])
         if not path.exists():
             problem = Problem.MISSING
         elif owned is None:

@@ -34,7 +34,7 @@ def up_to_date(result: BuildResult, manifest: Manifest, rel: str, item: Settled)
 def remove_stale_temps(folder: Path, items: Sequence[PlanItem]) -> None:
     """Remove what a killed build left half-copied: `.<output>.<random>.tmp` files of
     this spec's outputs (the build lock says no other build is writing them)."""
-    prefixes = tuple(f".{item.output.name}." for item in items)
+    prefixes = tuple(f".{os.path.basename(item.where)}." for item in items)
     try:
         entries = list(os.scandir(folder))
     except OSError:
