@@ -574,7 +574,7 @@ def _subdir_of(plan: Plan) -> str | None:
         return None
     for subdir in SUBDIRS:
         prefix = os.path.join(str(plan.build_dir), subdir, "")
-        if all(str(i.output) == f"{prefix}{i.name}.mp4" for i in plan.items):
+        if all(i.where == f"{prefix}{i.name}.mp4" for i in plan.items):
             return subdir
     return None
 

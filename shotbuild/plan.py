@@ -7,14 +7,12 @@ answer; the reason becomes words only where it is shown."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import os
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, Self, TypeVar, cast
 
 from shotbuild.backends.base import NO_CREDIT, Backend, is_remote
 from shotbuild.heygen.origin import key_identity
@@ -68,17 +66,86 @@ T = TypeVar("T", bound="PlanItem")
 R = TypeVar("R", LockEntry, Owned)
 
 
-@dataclass(frozen=True, kw_only=True)
-class PlanItem:
+class _Value:
+    """Equality, hash, repr and `replace` from a class's `_fields`, as the frozen
+    dataclasses these classes were gave them (a no-op build's path must not import
+    `dataclasses`: it costs ~70M instructions, and each dataclass ~4M to create).
+    Values: nothing assigns to them after __init__; `replace` makes a changed copy."""
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _hidden: ClassVar[frozenset[str]] = frozenset()  # left out of the repr
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, _Value)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = (f"{n}={getattr(self, n)!r}" for n in self._fields if n not in self._hidden)
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with `changes` (what dataclasses.replace did)."""
+        values = {name: getattr(self, name) for name in self._fields}
+        made: Self = cast(Any, type(self))(**{**values, **changes})
+        return made
+
+
+_ITEM_FIELDS = ("name", "status", "why", "output", "seconds", "key")
+
+
+class PlanItem(_Value):
     """What the plan says of one shot; each status has its own type, with only the
     fields that status has (Settled, Render, Resume, Restore, Removed, Orphan)."""
+
+    __slots__ = ("_output", "key", "name", "seconds", "status", "why")
+    _fields: ClassVar[tuple[str, ...]] = _ITEM_FIELDS
 
     name: str
     status: ShotStatus
     why: Reason
-    output: Path
-    seconds: float = 0.0  # seconds of video a build would pay for
-    key: str | None = None  # None only for a removed shot
+    _output: Path | str  # a Path is made when asked for (a no-op asks for none)
+    seconds: float  # seconds of video a build would pay for
+    key: str | None  # None only for a removed shot
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        status: ShotStatus,
+        why: Reason,
+        output: Path | str,
+        seconds: float = 0.0,
+        key: str | None = None,
+    ) -> None:
+        self.name = name
+        self.status = status
+        self.why = why
+        self._output = output
+        self.seconds = seconds
+        self.key = key
+
+    @property
+    def output(self) -> Path:
+        """Where its output goes."""
+        output = self._output
+        if type(output) is str:
+            output = self._output = Path(output)
+        assert isinstance(output, Path)
+        return output
+
+    @property
+    def where(self) -> str:
+        """`output` as text (without making a Path)."""
+        return str(self._output)
 
     @property
     def reason(self) -> str:
@@ -107,16 +174,50 @@ class PlanItem:
         return doc
 
 
-@dataclass(frozen=True, kw_only=True)
+_SHOT_FIELDS = ("shot", "request", "take", "as_pick", "wanted")
+
+
 class ShotItem(PlanItem):
     """An item of a shot in the spec: its key and the request the key is made of."""
 
-    shot: Shot = field(repr=False)
+    __slots__ = _SHOT_FIELDS
+    _fields: ClassVar[tuple[str, ...]] = _ITEM_FIELDS + _SHOT_FIELDS
+    _hidden = frozenset(("shot", "request"))
+
+    shot: Shot
     key: str
-    request: Request = field(repr=False)
-    take: int = 1  # 1: the shot's render; n > 1: another take of its inputs (a reroll)
-    as_pick: bool = True  # a reroll's take becomes the pick and the output (--pick)
-    wanted: bool = False  # a take `takes: N` asks for, beside the shot's own item (Plan.extra)
+    request: Request
+    take: int  # 1: the shot's render; n > 1: another take of its inputs (a reroll)
+    as_pick: bool  # a reroll's take becomes the pick and the output (--pick)
+    wanted: bool  # a take `takes: N` asks for, beside the shot's own item (Plan.extra)
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        status: ShotStatus,
+        why: Reason,
+        output: Path | str,
+        key: str,
+        shot: Shot,
+        request: Request,
+        seconds: float = 0.0,
+        take: int = 1,
+        as_pick: bool = True,
+        wanted: bool = False,
+    ) -> None:
+        # PlanItem's fields set here too: one call per item (a no-op makes one per shot)
+        self.name = name
+        self.status = status
+        self.why = why
+        self._output = output
+        self.seconds = seconds
+        self.key = key
+        self.shot = shot
+        self.request = request
+        self.take = take
+        self.as_pick = as_pick
+        self.wanted = wanted
 
     @property
     def job_key(self) -> str:
@@ -131,25 +232,42 @@ class ShotItem(PlanItem):
         return f"{self.name} (take {self.take})"
 
 
-@dataclass(frozen=True, kw_only=True)
 class Settled(ShotItem):
     """UP_TO_DATE, or COSMETIC (only title/callback_url to record)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, kw_only=True)
+
 class Render(ShotItem):
     """NEW, CHANGED or FAILED: a render to pay for (or, locally, to make)."""
 
-    forced: bool = False  # --force: render again whatever the records say
-    previous: JobRecord | None = None  # the job that failed or was refused (attempts count on)
+    __slots__ = ("forced", "previous")
+    _fields: ClassVar[tuple[str, ...]] = (*ShotItem._fields, "forced", "previous")
+
+    forced: bool  # --force: render again whatever the records say
+    previous: JobRecord | None  # the job that failed or was refused (attempts count on)
+
+    def __init__(
+        self, *, forced: bool = False, previous: JobRecord | None = None, **item: Any
+    ) -> None:
+        super().__init__(**item)
+        self.forced = forced
+        self.previous = previous
 
 
-@dataclass(frozen=True, kw_only=True)
 class Resume(ShotItem):
     """IN_FLIGHT: a job already submitted (or its create unanswered), to see through."""
 
+    __slots__ = ("forced", "job")
+    _fields: ClassVar[tuple[str, ...]] = (*ShotItem._fields, "job", "forced")
+
     job: JobRecord
-    forced: bool = False  # a forced render killed after its intent or create
+    forced: bool  # a forced render killed after its intent or create
+
+    def __init__(self, *, job: JobRecord, forced: bool = False, **item: Any) -> None:
+        super().__init__(**item)
+        self.job = job
+        self.forced = forced
 
     def to_json(self) -> dict[str, Any]:
         doc = super().to_json()
@@ -158,32 +276,47 @@ class Resume(ShotItem):
         return doc
 
 
-@dataclass(frozen=True, kw_only=True)
 class Restore(ShotItem):
     """RESTORE: a render already paid for, from the cache or the lock (no render)."""
 
+    __slots__ = ("result", "source")
+    _fields: ClassVar[tuple[str, ...]] = (*ShotItem._fields, "result", "source")
+
     result: LockEntry  # its key is the shot's key
     source: str  # "cache" (a local blob), "lock" (download again) or "output" (record only)
+
+    def __init__(self, *, result: LockEntry, source: str, **item: Any) -> None:
+        super().__init__(**item)
+        self.result = result
+        self.source = source
 
     def to_json(self) -> dict[str, Any]:
         return {**super().to_json(), "source": self.source}
 
 
-@dataclass(frozen=True, kw_only=True)
 class Removed(PlanItem):
     """REMOVED: a shot that left the spec (its lock entry, its output)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, kw_only=True)
+
 class Orphan(PlanItem):
     """ORPHAN: a job of an earlier version of a shot, finished into the cache. With
     `take` (status IN_FLIGHT): the job of a new take (a killed reroll's or force's)
     of the shot's current inputs, finished into the cache so that the same reroll or
     force, run again, takes it from there without paying again."""
 
+    __slots__ = ("job", "take")
+    _fields: ClassVar[tuple[str, ...]] = (*_ITEM_FIELDS, "job", "take")
+
     key: str
     job: JobRecord
-    take: int | None = None
+    take: int | None
+
+    def __init__(self, *, key: str, job: JobRecord, take: int | None = None, **item: Any) -> None:
+        super().__init__(key=key, **item)
+        self.job = job
+        self.take = take
 
     @property
     def label(self) -> str:
@@ -195,8 +328,7 @@ class Orphan(PlanItem):
         return {**doc, "take": self.take} if self.take else doc
 
 
-@dataclass(frozen=True)
-class UnfinishedTake:
+class UnfinishedTake(NamedTuple):
     """A new take (of a reroll or a `build --force`) of a shot's current inputs whose
     job was started and never finished: the same reroll or force resumes it."""
 
@@ -210,35 +342,72 @@ class UnfinishedTake:
 Work = Render | Resume | Restore  # what a build has to do something for
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What a build of the spec would do: an item per shot, with its reason."""
+class Plan(_Value):
+    """What a build of the spec would do: an item per shot, with its reason. A
+    value (see _Value); no __slots__, for its cached_property."""
 
-    spec: Spec
-    backend: str
-    items: tuple[PlanItem, ...]
-    lock: Mapping[str, LockEntry]
-    build_dir: Path
-    outputs: Mapping[str, Owned] = field(repr=False)  # the build folder's manifest, as read
-    # jobs this spec submitted for keys no shot has now: not work to pay for, but a
-    # build finishes them into the cache (not build/, not the lock)
-    orphans: tuple[Orphan, ...] = ()
-    settled: tuple[str, ...] = ()  # keys listed in flight that need nothing more
-    hashed: Mapping[str, Stat] = field(default_factory=dict, repr=False)  # new stat-cache rows
-    takes: LockFile = field(default_factory=LockFile, repr=False)  # the lock, every take
-    # the price table in force; None for a backend that renders for free (the preview)
-    prices: PriceTable | None = field(default=None, repr=False)
-    # keys of renders a configured remote cache already holds (result and blob): a
-    # build restores them from there, so they are not counted as renders to pay for
-    served: frozenset[str] = frozenset()
-    # the takes `takes: N` asks for that the shots' own items do not make (a shot's
-    # takes 2..N, or take 1 when another take is the pick): each its own job and key
-    extra: tuple[Work, ...] = ()
-    # shot -> takes of its current inputs on record (the lock's, and paid renders');
-    # only for a paid backend (a preview never enters the lock)
-    on_record: Mapping[str, int] = field(default_factory=dict, repr=False)
-    # shot -> its new take (a reroll's or a force's) killed before it finished
-    unfinished: Mapping[str, UnfinishedTake] = field(default_factory=dict, repr=False)
+    _fields: ClassVar[tuple[str, ...]] = (
+        "spec",
+        "backend",
+        "items",
+        "lock",
+        "build_dir",
+        "outputs",
+        "orphans",
+        "settled",
+        "hashed",
+        "takes",
+        "prices",
+        "served",
+        "extra",
+        "on_record",
+        "unfinished",
+    )
+    _hidden = frozenset(("outputs", "hashed", "takes", "prices", "on_record", "unfinished"))
+
+    def __init__(
+        self,
+        spec: Spec,
+        backend: str,
+        items: tuple[PlanItem, ...],
+        lock: Mapping[str, LockEntry],
+        build_dir: Path,
+        outputs: Mapping[str, Owned],
+        orphans: tuple[Orphan, ...] = (),
+        settled: tuple[str, ...] = (),
+        hashed: Mapping[str, Stat] | None = None,
+        takes: LockFile | None = None,
+        prices: PriceTable | None = None,
+        served: frozenset[str] = frozenset(),
+        extra: tuple[Work, ...] = (),
+        on_record: Mapping[str, int] | None = None,
+        unfinished: Mapping[str, UnfinishedTake] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.backend = backend
+        self.items = items
+        self.lock = lock
+        self.build_dir = build_dir
+        self.outputs = outputs  # the build folder's manifest, as read
+        # jobs this spec submitted for keys no shot has now: not work to pay for, but a
+        # build finishes them into the cache (not build/, not the lock)
+        self.orphans = orphans
+        self.settled = settled  # keys listed in flight that need nothing more
+        self.hashed: Mapping[str, Stat] = {} if hashed is None else hashed  # new stat rows
+        self.takes = LockFile() if takes is None else takes  # the lock, every take
+        # the price table in force; None for a backend that renders for free (the preview)
+        self.prices = prices
+        # keys of renders a configured remote cache already holds (result and blob): a
+        # build restores them from there, so they are not counted as renders to pay for
+        self.served = served
+        # the takes `takes: N` asks for that the shots' own items do not make (a shot's
+        # takes 2..N, or take 1 when another take is the pick): each its own job and key
+        self.extra = extra
+        # shot -> takes of its current inputs on record (the lock's, and paid renders');
+        # only for a paid backend (a preview never enters the lock)
+        self.on_record: Mapping[str, int] = {} if on_record is None else on_record
+        # shot -> its new take (a reroll's or a force's) killed before it finished
+        self.unfinished: Mapping[str, UnfinishedTake] = {} if unfinished is None else unfinished
 
     @property
     def seconds(self) -> float:
@@ -386,7 +555,7 @@ def served_remotely(plan: Plan, remote: RemoteCache | None) -> Plan:
         for item in (*plan.items, *plan.extra)
         if isinstance(item, Render) and not item.forced and _remote_has(remote, item.job_key)
     }
-    return dataclasses.replace(plan, served=frozenset(served))
+    return plan.replace(served=frozenset(served))
 
 
 def _remote_has(remote: RemoteCache, key: str) -> bool:
@@ -586,7 +755,7 @@ def _refused(item: Render, job: JobRecord) -> Render:
     """A new or changed shot whose create was refused last time for want of credit:
     said so, its attempt counted on (`previous`), as a failed render's is."""
     why = Reason(Code.NO_CREDIT, item.why.changes)
-    return dataclasses.replace(item, why=why, previous=job)
+    return item.replace(why=why, previous=job)
 
 
 def _item(cls: type[T], status: ShotStatus, code: Code, base: dict[str, Any], **kw: Any) -> T:
@@ -595,17 +764,26 @@ def _item(cls: type[T], status: ShotStatus, code: Code, base: dict[str, Any], **
     return cls(status=status, why=why, **base, **kw)
 
 
-@dataclass
 class _Planner:
     """What the plan of each shot is made from: the lock, the cache, the build folder."""
 
-    backend: Backend
-    remote: bool  # results are paid jobs kept in shots.lock
-    cache: CacheView
-    lock: Mapping[str, LockEntry]
-    manifest: Manifest
-    spec_path: Path
-    live: Mapping[str, str]  # keys of the spec's jobs in flight -> their shot
+    def __init__(
+        self,
+        backend: Backend,
+        remote: bool,  # results are paid jobs kept in shots.lock
+        cache: CacheView,
+        lock: Mapping[str, LockEntry],
+        manifest: Manifest,
+        spec_path: Path,
+        live: Mapping[str, str],  # keys of the spec's jobs in flight -> their shot
+    ) -> None:
+        self.backend = backend
+        self.remote = remote
+        self.cache = cache
+        self.lock = lock
+        self.manifest = manifest
+        self.spec_path = spec_path
+        self.live = live
 
     def seconds(self, shot: Shot) -> float:
         return seconds_of(shot, AUTO_DURATION_MAX if self.remote else DEFAULT_DURATION)
@@ -615,7 +793,7 @@ class _Planner:
         where = f"{self.manifest.build_dir}{os.sep}{rel}"  # one stat, no path parsing
         base: dict[str, Any] = {
             "name": shot.name,
-            "output": Path(where),
+            "output": where,  # a Path only when one is asked for
             "key": key,
             "request": request,
             "shot": shot,
@@ -682,7 +860,7 @@ class _Planner:
             return record
         origins = (record.origin, entry.origin if entry is not None else None)
         accepted = accepted_keys(self.backend.identity, request, shot.api_type, *origins)
-        return dataclasses.replace(record, key=key) if record.key in accepted else record
+        return record.replace(key=key) if record.key in accepted else record
 
     def _cached(self, shot: Shot, key: str, request: Request) -> LockEntry | None:
         """The render the local cache holds under any key this shot may have had."""
@@ -764,12 +942,12 @@ class _Planner:
     def _restore(
         self, result: LockEntry, owned: Owned | None, base: dict[str, Any], *, in_place: bool
     ) -> PlanItem:
-        result = dataclasses.replace(result, key=base["key"])  # the executor never re-keys
+        result = result.replace(key=base["key"])  # the executor never re-keys
         if in_place and owned is not None and owned.sha256 == result.sha256:
             return _item(
                 Restore, RESTORE, Code.LOCK_ENTRY_MISSING, base, result=result, source="output"
             )
-        path: Path = base["output"]
+        path = Path(base["output"])
         if not path.exists():
             problem = Problem.MISSING
         elif owned is None:
@@ -799,7 +977,7 @@ class _Planner:
         shot = lock_file.get(item.name)
         if shot is not None and shot.key != item.key:
             if self._adopted_takes(item, shot):  # under a key it had: no key moves
-                item = dataclasses.replace(item, key=shot.key)
+                item = item.replace(key=shot.key)
             else:
                 shot = None  # another version of the inputs: the recorder starts them anew
         locked = set(shot.takes) if shot is not None else set()

@@ -77,6 +77,14 @@ def load_json(
     return doc
 
 
+def load_json_unhooked(text: str) -> Any:
+    """JSON parsed with only the number checks of `load_json` that are cheap (NaN,
+    Infinity and over-long or infinite floats refused: one call per float), for a
+    hot reader that proves the rest itself: no size or depth bound, duplicate keys
+    NOT refused, integers NOT bounded in length. Raises what json.loads raises."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_float)
+
+
 def check_depth(doc: Any) -> None:
     """BadValue when `doc` nests more than MAX_JSON_DEPTH levels (what `load_json`
     checks unless told not to)."""

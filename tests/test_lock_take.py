@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ K1, K2, K3 = "1" * 64, "2" * 64, "3" * 64
 
 
 def takes(inputs: str, *numbers: int, pick: int = 1, tag: str = "") -> ShotTakes:
-    entries = {n: replace(e(f"{tag}{n}"), key=take_key(inputs, n)) for n in numbers}
+    entries = {n: e(f"{tag}{n}").replace(key=take_key(inputs, n)) for n in numbers}
     return ShotTakes(inputs, entries, pick)
 
 

@@ -4,7 +4,6 @@ an output's path."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -116,7 +115,7 @@ BAD_VALUES: list[Any] = [
     {},
     _GONE,
 ]
-OWNED_FIELDS = [f.name for f in dataclasses.fields(outputs.Owned)]
+OWNED_FIELDS = list(outputs.Owned._fields)
 
 
 def _same_reading(raw: Any) -> None:
@@ -147,7 +146,7 @@ def test_a_good_manifest_entry_takes_the_fast_path() -> None:
     fast = outputs._fast_owned(raw)
     assert fast is not None and fast == outputs._checked_owned(raw)
     assert type(fast.duration) is float
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         fast.key = "0" * 64  # type: ignore[misc]
     assert outputs._fast_owned([raw]) is None and outputs._fast_owned("x") is None
 
@@ -185,7 +184,7 @@ def test_a_one_take_shot_reads_as_the_checked_one() -> None:
     fast = lock._v2_shot(raw, "a")
     assert fast == lock._checked_shot(raw, "a")
     assert fast.pick == 1 and fast.takes[1].duration == 4.0
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         fast.pick = 2  # type: ignore[misc]
 
 

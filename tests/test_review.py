@@ -461,7 +461,7 @@ def test_a_failed_render_shows_heygen_s_message(project: Project) -> None:
             else i
             for i in plan.items
         )
-        return replace(plan, items=items)
+        return plan.replace(items=items)
 
     shot = build_model(replace(project, planner=planner)).shots[2]
     assert (shot.status, shot.message) == (FAILED, "face not found")

@@ -13,7 +13,6 @@ import string
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -156,7 +155,7 @@ def test_the_manifest_keeps_its_bytes_and_merges_another_writer(tmp_path: Path) 
     ours.save()
     doc = {
         "format_version": 1,
-        "outputs": {rel: asdict(ours.entries[rel]) for rel in sorted(ours.entries)},
+        "outputs": {rel: ours.entries[rel]._asdict() for rel in sorted(ours.entries)},
     }
     assert (build / MANIFEST_NAME).read_text() == json.dumps(doc, indent=2, sort_keys=True) + "\n"
     theirs = Manifest(build)  # another spec's build sharing the folder

@@ -19,7 +19,6 @@ polls and downloads the render again, never paying again."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,7 +132,7 @@ class Recorder:
         the shot's inputs (take 1, when it lands, is the pick: it failed otherwise)."""
         keyed = self._as_locked(item)
         number = item.take if item.take != 1 or item.wanted else self._take_of(keyed, entry)
-        entry = dataclasses.replace(entry, key=take_key(keyed.key, number))
+        entry = entry.replace(key=take_key(keyed.key, number))
         as_pick = item.as_pick or (item.wanted and self._first_of_inputs(keyed))
         held = self._holds(item)
         if as_pick and not held:
@@ -204,7 +203,7 @@ class Recorder:
         if shot is None or shot.key == item.key:
             return item
         accepted = takes_keys(item, self.target.identity, shot)
-        return dataclasses.replace(item, key=shot.key) if shot.key in accepted else item
+        return item.replace(key=shot.key) if shot.key in accepted else item
 
     def _remember(self, item: ShotItem, number: int, entry: LockEntry) -> list[int]:
         """Stage into the cache, for one transaction: the result, its request and (a

@@ -11,8 +11,6 @@ force is take n + 1: a new job."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from shotbuild.errors import UsageError
 from shotbuild.plan import (
     Plan,
@@ -72,9 +70,7 @@ def with_rerolls(
     orphans = tuple(o for o in plan.orphans if o.key not in keys)  # resumed as the take
     settled = tuple(k for k in plan.settled if k not in keys)
     extra = tuple(t for t in plan.extra if t.name not in names)  # a new take is one take
-    return dataclasses.replace(
-        plan, items=tuple(items), orphans=orphans, settled=settled, extra=extra
-    )
+    return plan.replace(items=tuple(items), orphans=orphans, settled=settled, extra=extra)
 
 
 def _reroll(plan: Plan, item: PlanItem, cache: Cache, identity: str, *, pick: bool) -> PlanItem:
@@ -132,6 +128,6 @@ def _next_take(
     unfinished, else a render to pay for (plan.take_item: the one rule for a take)."""
     number = takes.next_number()
     why = Reason(Code.REROLL, facts={"take": str(number), "picked": "yes" if forced else ""})
-    keyed = dataclasses.replace(item, key=takes.key)
+    keyed = item.replace(key=takes.key)
     seconds = seconds_of(item.shot)
     return take_item(keyed, number, cache, why, seconds=seconds, pick=pick, forced=forced)

@@ -6,7 +6,6 @@ does only this and never imports the engine (run.py), so this module stays light
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -27,7 +26,7 @@ def up_to_date(result: BuildResult, manifest: Manifest, rel: str, item: Settled)
     owned = manifest.get(rel) if item.status == ShotStatus.COSMETIC else None
     if owned is not None:
         shot = item.shot
-        changed = dataclasses.replace(owned, title=shot.title, callback_url=shot.callback_url)
+        changed = owned.replace(title=shot.title, callback_url=shot.callback_url)
         manifest.put(rel, changed)
     result.up_to_date.append(item.name)
 
@@ -41,7 +40,7 @@ def remove_stale_temps(folder: Path, items: Sequence[PlanItem]) -> None:
         return
     if not temps:  # the usual case: no item's output path is looked at
         return
-    prefixes = tuple(f".{item.output.name}." for item in items)
+    prefixes = tuple(f".{os.path.basename(item.where)}." for item in items)
     for entry in temps:
         if entry.name.startswith(prefixes):
             with contextlib.suppress(OSError):

@@ -34,12 +34,12 @@ that does not yet."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shotbuild import untrusted
 from shotbuild.errors import FileRefused, ShotbuildError
@@ -48,7 +48,15 @@ from shotbuild.regularfile import read_regular
 from shotbuild.store.jsontext import Members, object_text
 from shotbuild.store.pace import Pace
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
-from shotbuild.untrusted import BadValue, is_origin, is_sha256, is_timestamp, is_token, show
+from shotbuild.untrusted import (
+    BadValue,
+    is_origin,
+    is_sha256,
+    is_shot_name,
+    is_timestamp,
+    is_token,
+    show,
+)
 
 LOCK_FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -63,9 +71,10 @@ class LockError(ShotbuildError):
     """The lock file cannot be read."""
 
 
-@dataclass(frozen=True)
-class LockEntry:
-    """One take: a finished paid render."""
+class LockEntry(NamedTuple):
+    """One take: a finished paid render. A NamedTuple, not a dataclass: the no-op
+    build reads one per shot and must not import `dataclasses` (it is never
+    encoded as a tuple: `to_json` gives its object)."""
 
     key: str  # the take's key (take 1: the shot's input key; sha256 hex)
     video_id: str
@@ -74,6 +83,10 @@ class LockEntry:
     duration: float  # seconds of video
     origin: str  # the API origin that rendered it, e.g. https://api.heygen.com
     built_at: str  # UTC, ISO 8601 with a Z
+
+    def replace(self, **changes: Any) -> LockEntry:
+        """A copy with `changes` (what dataclasses.replace did)."""
+        return self._replace(**changes)
 
     def to_json(self) -> dict[str, Any]:
         """The fields in sorted order (a dict literal: this runs for every shot)."""
@@ -110,6 +123,13 @@ def parse_entry(raw: Any) -> LockEntry:
     """A lock entry from outside, every field checked; BadValue says which is wrong.
     The lock of a no-op build is read on every build, so a well-formed entry takes
     one fast test and only a bad one goes through the checks that explain it."""
+    entry = _plain_entry(raw)
+    return entry if entry is not None else _checked_entry(raw)
+
+
+def _plain_entry(raw: Any) -> LockEntry | None:
+    """The entry when every field is plainly right (what `_checked_entry` accepts),
+    else None."""
     if type(raw) is dict and raw.keys() == _ENTRY_FIELDS:
         key, video_id, sha = raw["key"], raw["video_id"], raw["sha256"]
         size, duration = raw["size"], raw["duration"]
@@ -133,7 +153,7 @@ def parse_entry(raw: Any) -> LockEntry:
             # the same in most entries: one string each (sys.intern), not one per entry
             origin, built_at = sys.intern(origin), sys.intern(built_at)
             return LockEntry(key, video_id, sha, size, float(duration), origin, built_at)
-    return _checked_entry(raw)
+    return None
 
 
 _GOOD_ORIGINS: set[str] = set()  # the few origins seen, each matched once
@@ -161,17 +181,22 @@ def _checked_entry(raw: Any) -> LockEntry:
     )
 
 
-@dataclass(frozen=True)
-class ShotTakes:
-    """One shot in the lock: its input key, its takes by number, the pick."""
-
+class _ShotTakes(NamedTuple):
     key: str  # the shot's input key (take 1's key)
     takes: Mapping[int, LockEntry]
-    pick: int = 1
+    pick: int
 
-    def __post_init__(self) -> None:
-        if self.pick not in self.takes:
-            raise ValueError(f"pick {self.pick} is not one of the takes {self.numbers}")
+
+class ShotTakes(_ShotTakes):
+    """One shot in the lock: its input key, its takes by number, the pick (one of
+    them). A NamedTuple, not a dataclass (see LockEntry)."""
+
+    __slots__ = ()
+
+    def __new__(cls, key: str, takes: Mapping[int, LockEntry], pick: int = 1) -> ShotTakes:
+        if pick not in takes:
+            raise ValueError(f"pick {pick} is not one of the takes {sorted(takes)}")
+        return super().__new__(cls, key, takes, pick)
 
     @property
     def picked(self) -> LockEntry:
@@ -186,7 +211,7 @@ class ShotTakes:
             return entry
         first = self.takes.get(1)
         origin = first.origin if first is not None else entry.origin
-        return replace(entry, key=self.key, origin=origin)
+        return entry.replace(key=self.key, origin=origin)
 
     @property
     def numbers(self) -> list[int]:
@@ -223,11 +248,18 @@ class ShotTakes:
         return cls(entry.key, {1: entry}, 1)
 
 
-@dataclass(frozen=True)
-class LockFile:
-    """The whole lock: shot name -> ShotTakes."""
+class _LockFile(NamedTuple):
+    shots: Mapping[str, ShotTakes]
 
-    shots: Mapping[str, ShotTakes] = field(default_factory=dict)
+
+class LockFile(_LockFile):
+    """The whole lock: shot name -> ShotTakes. A NamedTuple, not a dataclass (see
+    LockEntry)."""
+
+    __slots__ = ()
+
+    def __new__(cls, shots: Mapping[str, ShotTakes] | None = None) -> LockFile:
+        return super().__new__(cls, {} if shots is None else shots)
 
     def picked(self) -> dict[str, LockEntry]:
         """Shot name -> its picked take (the compatibility view)."""
@@ -343,7 +375,18 @@ def read_lock_file(path: Path) -> LockFile:
 
 
 def loads_lock_file(text: str, where: str = "shots.lock") -> LockFile:
-    """Parse a lock; every problem is a LockError naming `where` and how to recover."""
+    """Parse a lock; every problem is a LockError naming `where` and how to recover.
+    A lock as shotbuild writes it takes the quickest of three readers that reads it
+    (`_written_lock`, `_fast_lock`, `_checked_lock_file`): each accepts only what the
+    checked one accepts, and reads it to the same value (tests/test_lock_fast.py)."""
+    fast = _written_lock(text)
+    if fast is None:
+        fast = _fast_lock(text)
+    return fast if fast is not None else _checked_lock_file(text, where)
+
+
+def _checked_lock_file(text: str, where: str) -> LockFile:
+    """`loads_lock_file` with every field checked, saying what is wrong."""
     _refuse_conflict_markers(text, where)
     try:
         # every value's type is checked below: no need to walk the document for depth
@@ -351,6 +394,113 @@ def loads_lock_file(text: str, where: str = "shots.lock") -> LockFile:
     except BadValue as e:
         raise LockError(f"{where}: {e}{_restore(where)}") from None
     return _lock_file(doc, where)
+
+
+# A lock exactly as `LockText` writes it, shot by shot, when every shot is of the
+# usual form (one take, picked): its text says each field's value, and the patterns
+# are the checks of `_plain_entry` (a JSON string of these characters has no escape:
+# the text between the quotes is the value)
+_WRITTEN_HEAD = '{\n  "format_version": 2,\n  "shots": {\n'
+_WRITTEN_TAIL = "  }\n}\n"
+_WRITTEN_SHOT = re.compile(
+    r'    "([A-Za-z0-9][A-Za-z0-9._-]{0,99})": \{\n'
+    r'      "key": "([0-9a-f]{64})",\n'
+    r'      "pick": 1,\n'
+    r'      "takes": \{\n'
+    r'        "1": \{\n'
+    r'          "built_at": "(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z)",\n'
+    r'          "duration": ((?:0|[1-9][0-9]{0,4})(?:\.[0-9]{1,20})?),\n'
+    r'          "key": "([0-9a-f]{64})",\n'
+    r'          "origin": "(https?://[A-Za-z0-9.\-\[\]:]{1,300})",\n'
+    r'          "sha256": "([0-9a-f]{64})",\n'
+    r'          "size": (0|[1-9][0-9]{0,11}),\n'  # below untrusted.MAX_SIZE (2**40)
+    r'          "video_id": "([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})"\n'
+    r"        \}\n"
+    r"      \}\n"
+    r"    \}(,?)\n"
+)
+
+
+def _written_lock(text: str) -> LockFile | None:
+    """The lock in `text` when it is exactly as shotbuild writes it and every shot
+    is of the usual form, read by one pattern per shot (no JSON decoder, no
+    dictionary per object); None for anything else."""
+    if not text.startswith(_WRITTEN_HEAD) or len(text) > MAX_LOCK_BYTES:
+        return None
+    match, at, end = _WRITTEN_SHOT.match, len(_WRITTEN_HEAD), len(text) - len(_WRITTEN_TAIL)
+    intern, limit = sys.intern, untrusted.MAX_DURATION
+    shots: dict[str, ShotTakes] = {}
+    count, more = 0, True
+    while more:
+        found = match(text, at)
+        if found is None:
+            return None
+        name, key, built_at, duration, take_key_, origin, sha, size, video_id, comma = (
+            found.groups()
+        )
+        seconds = float(duration)
+        if take_key_ != key or seconds > limit:
+            return None
+        entry = LockEntry(key, video_id, sha, int(size), seconds, intern(origin), intern(built_at))
+        shots[name] = ShotTakes(key, {1: entry}, 1)
+        count, at, more = count + 1, found.end(), comma == ","
+    if at != end or text[end:] != _WRITTEN_TAIL or len(shots) != count:
+        return None  # a shot named twice: the checked reader says so
+    return LockFile(shots)
+
+
+# The strings of one shot of the usual form (one take, picked) in a format-2 lock:
+# its name, its 3 fields and its key, the take's number, the take's 7 fields and
+# its 5 string values
+_USUAL_SHOT_STRINGS = 18
+
+
+def _fast_lock(text: str) -> LockFile | None:
+    """The lock in `text` when it is of the usual form (format 2, every shot one
+    take, picked, every field plainly right), read without the JSON decoder's
+    per-object and per-number hooks; None for anything else, which the checked
+    reader then reads (or refuses, saying why). It accepts only what that reader
+    accepts, and reads it to the same value (tests/test_lock_fast.py):
+    - a duplicate key: the text holds no backslash, so each of its '"' opens or
+      closes a string; a key given twice is dropped by the decoder, so the text
+      would hold more strings than the document read, whose every string is known;
+    - NaN, Infinity and over-long floats: still refused by the decoder's hooks;
+    - over-long integers: every integer read is one checked against a small bound."""
+    if len(text) > MAX_LOCK_BYTES or "\\" in text:
+        return None
+    if any(marker in text for marker in _CONFLICT_MARKERS):
+        return None
+    try:
+        doc = untrusted.load_json_unhooked(text)
+    except Exception:
+        return None
+    if type(doc) is not dict or doc.keys() != _TOP_FIELDS:
+        return None
+    version, raw_shots = doc["format_version"], doc["shots"]
+    if type(version) is not int or version != 2 or type(raw_shots) is not dict:
+        return None
+    if text.count('"') != 2 * (2 + _USUAL_SHOT_STRINGS * len(raw_shots)):
+        return None
+    shots: dict[str, ShotTakes] = {}
+    for name, raw in raw_shots.items():
+        shot = _usual_shot(raw) if is_shot_name(name) else None
+        if shot is None:
+            return None
+        shots[name] = shot
+    return LockFile(shots)
+
+
+def _usual_shot(raw: Any) -> ShotTakes | None:
+    """A shot of one take, picked, every field plainly right; else None."""
+    if type(raw) is not dict or raw.keys() != _SHOT_FIELDS:
+        return None
+    key, pick, takes = raw["key"], raw["pick"], raw["takes"]
+    if not (type(pick) is int and pick == 1 and type(takes) is dict and len(takes) == 1):
+        return None
+    entry = _plain_entry(takes.get("1"))
+    if entry is None or entry.key != key:  # so the shot's key is a checked sha256 too
+        return None
+    return ShotTakes(entry.key, {1: entry}, 1)
 
 
 def read_lock_text(path: Path) -> str | None:

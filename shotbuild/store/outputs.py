@@ -23,9 +23,8 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from shotbuild import untrusted
 from shotbuild.errors import FileRefused, ShotbuildError
@@ -55,9 +54,11 @@ class DamagedBlob(ShotbuildError):
     """A cached render's bytes do not hash to its name: it is not placed."""
 
 
-@dataclass(frozen=True)
-class Owned:
-    """A file of the build folder shotbuild wrote: whose, its bytes and its stat."""
+class Owned(NamedTuple):
+    """A file of the build folder shotbuild wrote: whose, its bytes and its stat.
+    A NamedTuple, not a dataclass: a no-op build reads one per shot and must not
+    import `dataclasses` (it is never encoded as a tuple: `_owned_json` gives its
+    object)."""
 
     shot: str
     backend: str
@@ -74,6 +75,10 @@ class Owned:
     origin: str | None = None
     built_at: str | None = None
     spec: str | None = None  # the spec that wrote it: specs may share a build folder
+
+    def replace(self, **changes: Any) -> Owned:
+        """A copy with `changes` (what dataclasses.replace did)."""
+        return self._replace(**changes)
 
     def belongs_to(self, spec_path: Path) -> bool:
         return self.spec is None or self.spec == str(spec_path)
@@ -118,13 +123,13 @@ class Manifest:
             data, stamp = _read_regular(self.path, MAX_MANIFEST_BYTES)
             text = data.decode("utf-8")
             del data  # not kept beside the text while the document is built (peak memory)
-            # every entry's every field is type-checked below (objects of scalars), so
-            # only the rest of the document is walked for depth
-            doc = untrusted.obj(untrusted.load_json(text, check_depth=False), "the manifest")
-            del text
-            untrusted.check_depth({k: v for k, v in doc.items() if k != "outputs"})
-            outputs = untrusted.obj(doc.get("outputs", {}), "outputs")
-            entries = {safe_rel(rel): owned_from_json(raw) for rel, raw in outputs.items()}
+            # the quickest of three readers that reads it: each accepts only what the
+            # checked one accepts, to the same entries (tests/test_lock_fast.py)
+            entries = _written_entries(text)
+            if entries is None:
+                entries = _usual_entries(text)
+            if entries is None:
+                entries = _checked_entries(text)
         except (FileRefused, ValueError, untrusted.BadValue):
             return {}
         self._stamp = stamp
@@ -262,6 +267,131 @@ class Manifest:
         return object_text(top, 0) + "\n"
 
 
+def _checked_entries(text: str) -> dict[str, Owned]:
+    """The manifest's entries, each field checked; BadValue or ValueError at the
+    first that is not right."""
+    # every entry's every field is type-checked below (objects of scalars), so
+    # only the rest of the document is walked for depth
+    doc = untrusted.obj(untrusted.load_json(text, check_depth=False), "the manifest")
+    untrusted.check_depth({k: v for k, v in doc.items() if k != "outputs"})
+    outputs = untrusted.obj(doc.get("outputs", {}), "outputs")
+    return {safe_rel(rel): owned_from_json(raw) for rel, raw in outputs.items()}
+
+
+_TOP = frozenset(("format_version", "outputs"))
+
+# A manifest exactly as `Manifest._dumps` writes it, entry by entry: its text says
+# each field's value, and the patterns are the checks of `_fast_owned` (a JSON
+# string of these characters has no escape: the text between the quotes is the value)
+_WRITTEN_HEAD = f'{{\n  "format_version": {MANIFEST_FORMAT},\n  "outputs": {{\n'
+_WRITTEN_TAIL = "  }\n}\n"
+_TEXT = r'(?:null|"([^"\\\x00-\x1f]{0,4096})")'  # _plain_text
+_WRITTEN_ENTRY = re.compile(
+    rf'    "({_REL.pattern})": \{{\n'
+    r'      "backend": "([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})",\n'
+    rf'      "built_at": {_TEXT},\n'
+    rf'      "callback_url": {_TEXT},\n'
+    r'      "duration": (?:null|((?:0|[1-9][0-9]{0,4})(?:\.[0-9]{1,20})?)),\n'
+    r'      "inode": (0|[1-9][0-9]{0,18}),\n'
+    r'      "key": "([0-9a-f]{64})",\n'
+    r'      "mtime_ns": (0|[1-9][0-9]{0,18}),\n'
+    rf'      "origin": {_TEXT},\n'
+    r'      "sha256": "([0-9a-f]{64})",\n'
+    r'      "shot": "([A-Za-z0-9][A-Za-z0-9._-]{0,99})",\n'
+    r'      "size": (0|[1-9][0-9]{0,12}),\n'
+    rf'      "spec": {_TEXT},\n'
+    rf'      "title": {_TEXT},\n'
+    r'      "video_id": (?:null|"([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})")\n'
+    r"    \}(,?)\n"
+)
+
+
+def _written_entries(text: str) -> dict[str, Owned] | None:
+    """The entries of a manifest exactly as shotbuild writes it, read by one pattern
+    per entry (no JSON decoder, no dictionary per entry); None for anything else."""
+    if not text.startswith(_WRITTEN_HEAD):
+        return None
+    match, at, end = _WRITTEN_ENTRY.match, len(_WRITTEN_HEAD), len(text) - len(_WRITTEN_TAIL)
+    intern, most = sys.intern, untrusted.MAX_DURATION
+    entries: dict[str, Owned] = {}
+    count, more = 0, True
+    while more:
+        found = match(text, at)
+        if found is None:
+            return None
+        rel, backend, built_at, callback_url, duration, inode, key, mtime, *rest = found.groups()
+        origin, sha, shot, size, spec, title, video_id, comma = rest
+        seconds = None if duration is None else float(duration)
+        numbers = int(size), int(mtime), int(inode)
+        if numbers[0] > untrusted.MAX_SIZE or max(numbers[1:]) > _INT64:
+            return None
+        if seconds is not None and seconds > most:
+            return None
+        entries[rel] = Owned(
+            shot,
+            intern(backend),
+            key,
+            sha,
+            *numbers,
+            title,
+            callback_url,
+            video_id,
+            seconds,
+            None if origin is None else intern(origin),
+            None if built_at is None else intern(built_at),
+            None if spec is None else intern(spec),
+        )
+        count, at, more = count + 1, found.end(), comma == ","
+    if at != end or text[end:] != _WRITTEN_TAIL or len(entries) != count:
+        return None  # a path given twice: the checked reader refuses the manifest
+    return entries
+
+
+def _usual_entries(text: str) -> dict[str, Owned] | None:
+    """The entries of a manifest of the usual form (as shotbuild writes it: its
+    format and its outputs, every entry plainly right), read without the JSON
+    decoder's per-object and per-number hooks; None for anything else, which
+    `_checked_entries` then reads. It accepts only what that reader accepts, and
+    reads it to the same entries (tests/test_lock_fast.py), as `store.lock._fast_lock`
+    does: no backslash in the text, so its '"' count says how many strings it holds,
+    and a key given twice (dropped by the decoder) would make it more than the
+    strings of the document read; every integer read is checked against a bound
+    below 20 digits; NaN, Infinity and over-long floats are still refused."""
+    if len(text) > MAX_MANIFEST_BYTES or "\\" in text:
+        return None
+    try:
+        doc = untrusted.load_json_unhooked(text)
+    except Exception:
+        return None
+    if type(doc) is not dict or doc.keys() != _TOP:
+        return None
+    version, outputs = doc["format_version"], doc["outputs"]
+    if type(version) is not int or version != MANIFEST_FORMAT or type(outputs) is not dict:
+        return None
+    strings = 2  # "format_version" and "outputs"
+    entries: dict[str, Owned] = {}
+    for rel, raw in outputs.items():
+        owned = _fast_owned(raw) if _REL.fullmatch(rel) else None
+        if owned is None:
+            return None
+        # its path, its field names and its string values (4 always there)
+        strings += 5 + len(raw) + _optional_strings(owned)
+        entries[rel] = owned
+    return entries if text.count('"') == 2 * strings else None
+
+
+def _optional_strings(owned: Owned) -> int:
+    """How many of the fields that may be null are strings."""
+    return (
+        (owned.title is not None)
+        + (owned.callback_url is not None)
+        + (owned.video_id is not None)
+        + (owned.origin is not None)
+        + (owned.built_at is not None)
+        + (owned.spec is not None)
+    )
+
+
 def safe_rel(rel: Any) -> str:
     """An output's path in the build folder as the manifest may name it."""
     if not isinstance(rel, str) or not _REL.fullmatch(rel):
@@ -279,7 +409,8 @@ def owned_from_json(raw: Any) -> Owned:
     return fast if fast is not None else _checked_owned(raw)
 
 
-_OWNED_NAMES = frozenset(f.name for f in fields(Owned))
+_OWNED_FIELDS = Owned._fields
+_OWNED_NAMES = frozenset(_OWNED_FIELDS)
 _REQUIRED = frozenset(("shot", "backend", "key", "sha256", "size", "mtime_ns", "inode"))
 
 
@@ -401,12 +532,9 @@ def _stamp_of(path: Path) -> Stamp | None:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-_OWNED_FIELDS = tuple(f.name for f in fields(Owned))
-
-
 def _owned_json(owned: Owned) -> dict[str, Any]:
-    """An entry's fields (dataclasses.asdict, without its deep copy)."""
-    return {name: getattr(owned, name) for name in _OWNED_FIELDS}
+    """An entry's fields, in order."""
+    return owned._asdict()
 
 
 def _read_regular(path: Path, limit: int) -> tuple[bytes, Stamp]:

@@ -18,7 +18,6 @@ commit); the readers here see them."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -240,7 +239,7 @@ def adoptable(cache: Cache, key: str, entry: LockEntry, shot: str = "") -> PaidR
         return None
     if any(r.video_id == entry.video_id for r in paid_records(cache, key)):
         return None
-    entry = dataclasses.replace(entry, key=key)  # the key it is kept under
+    entry = entry.replace(key=key)  # the key it is kept under
     request = cache.request(key) or {}
     return PaidRender.of(entry, inputs_key=key, take=1, shot=shot, request=request)
 
