@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import os
 from pathlib import Path
 
@@ -26,10 +25,10 @@ def key(shot: object, root: Path = Path("."), backend: str = "https://api.heygen
 def test_defaults_prompt_space_title_and_callback_do_not_change_the_key() -> None:
     base = make_shot("a", "A walk.")
     assert key(base) == key(make_shot("a", "  A walk.\n", resolution="720p", aspect_ratio="16:9"))
-    assert key(base) == key(dataclasses.replace(base, title="T", callback_url="https://x.test"))
-    assert key(base) == key(dataclasses.replace(base, name="renamed"))
+    assert key(base) == key(base.replace(title="T", callback_url="https://x.test"))
+    assert key(base) == key(base.replace(name="renamed"))
     # HeyGen's two names of the Avatar Shots model are one key
-    assert key(base) == key(dataclasses.replace(base, api_type="cinematic_avatar"))
+    assert key(base) == key(base.replace(api_type="cinematic_avatar"))
 
 
 def test_what_decides_the_pixels_changes_the_key() -> None:
@@ -45,7 +44,7 @@ def test_what_decides_the_pixels_changes_the_key() -> None:
         {"api_type": "studio"},
         {"references": (Reference(type="url", url="https://cdn.test/a.mp4"),)},
     ]
-    keys = {key(dataclasses.replace(base, **change)) for change in changes}  # type: ignore[arg-type]
+    keys = {key(base.replace(**change)) for change in changes}  # type: ignore[arg-type]
     assert len(keys) == len(changes) and key(base) not in keys
 
 

@@ -12,9 +12,8 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shotbuild.spec import rules, schema, sequences
 from shotbuild.spec.merge import MergedShot, merge, subpaths
@@ -129,8 +128,7 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     return _spec(Path(os.path.abspath(path)), doc, shots, source), []
 
 
-@dataclass(frozen=True)
-class _Source:
+class _Source(NamedTuple):
     """The spec file's text, and the sha256 of its bytes."""
 
     text: str

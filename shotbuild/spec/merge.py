@@ -4,19 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from shotbuild.spec.problems import JsonPath
 
 
-@dataclass(frozen=True)
 class MergedShot:
     """A shot's fields with the defaults merged under them, and where each came from."""
 
-    name: str
-    fields: dict[str, Any]
-    origin: dict[str, JsonPath]  # field -> the mapping it came from: the shot or defaults
+    __slots__ = ("fields", "name", "origin")
+
+    def __init__(self, name: str, fields: dict[str, Any], origin: dict[str, JsonPath]) -> None:
+        self.name: Final = name
+        self.fields: Final = fields
+        self.origin: Final = origin  # field -> the mapping it came from: the shot or defaults
 
     def where(self, field: str, *sub: str | int) -> JsonPath:
         """The document path of a field (or of a value inside it)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -120,16 +119,24 @@ class Nodes:
         return isinstance(path, tuple) and self.get(path) is not None
 
 
-@dataclass
 class Parsed:
     """A YAML document's value, and where each of its values and keys is written."""
 
-    value: Any
-    # The node of each value and of each mapping key, by path (found when asked:
-    # positions are made from nodes only when asked for, most loads need few).
-    values: Nodes = field(default_factory=lambda: Nodes(None, keys=False))
-    keys: Nodes = field(default_factory=lambda: Nodes(None, keys=True))
-    problems: list[tuple[Position, str]] = field(default_factory=list)
+    __slots__ = ("keys", "problems", "value", "values")
+
+    def __init__(
+        self,
+        value: Any,
+        values: Nodes | None = None,
+        keys: Nodes | None = None,
+        problems: list[tuple[Position, str]] | None = None,
+    ) -> None:
+        self.value = value
+        # The node of each value and of each mapping key, by path (found when asked:
+        # positions are made from nodes only when asked for, most loads need few).
+        self.values = Nodes(None, keys=False) if values is None else values
+        self.keys = Nodes(None, keys=True) if keys is None else keys
+        self.problems: list[tuple[Position, str]] = [] if problems is None else problems
 
     def position(self, path: JsonPath, *, key: bool = False) -> Position:
         """Where the value at `path` (or its key) is written; for a path that is
