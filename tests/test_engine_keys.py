@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
 
+import pytest
 from engine_fakes import make_shot
+from hypothesis import given
+from hypothesis import strategies as st
 
-from shotbuild.keys import StatCachedHasher, diff_requests, key_of, request_of, sha256_file
+from shotbuild.keys import (
+    KEY_FORMAT,
+    StatCachedHasher,
+    _usual_key_text,
+    canonical_json,
+    diff_requests,
+    key_of,
+    request_of,
+    sha256_file,
+)
 from shotbuild.spec.model import Reference
 
 
@@ -86,3 +101,47 @@ def test_diff_names_fields_and_list_items() -> None:
     old = {"prompt": "a", "references": [{"url": "x"}, {"url": "y"}], "duration": 10}
     new = {"prompt": "b", "references": [{"url": "x"}, {"url": "z"}, {"url": "w"}]}
     assert diff_requests(old, new) == ["duration", "prompt", "references[1]", "references[2]"]
+
+
+TEXT = st.text(max_size=6) | st.sampled_from(['é\n"x\\', "\x00\u2028", "\ud800", "16:9"])
+USUAL = st.fixed_dictionaries(
+    {
+        "type": TEXT,
+        "prompt": TEXT,
+        "avatar_id": st.lists(TEXT, max_size=3),
+        "aspect_ratio": TEXT,
+        "resolution": TEXT,
+        "enhance_prompt": st.booleans(),
+        "auto_duration": st.booleans(),
+        "references": st.lists(st.dictionaries(TEXT, TEXT, max_size=3), max_size=2),
+    },
+    optional={"duration": st.integers(-(10**20), 10**20)},
+)
+ODD = (
+    st.none() | st.booleans() | st.integers() | st.floats() | TEXT | st.lists(TEXT | st.integers())
+)
+
+
+@given(
+    USUAL,
+    st.dictionaries(st.sampled_from(["duration", "prompt", "avatar_id", "references", "x"]), ODD),
+    st.sets(st.sampled_from(["duration", "type", "references"])),
+    TEXT,
+)
+def test_a_key_is_the_sha256_of_the_canonical_json_of_its_document(
+    usual: dict[str, Any], odd: dict[str, Any], dropped: set[str], identity: str
+) -> None:
+    """key_of writes the document of a usual request itself (_usual_key_text); every
+    request, usual or not, gets the key of canonical_json's text."""
+    for request in (usual, {**usual, **odd}, {k: v for k, v in usual.items() if k not in dropped}):
+        doc = {"v": KEY_FORMAT, "backend": identity, "request": request}
+        text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        expected = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        try:
+            got = key_of(identity, request)
+        except UnicodeEncodeError:  # a lone surrogate: neither way makes a key of it
+            with pytest.raises(UnicodeEncodeError):
+                canonical_json(doc).encode("utf-8")
+            continue
+        assert got == expected
+    assert _usual_key_text(identity, usual) is not None  # the written-out way was taken
