@@ -69,7 +69,8 @@ def canonical_json(value: Any) -> str:
 def request_of(shot: Shot, root: Path, hash_file: FileHasher) -> Request:
     """The request that decides the pixels: the create body of `request.body_of`,
     every reference by identity and the cosmetic fields left out."""
-    identities = [reference_identity(ref, root, hash_file) for ref in shot.references]
+    refs = shot.references
+    identities = [reference_identity(ref, root, hash_file) for ref in refs] if refs else []
     return keyed_request(body_of(shot, identities))
 
 
