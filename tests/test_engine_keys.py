@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from engine_fakes import make_shot
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shotbuild.keys import (
@@ -122,6 +122,7 @@ ODD = (
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     USUAL,
     st.dictionaries(st.sampled_from(["duration", "prompt", "avatar_id", "references", "x"]), ODD),

@@ -6,7 +6,7 @@ import re
 from pathlib import PurePosixPath
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shotbuild.spec.rules import _suffix, reference_kind
@@ -199,6 +199,7 @@ KEYS = st.sampled_from(["a", "b", "c", "<<", "1", "yes", "[x]", "{y: 1}"])
 LEAVES = st.sampled_from(["x", "1", "017", "2.5", "~", "*m", "[1, *m]", "{a: 1}", "!!int z"])
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(KEYS, LEAVES), max_size=5), st.lists(st.tuples(KEYS, LEAVES), max_size=3))
 def test_the_one_pass_over_a_mapping_reads_what_pairs_read(
     top: list[tuple[str, str]], inner: list[tuple[str, str]]

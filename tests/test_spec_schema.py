@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import example, given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shotbuild.spec import schema
@@ -225,6 +225,7 @@ BOUNDS = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLeng
 NUMBERS = st.none() | st.booleans() | st.integers(-5, 5) | st.floats() | st.text(max_size=3)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(["integer", "number", "string"]),
     st.dictionaries(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shotbuild.spec.model import Member, Position, Reference, Sequence, Shot, Spec
@@ -56,6 +56,7 @@ shots = st.builds(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shots, shots)
 def test_a_shot_compares_hashes_and_shows_as_the_dataclass_did(a: Any, b: Any) -> None:
     new_a, new_b, old_a, old_b = Shot(**a), Shot(**b), OldShot(**a), OldShot(**b)
@@ -67,6 +68,7 @@ def test_a_shot_compares_hashes_and_shows_as_the_dataclass_did(a: Any, b: Any) -
     assert new_a != old_a and new_a != tuple(getattr(new_a, n) for n in Shot.FIELDS)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(texts, st.integers(1, 3), st.integers(1, 3), texts), max_size=8))
 def test_problems_sort_and_repeat_as_the_dataclass_did(rows: list[Any]) -> None:
     new = [str(p) for p in unique(Problem(*row) for row in rows)]
