@@ -113,7 +113,7 @@ _TIMED = (
 )
 _UNTIMED = tuple(k for k in _TIMED if k != "duration")
 _TIMED_KEYS, _UNTIMED_KEYS = frozenset(_TIMED), frozenset(_UNTIMED)
-_STR, _BOOL = frozenset({str}), frozenset({bool})
+_STR = frozenset({str})
 
 
 def _usual_key_text(identity: str, request: Request) -> str | None:
@@ -128,28 +128,39 @@ def _usual_key_text(identity: str, request: Request) -> str | None:
         return None
     get = request.get
     duration, auto, enhance = get("duration"), get("auto_duration"), get("enhance_prompt")
-    if (timed and type(duration) is not int) or {type(auto), type(enhance)} != _BOOL:
-        return None
-    strings: tuple[Any, ...] = (get("aspect_ratio"), get("prompt"), get("resolution"), get("type"))
-    if not {*map(type, strings)} <= _STR:
+    ratio, prompt = get("aspect_ratio"), get("prompt")
+    resolution, kind = get("resolution"), get("type")
+    if not (
+        (not timed or type(duration) is int)
+        and type(auto) is bool
+        and type(enhance) is bool
+        and type(ratio) is str
+        and type(prompt) is str
+        and type(resolution) is str
+        and type(kind) is str
+    ):
         return None
     looks, refs = _strings(get("avatar_id")), _references(get("references"))
     if looks is None or refs is None:
         return None
-    ratio, prompt, resolution, kind = map(_STRING, strings)
     when = f'"duration":{int.__repr__(duration)},' if timed else ""
+    string = _STRING
     return (
-        f'{{"backend":{_STRING(identity)},"request":{{"aspect_ratio":{ratio},'
+        f'{{"backend":{string(identity)},"request":{{"aspect_ratio":{string(ratio)},'
         f'"auto_duration":{"true" if auto else "false"},"avatar_id":[{looks}],{when}'
-        f'"enhance_prompt":{"true" if enhance else "false"},"prompt":{prompt},'
-        f'"references":[{refs}],"resolution":{resolution},"type":{kind}}},"v":{KEY_FORMAT}}}'
+        f'"enhance_prompt":{"true" if enhance else "false"},"prompt":{string(prompt)},'
+        f'"references":[{refs}],"resolution":{string(resolution)},"type":{string(kind)}}},'
+        f'"v":{KEY_FORMAT}}}'
     )
 
 
 def _strings(values: Any) -> str | None:
     """A list of strings as canonical JSON writes its items; None for anything else."""
-    if type(values) is not list or not {*map(type, values)} <= _STR:
+    if type(values) is not list:
         return None
+    for value in values:
+        if type(value) is not str:
+            return None
     return ",".join(map(_STRING, values))
 
 
@@ -157,6 +168,8 @@ def _references(refs: Any) -> str | None:
     """A list of {str: str} as canonical JSON writes its items; None for anything else."""
     if type(refs) is not list:
         return None
+    if not refs:
+        return ""
     out: list[str] = []
     for ref in refs:
         if type(ref) is not dict:
