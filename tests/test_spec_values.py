@@ -98,3 +98,22 @@ def test_a_spec_compares_without_its_positions_and_sha256() -> None:
         "Position(line=1, col=2)"
     )
     assert Position(1, 2) != (1, 2)
+
+
+def test_loading_a_spec_and_its_keys_imports_no_dataclasses(tmp_path: Path) -> None:
+    """`import dataclasses` costs a no-op build ~72M instructions (inspect, ast...):
+    the spec, its keys and its requests must not bring it in."""
+    import subprocess
+    import sys
+
+    (tmp_path / "shots.yaml").write_text("shots:\n  a: {prompt: p, avatar_id: [look]}\n")
+    code = (
+        "import sys; from pathlib import Path; from shotbuild.spec import load_spec;"
+        " from shotbuild.keys import shot_keys; import shotbuild.spec.files;"
+        " spec = load_spec(Path('shots.yaml')); shot_keys(spec, 'https://x.test', str);"
+        " print(sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stderr
