@@ -15,8 +15,9 @@ bookkeeping share. What is counted (see HOOKS): reading and writing shots.lock,
 recording a take in it, the manifest (loading it, recording an output's stat,
 merging and saving), job records (read and written) and the list of jobs in flight,
 the cache's results, requests and paid-render records, and every call into the
-diskcache index itself from anywhere (so a read made while planning or by the API
-client counts too), its transactions' BEGIN and COMMIT included. Shown apart, not in
+diskcache index itself from anywhere, the cache's one-statement get and set too (so
+a read made while planning or by the API client counts too), its transactions'
+BEGIN and COMMIT included. Shown apart, not in
 the share: the temporary file a download streams into and its rename into blobs/
 ("blob files": the download landing, like the copy into build/). Not counted: the
 create/poll/download round trips, hashing the download, copying it into build/ (the
@@ -99,6 +100,8 @@ HOOKS: dict[str, tuple[tuple[str, str], ...]] = {
         ("shotbuild.build.record", "takes_on_record"),
         ("shotbuild.store.records", "paid_records"),
         ("shotbuild.store.records", "adoptable"),
+        ("shotbuild.store.cache", "_Guarded.get"),  # the index's one-statement read
+        ("shotbuild.store.cache", "_Guarded.set"),  # and write
         ("diskcache", "Cache.__init__"),
         ("diskcache", "Cache.get"),
         ("diskcache", "Cache.set"),

@@ -14,9 +14,8 @@ Unknown keys and bad values are one-line errors."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shotbuild.errors import FileRefused, ShotbuildError
 from shotbuild.money import MoneySettings
@@ -36,14 +35,13 @@ class ConfigError(ShotbuildError):
     """The project config file cannot be used as written."""
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The project config file's settings, as read."""
 
     path: Path | None = None  # where the settings came from (None: no file)
     remote_cache: str | None = None
     remote_cache_mode: str | None = None
-    money: MoneySettings = field(default_factory=MoneySettings)
+    money: MoneySettings = MoneySettings()
 
 
 def find_config(start: Path) -> Config:

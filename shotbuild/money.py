@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from shotbuild.errors import ShotbuildError
 
@@ -37,12 +36,41 @@ class BadAmount(ShotbuildError):
     """A price or a limit is not an amount of money."""
 
 
-@dataclass(frozen=True, order=True)
 class Money:
-    """An amount in one currency, exact (Decimal); shown rounded to cents."""
+    """An amount in one currency, exact (Decimal); shown rounded to cents. Equal and
+    ordered as (amount, currency) when both are Money, as the frozen dataclass it was;
+    a plain class, not a tuple (whose + and * mean something else), so that the no-op
+    build never imports dataclasses."""
 
-    amount: Decimal
-    currency: str = USD
+    __slots__ = ("amount", "currency")
+
+    def __init__(self, amount: Decimal, currency: str = USD) -> None:
+        self.amount: Final = amount
+        self.currency: Final = currency
+
+    def __repr__(self) -> str:
+        return f"Money(amount={self.amount!r}, currency={self.currency!r})"
+
+    def _key(self) -> tuple[Decimal, str]:
+        return (self.amount, self.currency)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Money) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __lt__(self, other: Money) -> bool:
+        return self._key() < other._key() if isinstance(other, Money) else NotImplemented
+
+    def __le__(self, other: Money) -> bool:
+        return self._key() <= other._key() if isinstance(other, Money) else NotImplemented
+
+    def __gt__(self, other: Money) -> bool:
+        return self._key() > other._key() if isinstance(other, Money) else NotImplemented
+
+    def __ge__(self, other: Money) -> bool:
+        return self._key() >= other._key() if isinstance(other, Money) else NotImplemented
 
     def __str__(self) -> str:
         cents = self.amount.quantize(CENT, rounding=ROUND_HALF_UP)
@@ -102,8 +130,7 @@ def parse_currency(value: Any, what: str = "currency") -> str:
 # -- the price table -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(NamedTuple):
     """What one render of a type costs: flat per video, or per second of video."""
 
     amount: Money
@@ -121,11 +148,10 @@ class Price:
         return f"{self.amount} per {self.per}"
 
 
-@dataclass(frozen=True)
-class PriceTable:
+class PriceTable(NamedTuple):
     """Prices by API type. `source` says where they came from (for `doctor`)."""
 
-    prices: Mapping[str, Price] = field(default_factory=dict)
+    prices: Mapping[str, Price] = {}  # never changed: a Mapping
     source: str = "shotbuild's defaults, from HeyGen's pricing page in 2026"
 
     def price_of(self, api_type: str) -> Price | None:
@@ -161,8 +187,7 @@ def default_table() -> PriceTable:
     return PriceTable({name: price for name in AVATAR_SHOTS_TYPES})
 
 
-@dataclass(frozen=True)
-class MoneySettings:
+class MoneySettings(NamedTuple):
     """The money settings of the project config; None where the file says nothing."""
 
     price_per_video: Decimal | None = None
@@ -244,8 +269,7 @@ class Affordable(Enum):
     CREDITS = "credits"  # paid in subscription credits, whose dollar value is unknown
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What `check_affordable` found; `line` is what to tell the user (None: nothing)."""
 
     state: Affordable

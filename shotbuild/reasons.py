@@ -5,9 +5,8 @@ they become the sentences `plan`, `status` and `build` show."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Code(StrEnum):
@@ -41,8 +40,7 @@ class Problem(StrEnum):
     DIFFERS = "output differs from its render"
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One field of a shot's request that changed, and how."""
 
     field: str  # a path into the request: "prompt", "references[1]"
@@ -50,8 +48,7 @@ class Change:
     new: Any = None
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """Why a shot has the status it has: a code, with its changes and facts."""
 
     code: Code

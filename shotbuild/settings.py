@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from shotbuild.config import DEFAULT_MODE, ENV_MODE, ENV_URL, MODES, ConfigError, find_config
 from shotbuild.errors import UsageError
@@ -42,17 +41,40 @@ BACKENDS = ("heygen", "preview")
 DEFAULT_BACKEND = "heygen"
 
 
-@dataclass(frozen=True)
 class HeyGenAccess:
-    """Where the HeyGen API is and the key for it (None: not set)."""
+    """Where the HeyGen API is and the key for it (None: not set). A plain class, not
+    a tuple, so the key is never an item to index, unpack or print: its repr leaves
+    it out."""
 
-    base_url: str = DEFAULT_BASE_URL
-    api_key: str | None = field(default=None, repr=False)
-    allow_insecure_http: bool = False  # the key may go over plain http to another machine
+    __slots__ = ("allow_insecure_http", "api_key", "base_url")
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        allow_insecure_http: bool = False,  # the key may go over plain http to another machine
+    ) -> None:
+        self.base_url: Final = base_url
+        self.api_key: Final = api_key
+        self.allow_insecure_http: Final = allow_insecure_http
+
+    def _key(self) -> tuple[str, str | None, bool]:
+        return (self.base_url, self.api_key, self.allow_insecure_http)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, HeyGenAccess) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"HeyGenAccess(base_url={self.base_url!r},"
+            f" allow_insecure_http={self.allow_insecure_http!r})"
+        )
 
 
-@dataclass(frozen=True)
-class RemoteSetting:
+class RemoteSetting(NamedTuple):
     """The shared remote cache a build uses (url None: none)."""
 
     url: str | None = None
@@ -67,14 +89,13 @@ class RemoteSetting:
         return RemoteCache.from_url(self.url, self.mode)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Every setting a command runs with, resolved once."""
 
     backend: str = DEFAULT_BACKEND
     heygen: HeyGenAccess = HeyGenAccess()
     remote: RemoteSetting = RemoteSetting()
-    money: MoneySettings = field(default_factory=MoneySettings)  # prices, max_cost, confirm
+    money: MoneySettings = MoneySettings()  # prices, max_cost, confirm
 
     @classmethod
     def resolve(

@@ -12,8 +12,11 @@ from typing import Any
 import httpx
 
 from shotbuild.backends.heygen import HeyGenBackend
+from shotbuild.build import BuildOptions, BuildResult, build
+from shotbuild.plan import make_plan
 from shotbuild.spec.model import Shot, Spec
 from shotbuild.store.cache import Cache
+from shotbuild.takes import idempotency_key, take_key
 
 API_KEY = "sk-test-9f8e7d6c5b4a"
 BASE_URL = "https://api.fake-heygen.test"
@@ -163,3 +166,32 @@ async def no_sleep(seconds: float) -> None:
 
 def heygen_backend(fake: FakeHeyGen, cache: Cache) -> HeyGenBackend:
     return HeyGenBackend(BASE_URL, API_KEY, cache=cache, transport=fake.transport(), sleep=no_sleep)
+
+
+class World:
+    """A fake HeyGen and a cache under `folder`, and the engine's build against them,
+    which never sleeps."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.fake = FakeHeyGen()
+        self.cache = Cache(folder / "cache")
+
+    def backend(self) -> HeyGenBackend:
+        return heygen_backend(self.fake, self.cache)
+
+    def build(self, spec: Spec, **options: Any) -> BuildResult:
+        return build(
+            spec, self.backend(), BuildOptions(**options), cache=self.cache, sleep=no_sleep
+        )
+
+    def plan_statuses(self, spec: Spec) -> dict[str, str]:
+        return {
+            item.name: item.status for item in make_plan(spec, self.backend(), self.cache).items
+        }
+
+    def fail_take(self, spec: Spec, name: str, number: int) -> None:
+        """Make the render of take `number` of shot `name` fail at the fake API."""
+        plan = make_plan(spec, self.backend(), self.cache)
+        key = next(item.key for item in plan.items if item.name == name)
+        self.fake.fail_keys.add(idempotency_key(take_key(key, number), 1))

@@ -11,13 +11,15 @@ import pytest
 from engine_fakes import (
     API_KEY,
     FakeHeyGen,
+    World,
     heygen_backend,
     make_shot,
     make_spec,
+    no_sleep,
     video_bytes,
 )
 
-from shotbuild.build import BuildOptions, BuildResult, build
+from shotbuild.build import BuildOptions, build
 from shotbuild.build import crash as build_module
 from shotbuild.errors import ShotbuildError
 from shotbuild.plan import CHANGED, COSMETIC, IN_FLIGHT, NEW, RESTORE, UP_TO_DATE, make_plan
@@ -31,26 +33,6 @@ def four(folder: Path) -> Spec:
         folder,
         *(make_shot(f"shot-{i}", f"Prompt number {i}.", duration=4 + i) for i in range(4)),
     )
-
-
-class World:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.fake = FakeHeyGen()
-        self.cache = Cache(folder / "cache")
-
-    def build(self, spec: Spec, **options: object) -> BuildResult:
-        backend = heygen_backend(self.fake, self.cache)
-        opts = BuildOptions(**options)  # type: ignore[arg-type]
-        return build(spec, backend, opts, cache=self.cache, sleep=_no_sleep)
-
-    def plan_statuses(self, spec: Spec) -> dict[str, str]:
-        plan = make_plan(spec, heygen_backend(self.fake, self.cache), self.cache)
-        return {item.name: item.status for item in plan.items}
-
-
-async def _no_sleep(seconds: float) -> None:
-    return None
 
 
 @pytest.fixture
@@ -414,7 +396,7 @@ def test_a_shared_remote_cache_serves_a_second_machine_without_a_render(tmp_path
         cache = Cache(home / "cache")
         results.append(
             build(
-                four(home), heygen_backend(fake, cache), cache=cache, sleep=_no_sleep, remote=remote
+                four(home), heygen_backend(fake, cache), cache=cache, sleep=no_sleep, remote=remote
             )
         )
     assert len(results[0].built) == 4 and sorted(results[1].restored) == sorted(results[0].built)
@@ -425,7 +407,7 @@ def test_a_shared_remote_cache_serves_a_second_machine_without_a_render(tmp_path
     shutil.rmtree(second / "cache")
     cache = Cache(second / "cache")
     again = build(
-        four(second), heygen_backend(fake, cache), cache=cache, sleep=_no_sleep, remote=remote
+        four(second), heygen_backend(fake, cache), cache=cache, sleep=no_sleep, remote=remote
     )
     assert again.restored == ["shot-0"] and fake.downloads == 4
 
@@ -436,7 +418,7 @@ def test_a_broken_remote_cache_never_fails_a_build(world: World, tmp_path: Path)
     (tmp_path / "not-a-folder").write_text("x")
     remote = RemoteCache.from_url(f"file://{tmp_path / 'not-a-folder'}", "readwrite")
     backend = heygen_backend(world.fake, world.cache)
-    result = build(four(tmp_path), backend, cache=world.cache, sleep=_no_sleep, remote=remote)
+    result = build(four(tmp_path), backend, cache=world.cache, sleep=no_sleep, remote=remote)
     assert result.exit_code == 0 and len(result.built) == 4
 
 

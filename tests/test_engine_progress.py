@@ -17,15 +17,10 @@ from shotbuild.progress import LineReporter, summary_lines
 def result(tmp_path: Path) -> BuildResult:
     spec = make_spec(tmp_path, make_shot("a"))
     plan = Plan(spec, "heygen", (), {}, tmp_path / "build", {})
-    return BuildResult(
-        plan,
-        paid=True,
-        built=["a"],
-        failed=[("b", "render vid_2 failed: moderation_failed")],
-        seconds=10,
-        paid_renders=1,
-        paid_cost=Money(Decimal("7")),
-    )
+    done = BuildResult(plan, paid=True, paid_cost=Money(Decimal("7")))
+    done.built, done.seconds, done.paid_renders = ["a"], 10, 1
+    done.failed = [("b", "render vid_2 failed: moderation_failed")]
+    return done
 
 
 def test_plain_lines_once_per_state_and_a_summary(tmp_path: Path) -> None:

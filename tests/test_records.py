@@ -7,12 +7,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec, video_bytes
+from engine_fakes import World, heygen_backend, make_shot, make_spec, video_bytes
 
 from shotbuild import cli
-from shotbuild.build import BuildOptions, BuildResult, build
 from shotbuild.plan import CHANGED, make_plan
-from shotbuild.spec.model import Spec
 from shotbuild.store.cache import Cache
 from shotbuild.store.gc import collect
 from shotbuild.store.lock import LockEntry, read_lock
@@ -23,6 +21,7 @@ from shotbuild.store.records import (
     paid_records,
     record_paid,
     shot_history,
+    take_numbers,
     takes_on_record,
 )
 from shotbuild.takes import take_key
@@ -90,29 +89,14 @@ def test_a_record_must_be_of_the_take_it_says(cache: Cache) -> None:
 # -- gc and the engine of today ------------------------------------------------------
 
 
-class World:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.fake = FakeHeyGen()
-        self.cache = Cache(folder / "cache")
-        (folder / "shots.yaml").write_text("# the spec file gc looks for\n")
-
-    def build(self, spec: Spec) -> BuildResult:
-        return build(
-            spec,
-            heygen_backend(self.fake, self.cache),
-            BuildOptions(),
-            cache=self.cache,
-            sleep=_no_sleep,
-        )
-
-
-async def _no_sleep(seconds: float) -> None:
-    return None
+def gc_world(folder: Path) -> World:
+    """A World whose folder holds the spec file gc looks for."""
+    (folder / "shots.yaml").write_text("# the spec file gc looks for\n")
+    return World(folder)
 
 
 def test_back_to_an_earlier_prompt_after_gc_costs_no_create(tmp_path: Path) -> None:
-    world = World(tmp_path)
+    world = gc_world(tmp_path)
     first = make_spec(tmp_path, make_shot("hero", "The first prompt."))
     world.build(first)
     original = read_lock(first.lock_path)["hero"]
@@ -137,7 +121,7 @@ def test_gc_never_records_previews_or_junk(cache: Cache) -> None:
 
 
 def test_drop_paid_records_forgets_only_what_no_lock_refers_to(tmp_path: Path) -> None:
-    world = World(tmp_path)
+    world = gc_world(tmp_path)
     first = make_spec(tmp_path, make_shot("hero", "The first prompt."))
     world.build(first)
     world.build(make_spec(tmp_path, make_shot("hero", "A second prompt.")))
@@ -154,7 +138,7 @@ def test_gc_command_keeps_records_and_asks_before_forgetting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SHOTBUILD_CACHE_DIR", str(tmp_path / "cache"))
-    world = World(tmp_path)
+    world = gc_world(tmp_path)
     world.build(make_spec(tmp_path, make_shot("hero", "The first prompt.")))
     world.build(make_spec(tmp_path, make_shot("hero", "A second prompt.")))
     world.cache.close()
@@ -189,3 +173,31 @@ def test_job_record_is_stored_as_asdict_gave_it(tmp_path: Path) -> None:
         assert cache.job(job.key) == job
         stored = cache.index.get(f"job:{job.key}")
     assert pickle.dumps(stored) == pickle.dumps(dataclasses.asdict(job))
+
+
+def test_take_1_is_found_by_its_own_record_not_listed(cache: Cache) -> None:
+    record_paid(cache, render(1, "v1"))
+    assert cache.index.get(f"paid-inputs:{INPUTS}") is None  # one row less a first build
+    assert take_numbers(cache, INPUTS) == [1]
+    record_paid(cache, render(3, "v3"))
+    assert cache.index.get(f"paid-inputs:{INPUTS}") == [3]
+    found = takes_on_record(cache, INPUTS)
+    assert found is not None and sorted(found.takes) == [1, 3]
+    assert take_numbers(cache, INPUTS) == [1, 3]
+    assert take_numbers(cache, "e" * 64, known=1) == [1]
+    assert take_numbers(cache, "e" * 64) == []
+
+
+def test_records_written_the_way_earlier_versions_did_read_the_same(cache: Cache) -> None:
+    """Earlier versions listed take 1 under its inputs too (rows as they wrote them)."""
+    old = [render(n, f"v{n}") for n in (1, 2)]
+    for r in old:
+        cache.index.set(f"paid:{r.key}", [r.to_json()])
+    cache.index.set(f"paid-inputs:{INPUTS}", [1, 2])
+    cache.index.set("paid-shot:intro", [INPUTS])
+    assert take_numbers(cache, INPUTS) == [1, 2]
+    record_paid(cache, render(3, "v3"))
+    assert cache.index.get(f"paid-inputs:{INPUTS}") == [1, 2, 3]
+    found = takes_on_record(cache, INPUTS)
+    assert found is not None and [found.takes[n] for n in (1, 2)] == old
+    assert [sorted(h.takes) for h in shot_history(cache, "intro")] == [[1, 2, 3]]

@@ -6,30 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec, no_sleep
+from engine_fakes import World, make_shot, make_spec
 
-from shotbuild.build import BuildOptions, BuildResult, build
-from shotbuild.plan import make_plan
 from shotbuild.progress import summary_lines
 from shotbuild.spec.model import Spec
-from shotbuild.store.cache import Cache
-from shotbuild.takes import idempotency_key, take_key
-
-
-class World:
-    def __init__(self, folder: Path) -> None:
-        self.fake = FakeHeyGen()
-        self.cache = Cache(folder / "cache")
-
-    def build(self, spec: Spec, **options: object) -> BuildResult:
-        backend = heygen_backend(self.fake, self.cache)
-        opts = BuildOptions(**options)  # type: ignore[arg-type]
-        return build(spec, backend, opts, cache=self.cache, sleep=no_sleep)
-
-    def fail_take(self, spec: Spec, name: str, number: int) -> None:
-        plan = make_plan(spec, heygen_backend(self.fake, self.cache), self.cache)
-        key = next(item.key for item in plan.items if item.name == name)
-        self.fake.fail_keys.add(idempotency_key(take_key(key, number), 1))
 
 
 def _two_takes_after_one(tmp_path: Path) -> tuple[World, Spec]:

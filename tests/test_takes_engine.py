@@ -6,34 +6,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec
+from engine_fakes import FakeHeyGen, World, heygen_backend, make_shot, make_spec
 
-from shotbuild.build import BuildOptions, BuildResult, build
 from shotbuild.spec.model import Spec
 from shotbuild.store.cache import Cache, JobRecord
 from shotbuild.store.lock import LockEntry, read_lock_file, write_lock_file
 from shotbuild.store.records import paid_records
 from shotbuild.takes import take_key
-
-
-class World:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.fake = FakeHeyGen()
-        self.cache = Cache(folder / "cache")
-
-    def build(self, spec: Spec, **options: object) -> BuildResult:
-        return build(
-            spec,
-            heygen_backend(self.fake, self.cache),
-            BuildOptions(**options),
-            cache=self.cache,
-            sleep=_no_sleep,
-        )
-
-
-async def _no_sleep(seconds: float) -> None:
-    return None
 
 
 def _second_take(spec: Spec, name: str) -> LockEntry:

@@ -5,32 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_fakes import FakeHeyGen, heygen_backend, make_shot, make_spec, video_bytes
+from engine_fakes import World, heygen_backend, make_shot, make_spec, video_bytes
 
 from shotbuild.backends.preview import PreviewBackend
-from shotbuild.build import BuildOptions, BuildResult, build
+from shotbuild.build import build
 from shotbuild.plan import make_plan
 from shotbuild.progress import LineReporter
 from shotbuild.report.takes import takes_words
-from shotbuild.spec.model import Spec
 from shotbuild.store.cache import Cache
 from shotbuild.store.lock import read_lock_file
 from shotbuild.takes import idempotency_key, take_key
-
-
-async def _no_sleep(seconds: float) -> None:
-    return None
-
-
-class World:
-    def __init__(self, folder: Path) -> None:
-        self.fake = FakeHeyGen()
-        self.cache = Cache(folder / "cache")
-
-    def build(self, spec: Spec, **options: object) -> BuildResult:
-        backend = heygen_backend(self.fake, self.cache)
-        opts = BuildOptions(**options)  # type: ignore[arg-type]
-        return build(spec, backend, opts, cache=self.cache, sleep=_no_sleep)
 
 
 def test_when_take_1_fails_the_first_take_that_finishes_is_the_pick(tmp_path: Path) -> None:

@@ -145,30 +145,57 @@ def test_cache_result_that_names_a_path_is_dropped(tmp_path: Path) -> None:
         assert cache.index.get(f"result:{KEY}") is None
 
 
+class _FailingConnection:
+    """A diskcache connection whose statements on the Cache table's rows that start
+    with one of `verbs` raise `error` (the index's own settings are read and written)."""
+
+    def __init__(self, con: sqlite3.Connection, verbs: tuple[str, ...], error: Exception):
+        self._con, self._verbs, self._error = con, verbs, error
+
+    def execute(self, statement: str, *args: Any) -> Any:
+        rows = " Cache" in statement and "Settings" not in statement
+        if rows and statement.lstrip().upper().startswith(self._verbs):
+            raise self._error
+        return self._con.execute(statement, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def fail_index(monkeypatch: pytest.MonkeyPatch, verbs: tuple[str, ...], error: Exception) -> None:
+    """Every connection to a diskcache index fails `verbs` on its rows with `error`:
+    diskcache's own get and set fail, and so do the index's one-statement ones."""
+    import diskcache
+
+    real = diskcache.Cache._con
+
+    def con(self: Any) -> _FailingConnection:
+        return _FailingConnection(real.fget(self), verbs, error)
+
+    monkeypatch.setattr(diskcache.Cache, "_con", property(con))
+
+
+FULL = sqlite3.OperationalError("database or disk is full")
+
+
 def test_full_disk_under_the_cache_index_is_one_line_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import diskcache
-
-    def full(*args: Any, **kw: Any) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    monkeypatch.setattr(diskcache.Cache, "set", full)
-    with Cache(tmp_path) as cache, pytest.raises(fs.DiskFull) as caught:
-        cache.put_request(KEY, {"a": 1})
+    with Cache(tmp_path) as cache:
+        cache.index.set("request:other", {"b": 2})  # opened and written before the disk fills
+        fail_index(monkeypatch, ("INSERT", "UPDATE"), FULL)
+        with pytest.raises(fs.DiskFull) as caught:
+            cache.put_request(KEY, {"a": 1})
     assert str(tmp_path / "index") in str(caught.value)
     assert "\n" not in str(caught.value)
 
 
 def test_damaged_cache_index_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import diskcache
-
-    def broken(*args: Any, **kw: Any) -> None:
-        raise sqlite3.DatabaseError("file is not a database")
-
-    monkeypatch.setattr(diskcache.Cache, "get", broken)
-    with Cache(tmp_path) as cache, pytest.raises(CacheError, match="remove that folder"):
-        cache.job(KEY)
+    with Cache(tmp_path) as cache:
+        cache.index.set(f"job:{KEY}", {"key": KEY})
+        fail_index(monkeypatch, ("SELECT",), sqlite3.DatabaseError("file is not a database"))
+        with pytest.raises(CacheError, match="remove that folder"):
+            cache.job(KEY)
 
 
 def test_full_disk_on_a_write_names_the_path_and_leaves_nothing_half_written(
@@ -191,18 +218,13 @@ def test_full_disk_on_a_write_names_the_path_and_leaves_nothing_half_written(
 def test_full_disk_during_a_command_is_exit_1_not_a_crash(
     chdir_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import diskcache
-
     (chdir_tmp / "shots.yaml").write_text(
         "version: 1\nshots:\n  a:\n    prompt: p\n    avatar_id: [l]\n"
         "    references: [{type: file, path: r.png}]\n"
     )
     (chdir_tmp / "r.png").write_bytes(b"png")
 
-    def full(*args: Any, **kw: Any) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    monkeypatch.setattr(diskcache.Cache, "set", full)
+    fail_index(monkeypatch, ("INSERT", "UPDATE"), FULL)
     code = cli.main(["build", "--backend", "preview"])  # plan writes nothing; build does
     err = capsys.readouterr().err
     assert code == 1, err

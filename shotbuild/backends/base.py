@@ -7,9 +7,8 @@ create, status, download, close; results enter shots.lock) or a local renderer."
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Final, NamedTuple, Protocol
 
 from shotbuild.errors import ShotbuildError
 from shotbuild.request import Body, Request
@@ -17,8 +16,7 @@ from shotbuild.spec.model import Shot
 from shotbuild.status import RemoteState
 
 
-@dataclass(frozen=True)
-class JobStatus:
+class JobStatus(NamedTuple):
     """A remote job's state, and what came with it."""
 
     state: RemoteState
@@ -63,18 +61,22 @@ class LocalRenderer(Protocol):
         """A picklable function and its arguments that render `request` to `out`."""
 
 
-@dataclass(frozen=True)
 class Remote:
     """Shots become paid remote jobs; results enter shots.lock."""
 
-    jobs: JobRunner
+    __slots__ = ("jobs",)
+
+    def __init__(self, jobs: JobRunner) -> None:
+        self.jobs: Final = jobs
 
 
-@dataclass(frozen=True)
 class Local:
     """Shots are rendered here, for free; results stay out of shots.lock."""
 
-    renderer: LocalRenderer
+    __slots__ = ("renderer",)
+
+    def __init__(self, renderer: LocalRenderer) -> None:
+        self.renderer: Final = renderer
 
 
 Worker = Remote | Local

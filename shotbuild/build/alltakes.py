@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from shotbuild import untrusted
 from shotbuild.backends.base import JobGone
@@ -52,8 +51,7 @@ def is_take_rel(rel: str) -> bool:
     return rel.startswith(f"{TAKES_DIR}/")
 
 
-@dataclass(frozen=True)
-class TakeFile:
+class TakeFile(NamedTuple):
     """One take that has (or would have) a file in `takes/`."""
 
     shot: str

@@ -4,7 +4,6 @@ its clock, its result so far, and whether it is stopping."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 
 from shotbuild.build.options import PYTHON_NAMES, BuildOptions, BuildResult
 from shotbuild.build.slots import Slots
@@ -22,22 +21,37 @@ async def real_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-@dataclass
 class Context:
     """The state one running build shares between its parts."""
 
-    spec: Spec
-    options: BuildOptions
-    cache: Cache
-    reporter: Reporter
-    result: BuildResult
-    sleep: Sleep = real_sleep
-    clock: Callable[[], float] = field(default=lambda: 0.0)
-    budget: float | None = None  # seconds --max-seconds leaves for re-renders
-    stopping: bool = False  # a failure without --keep-going: start no new shot
-    stopped_by: ShotbuildError | None = None  # an error of the whole build (a rejected key)
-    slots: Slots | None = None  # set when the event loop runs
-    names: Mapping[str, str] = field(default_factory=lambda: PYTHON_NAMES)
+    __slots__ = (
+        "budget", "cache", "clock", "names", "options", "reporter", "result", "sleep", "slots",
+        "spec", "stopped_by", "stopping",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        spec: Spec,
+        options: BuildOptions,
+        cache: Cache,
+        reporter: Reporter,
+        result: BuildResult,
+        sleep: Sleep = real_sleep,
+        clock: Callable[[], float] = lambda: 0.0,
+    ) -> None:
+        self.spec = spec
+        self.options = options
+        self.cache = cache
+        self.reporter = reporter
+        self.result = result
+        self.sleep = sleep
+        self.clock = clock
+        self.budget: float | None = None  # seconds --max-seconds leaves for re-renders
+        self.stopping = False  # a failure without --keep-going: start no new shot
+        # an error of the whole build (a rejected key)
+        self.stopped_by: ShotbuildError | None = None
+        self.slots: Slots | None = None  # set when the event loop runs
+        self.names: Mapping[str, str] = PYTHON_NAMES
 
     def named(self, option: str) -> str:
         """How the caller names a BuildOptions field (a CLI flag, or the keyword)."""

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Final, NamedTuple
 
 from shotbuild.buildflags import JOBS, TIMEOUT
 from shotbuild.errors import ShotbuildError
@@ -33,8 +32,7 @@ class NotConfirmed(ShotbuildError):
     """The user answered no to "Render?": nothing was submitted."""
 
 
-@dataclass(frozen=True)
-class Would:
+class Would(NamedTuple):
     """One line of a dry run: what a build would do for a shot, or one of its takes."""
 
     name: str  # the shot
@@ -50,52 +48,108 @@ class Would:
         return {"name": self.name, "take": self.take, "label": self.said, "would": self.what}
 
 
-@dataclass(frozen=True)
-class BuildOptions:
-    """What a build is asked to do (the Python API's keywords; the CLI's options)."""
+class _Compared:
+    """Equality and a repr over a class's FIELDS, as the dataclasses these were gave."""
 
-    jobs: int = JOBS
-    keep_going: bool = False
-    only: tuple[str, ...] = ()
-    force: tuple[str, ...] = ()  # a new take of each, picked (reroll + pick)
-    dry_run: bool = False
-    max_seconds: float | None = None
-    timeout: float = TIMEOUT
-    out: Path | None = None
-    lock_timeout: float = 5.0
-    rerender_missing: bool = False  # a locked render gone from the API may be rendered again
-    reroll: tuple[str, ...] = ()  # shots that get one more take of their current inputs
-    pick_rerolled: bool = False  # the new takes become the picks and the outputs
-    max_cost: Money | None = None  # refuse, before any create, a build that would spend more
-    prices: PriceTable | None = None  # the price table in force (None: shotbuild's defaults)
-    all_takes: bool = False  # write build/takes/<shot>/<n>.mp4 for every take on record
+    __slots__ = ()
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple([getattr(self, name) for name in self.FIELDS])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, _Compared)
+        return self._values() == other._values()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{self.__class__.__qualname__}({shown})"
 
 
-@dataclass
-class BuildResult:
-    """What a build did, shot by shot, and what it paid."""
+class BuildOptions(_Compared):
+    """What a build is asked to do (the Python API's keywords; the CLI's options).
+    A plain class with the frozen dataclass's __init__ (the same errors for a wrong
+    keyword), equality, hash and repr; its attributes are Final (mypy refuses a change)."""
 
-    plan: Plan
-    paid: bool  # the backend bills renders
-    built: list[str] = field(default_factory=list)
-    restored: list[str] = field(default_factory=list)
-    up_to_date: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    cached: list[str] = field(default_factory=list)  # earlier versions finished into the cache
-    seconds: float = 0.0  # seconds of video rendered by this build
-    dry_run: list[Would] = field(default_factory=list)  # what it would do
-    # what this run paid: jobs it created (a job resumed from an earlier run, or a create
-    # sent again under its Idempotency-Key, was paid before and is not counted)
-    paid_renders: int = 0
-    paid_cost: Money | None = None  # None: a free backend, or a type the table has no price for
-    takes_written: list[str] = field(default_factory=list)  # takes/<shot>/<n>.mp4 written
-    takes_removed: list[str] = field(default_factory=list)  # stale take files removed
+    FIELDS = (
+        "jobs", "keep_going", "only", "force", "dry_run", "max_seconds", "timeout", "out",
+        "lock_timeout", "rerender_missing", "reroll", "pick_rerolled", "max_cost", "prices",
+        "all_takes",
+    )  # fmt: skip
+    __slots__ = FIELDS
 
-    built_takes: int = 0  # renders this build made (a shot's own and its other takes)
-    # shots counted as failed (another take failed) whose output was up to date or restored
-    done_but_failed: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        jobs: int = JOBS,
+        keep_going: bool = False,
+        only: tuple[str, ...] = (),
+        force: tuple[str, ...] = (),  # a new take of each, picked (reroll + pick)
+        dry_run: bool = False,
+        max_seconds: float | None = None,
+        timeout: float = TIMEOUT,
+        out: Path | None = None,
+        lock_timeout: float = 5.0,
+        rerender_missing: bool = False,  # a locked render gone from the API may be rendered again
+        reroll: tuple[str, ...] = (),  # shots that get one more take of their current inputs
+        pick_rerolled: bool = False,  # the new takes become the picks and the outputs
+        max_cost: Money | None = None,  # refuse, before any create, a build that would spend more
+        prices: PriceTable | None = None,  # the price table in force (None: the defaults)
+        all_takes: bool = False,  # write build/takes/<shot>/<n>.mp4 for every take on record
+    ) -> None:
+        self.jobs: Final = jobs
+        self.keep_going: Final = keep_going
+        self.only: Final = only
+        self.force: Final = force
+        self.dry_run: Final = dry_run
+        self.max_seconds: Final = max_seconds
+        self.timeout: Final = timeout
+        self.out: Final = out
+        self.lock_timeout: Final = lock_timeout
+        self.rerender_missing: Final = rerender_missing
+        self.reroll: Final = reroll
+        self.pick_rerolled: Final = pick_rerolled
+        self.max_cost: Final = max_cost
+        self.prices: Final = prices
+        self.all_takes: Final = all_takes
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+
+class BuildResult(_Compared):
+    """What a build did, shot by shot, and what it paid. (A plain class, as every value
+    on the no-op build's path is: the dataclasses module alone costs it ~70M instructions.)"""
+
+    FIELDS = (
+        "plan", "paid", "built", "restored", "up_to_date", "failed", "removed", "skipped",
+        "cached", "seconds", "dry_run", "paid_renders", "paid_cost", "takes_written",
+        "takes_removed", "built_takes", "done_but_failed",
+    )  # fmt: skip
+    __slots__ = FIELDS
+
+    def __init__(self, plan: Plan, paid: bool, *, paid_cost: Money | None = None) -> None:
+        self.plan = plan
+        self.paid = paid  # the backend bills renders
+        self.built: list[str] = []
+        self.restored: list[str] = []
+        self.up_to_date: list[str] = []
+        self.failed: list[tuple[str, str]] = []
+        self.removed: list[str] = []
+        self.skipped: list[str] = []
+        self.cached: list[str] = []  # earlier versions finished into the cache
+        self.seconds = 0.0  # seconds of video rendered by this build
+        self.dry_run: list[Would] = []  # what it would do
+        # what this run paid: jobs it created (a job resumed from an earlier run, or a
+        # create sent again under its Idempotency-Key, was paid before and is not counted)
+        self.paid_renders = 0
+        self.paid_cost = paid_cost  # None: a free backend, or a type the table has no price for
+        self.takes_written: list[str] = []  # takes/<shot>/<n>.mp4 written
+        self.takes_removed: list[str] = []  # stale take files removed
+        self.built_takes = 0  # renders this build made (a shot's own and its other takes)
+        # shots counted as failed (another take failed) whose output was up to date or restored
+        self.done_but_failed: list[str] = []
 
     def add_built(self, name: str) -> None:
         """A shot (or one of its takes) built: each shot is named once, and only as

@@ -228,7 +228,7 @@ class Recorder:
             if render is not None:
                 record_paid(cache, render)
 
-        taken = sorted({*take_numbers(cache, item.key), number}) if render else []
+        taken = take_numbers(cache, item.key, known=number) if render else []
         cache.stage(write, names)
         crash.crash_point("records-staged")  # a render downloaded, its records not committed
         self._commit_soon()

@@ -35,12 +35,14 @@ def up_to_date(result: BuildResult, manifest: Manifest, rel: str, item: Settled)
 def remove_stale_temps(folder: Path, items: Sequence[PlanItem]) -> None:
     """Remove what a killed build left half-copied: `.<output>.<random>.tmp` files of
     this spec's outputs (the build lock says no other build is writing them)."""
-    prefixes = tuple(f".{item.output.name}." for item in items)
     try:
-        entries = list(os.scandir(folder))
+        temps = [entry for entry in os.scandir(folder) if entry.name.endswith(".tmp")]
     except OSError:
         return
-    for entry in entries:
-        if entry.name.endswith(".tmp") and entry.name.startswith(prefixes):
+    if not temps:  # the usual case: no item's output path is looked at
+        return
+    prefixes = tuple(f".{item.output.name}." for item in items)
+    for entry in temps:
+        if entry.name.startswith(prefixes):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)

@@ -217,7 +217,7 @@ def plan_project(project: Project, spec: Spec, backend: str) -> Any:
     from shotbuild.plan import make_plan
     from shotbuild.store.cache import Cache
 
-    settings = replace(project.read_settings(), backend=backend)
+    settings = project.read_settings()._replace(backend=backend)
     prices = settings.money.table() if backend == "heygen" else None
     with Cache(project.cache_dir) as cache:
         chosen = get_backend(cache=cache, settings=settings)
@@ -437,7 +437,7 @@ def _switch(
 
     remote = settings.remote.open()
     with Cache(cache_dir) as cache:
-        backend = get_backend(cache=cache, settings=replace(settings, backend="heygen"))
+        backend = get_backend(cache=cache, settings=settings._replace(backend="heygen"))
         try:
             picked = pick_take(spec, backend, cache, name, take, remote=remote, cuts=cuts)
         except PickError as e:

@@ -476,18 +476,104 @@ def _index_errors(where: Path) -> Iterator[None]:
         ) from None
 
 
+# diskcache's own row of a small pickled value (Disk.store's MODE_PICKLE, no file),
+# written and read in one statement each (see _Guarded.get and set)
+_MODE_RAW, _MODE_PICKLE = 1, 4
+_GET = (
+    "SELECT mode, filename, value FROM Cache WHERE key = ? AND raw = 1"
+    " AND (expire_time IS NULL OR expire_time > ?)"
+)
+_UPSERT = (
+    "INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count,"
+    " tag, size, mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, 4, NULL, ?)"
+    " ON CONFLICT(key, raw) DO UPDATE SET store_time = excluded.store_time,"
+    " expire_time = NULL, access_time = excluded.access_time, access_count = 0,"
+    " tag = NULL, size = 0, mode = 4, filename = NULL, value = excluded.value"
+    " WHERE Cache.filename IS NULL"
+)
+
+
+def _plain(index: Any) -> bool:
+    """Whether `index` keeps its rows as diskcache does by default, with nothing done
+    on a get (no statistics, no eviction) nor a set (no culling): its rows may then be
+    read and written by `_GET` and `_UPSERT` exactly as its own get and set do."""
+    import diskcache
+
+    return (
+        type(index.disk) is diskcache.Disk
+        and not index.statistics
+        and index.eviction_policy == "none"
+        and index.cull_limit == 0
+    )
+
+
 class _Guarded:
     """The diskcache index with its SQLite and OS errors turned into one-line
-    errors naming the file (a full disk is not a crash)."""
+    errors naming the file (a full disk is not a crash). Its `get` and `set` of a
+    string name read and write diskcache's own row in one SQL statement: the same
+    row diskcache's get and set read and write (any version of shotbuild reads the
+    other's), at about half their cost (a build makes about ten a shot; diskcache's
+    set is a SELECT, then an INSERT or UPDATE, and its Python around them)."""
 
     def __init__(self, index: Any, where: Path) -> None:
+        import pickle  # here: a no-op build never opens the index
+
         self._index, self._where = index, where
+        self._dumps, self._loads = pickle.dumps, pickle.loads
+        self._fast = _plain(index)
+        self._protocol: int = index.disk.pickle_protocol
+        self._small: int = index.disk.min_file_size  # a pickle this long goes to a file
+        # diskcache's own, for the values kept otherwise (not under "get"/"set" in
+        # __dict__: there they would hide the methods below)
+        self._get, self._set = self._guard(index.get), self._guard(index.set)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value stored as `name`, or `default`."""
+        if self._fast and type(name) is str:
+            try:
+                rows = self._index._con.execute(_GET, (name, time.time())).fetchall()
+            except Exception:
+                with _index_errors(self._where):
+                    raise
+                raise
+            if not rows:
+                return default
+            ((mode, filename, value),) = rows
+            if filename is None and mode == _MODE_PICKLE:
+                return self._loads(value)
+            if filename is None and mode == _MODE_RAW:
+                return bytes(value) if type(value) is memoryview else value
+        return self._get(name, default)  # a value diskcache keeps otherwise
+
+    def set(self, name: str, value: Any) -> bool:
+        """Store `value` (a dict or list: as a pickle in the row) as `name`."""
+        if self._fast and type(name) is str and type(value) in (dict, list):
+            data = self._dumps(value, protocol=self._protocol)
+            if len(data) < self._small:
+                now = time.time()
+                try:
+                    row = (name, now, now, memoryview(data))  # sqlite3.Binary
+                    done = self._index._con.execute(_UPSERT, row).rowcount
+                except Exception:
+                    with _index_errors(self._where):
+                        raise
+                    raise
+                if done == 1:
+                    return True  # (else the row kept its value in a file: diskcache's set)
+        result: bool = self._set(name, value)
+        return result
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._index, name)
         if not callable(attr):
             return attr
+        call = self._guard(attr)
+        # kept: the next use of `name` finds it without __getattr__ (a build calls
+        # transact a few times a shot)
+        self.__dict__[name] = call
+        return call
 
+    def _guard(self, attr: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kw: Any) -> Any:
             try:  # no context manager entered per call: an index call is a hot path
                 return attr(*args, **kw)
@@ -496,9 +582,6 @@ class _Guarded:
                     raise
                 raise  # (_index_errors raises it, or its own one-line error)
 
-        # kept: the next use of `name` finds it without __getattr__ (a build calls
-        # get/set/transact about fifteen times a shot)
-        self.__dict__[name] = call
         return call
 
 

@@ -8,7 +8,9 @@ free: look the take keys up, download by video_id if the bytes are gone.
 
 Index entries of the cache (beside cache.py's):
   paid:<take key>          every paid render of that take key (normally one)
-  paid-inputs:<shot key>   the take numbers of those inputs that have a record
+  paid-inputs:<shot key>   the numbers of the other takes of those inputs that have
+                           a record: take 1's key is the shot key, so its record is
+                           paid:<shot key> itself (caches written before list it too)
   paid-shot:<shot name>    the shot keys that shot has had, oldest first
 Each is updated in one diskcache transaction, so builds on one machine may
 record at once. A build stages its records (cache.py: written with its next
@@ -140,31 +142,44 @@ class InputsOnRecord:
         return ShotTakes(self.inputs_key, entries, pick if pick is not None else min(entries))
 
 
-def record_paid(cache: Cache, render: PaidRender) -> list[int]:
-    """Keep the record of a paid render (again is harmless: one per video_id); the
-    numbers of the takes of its inputs now on record."""
+def record_paid(cache: Cache, render: PaidRender) -> None:
+    """Keep the record of a paid render (again is harmless: one per video_id). Take 1
+    is not listed under its inputs: its record is found by their key (a first build
+    writes one row less per shot, and reads one less)."""
     index = cache.index
     with index.transact():
         known = _raw_list(index.get(f"{_PAID}{render.key}"))
         if not any(isinstance(r, dict) and r.get("video_id") == render.video_id for r in known):
             index.set(f"{_PAID}{render.key}", [*known, render.to_json()])
-        numbers = set(_raw_list(index.get(f"{_INPUTS}{render.inputs_key}"))) | {render.take}
-        taken = sorted(n for n in numbers if isinstance(n, int))
-        index.set(f"{_INPUTS}{render.inputs_key}", taken)
+        if render.take != 1:
+            listed = _raw_list(index.get(f"{_INPUTS}{render.inputs_key}"))
+            if render.take not in listed:
+                numbers = {n for n in listed if isinstance(n, int)} | {render.take}
+                index.set(f"{_INPUTS}{render.inputs_key}", sorted(numbers))
         keys = [k for k in _raw_list(index.get(f"{_SHOT}{render.shot}")) if isinstance(k, str)]
         if render.inputs_key not in keys:
             index.set(f"{_SHOT}{render.shot}", [*keys, render.inputs_key])
-    return taken
 
 
 def written_by(render: PaidRender) -> tuple[str, ...]:
     """The index entries `record_paid(cache, render)` writes."""
-    return (f"{_PAID}{render.key}", f"{_INPUTS}{render.inputs_key}", f"{_SHOT}{render.shot}")
+    inputs = (f"{_INPUTS}{render.inputs_key}",) if render.take != 1 else ()
+    return (f"{_PAID}{render.key}", *inputs, f"{_SHOT}{render.shot}")
 
 
-def take_numbers(cache: Cache, inputs_key: str) -> list[int]:
-    """The numbers of the takes of `inputs_key` on record."""
-    return sorted(n for n in _raw_list(cache.read(f"{_INPUTS}{inputs_key}")) if isinstance(n, int))
+def take_numbers(cache: Cache, inputs_key: str, known: int = 0) -> list[int]:
+    """The numbers of the takes of `inputs_key` on record, and `known` (a take about
+    to be, not read again: take 1 is read from its own record)."""
+    numbers = {n for n in _listed(cache, inputs_key) if n >= 1} | ({known} if known else set())
+    if 1 not in numbers and cache.read(f"{_PAID}{inputs_key}") is not None:
+        numbers.add(1)
+    return sorted(numbers)
+
+
+def _listed(cache: Cache, inputs_key: str) -> list[int]:
+    """The take numbers listed under `inputs_key` (take 1 is not, since it has its own
+    record under that key; listed in caches written before)."""
+    return [n for n in _raw_list(cache.read(f"{_INPUTS}{inputs_key}")) if isinstance(n, int)]
 
 
 def paid_records(cache: Cache, key: str) -> list[PaidRender]:
@@ -181,8 +196,8 @@ def latest_paid(cache: Cache, key: str) -> PaidRender | None:
 def takes_on_record(cache: Cache, inputs_key: str) -> InputsOnRecord | None:
     """The takes of the inputs `inputs_key` that were ever paid for, or None."""
     takes: dict[int, PaidRender] = {}
-    for number in _raw_list(cache.read(f"{_INPUTS}{inputs_key}")):
-        if isinstance(number, int) and number >= 1:
+    for number in sorted({1, *_listed(cache, inputs_key)}):
+        if number >= 1:
             found = latest_paid(cache, take_key(inputs_key, number))
             if found is not None:
                 takes[number] = found
