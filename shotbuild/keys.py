@@ -69,7 +69,8 @@ def canonical_json(value: Any) -> str:
 def request_of(shot: Shot, root: Path, hash_file: FileHasher) -> Request:
     """The request that decides the pixels: the create body of `request.body_of`,
     every reference by identity and the cosmetic fields left out."""
-    identities = [reference_identity(ref, root, hash_file) for ref in shot.references]
+    refs = shot.references
+    identities = [reference_identity(ref, root, hash_file) for ref in refs] if refs else []
     return keyed_request(body_of(shot, identities))
 
 
@@ -93,8 +94,91 @@ def decode_base64(data: str) -> bytes:
 
 
 def key_of(backend_identity: str, request: Request) -> str:
-    doc = {"v": KEY_FORMAT, "backend": backend_identity, "request": request}
-    return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+    """sha256 of canonical_json({"v": KEY_FORMAT, "backend": ..., "request": ...})."""
+    text = _usual_key_text(backend_identity, request)
+    if text is None:
+        doc = {"v": KEY_FORMAT, "backend": backend_identity, "request": request}
+        text = canonical_json(doc)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_STRING: Callable[[str], str] = (
+    getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+)
+# The keys of a request as `request.keyed_request` makes them, sorted as canonical JSON
+# sorts them; with and without a duration (auto_duration: true has none).
+_TIMED = (
+    *("aspect_ratio", "auto_duration", "avatar_id", "duration", "enhance_prompt"),
+    *("prompt", "references", "resolution", "type"),
+)
+_UNTIMED = tuple(k for k in _TIMED if k != "duration")
+_TIMED_KEYS, _UNTIMED_KEYS = frozenset(_TIMED), frozenset(_UNTIMED)
+_STR = frozenset({str})
+
+
+def _usual_key_text(identity: str, request: Request) -> str | None:
+    """canonical_json of a key's document, written out for a request of the shape
+    `keyed_request` makes (strings, booleans, an int duration, references of strings),
+    since the json module's C encoder takes twice as long on it (a key per shot, each
+    build); None for anything else. tests/test_engine_keys.py holds it to
+    canonical_json on many requests."""
+    keys = request.keys()
+    timed = keys == _TIMED_KEYS
+    if not (timed or keys == _UNTIMED_KEYS) or type(identity) is not str:
+        return None
+    get = request.get
+    duration, auto, enhance = get("duration"), get("auto_duration"), get("enhance_prompt")
+    ratio, prompt = get("aspect_ratio"), get("prompt")
+    resolution, kind = get("resolution"), get("type")
+    if not (
+        (not timed or type(duration) is int)
+        and type(auto) is bool
+        and type(enhance) is bool
+        and type(ratio) is str
+        and type(prompt) is str
+        and type(resolution) is str
+        and type(kind) is str
+    ):
+        return None
+    looks, refs = _strings(get("avatar_id")), _references(get("references"))
+    if looks is None or refs is None:
+        return None
+    when = f'"duration":{int.__repr__(duration)},' if timed else ""
+    string = _STRING
+    return (
+        f'{{"backend":{string(identity)},"request":{{"aspect_ratio":{string(ratio)},'
+        f'"auto_duration":{"true" if auto else "false"},"avatar_id":[{looks}],{when}'
+        f'"enhance_prompt":{"true" if enhance else "false"},"prompt":{string(prompt)},'
+        f'"references":[{refs}],"resolution":{string(resolution)},"type":{string(kind)}}},'
+        f'"v":{KEY_FORMAT}}}'
+    )
+
+
+def _strings(values: Any) -> str | None:
+    """A list of strings as canonical JSON writes its items; None for anything else."""
+    if type(values) is not list:
+        return None
+    for value in values:
+        if type(value) is not str:
+            return None
+    return ",".join(map(_STRING, values))
+
+
+def _references(refs: Any) -> str | None:
+    """A list of {str: str} as canonical JSON writes its items; None for anything else."""
+    if type(refs) is not list:
+        return None
+    if not refs:
+        return ""
+    out: list[str] = []
+    for ref in refs:
+        if type(ref) is not dict:
+            return None
+        if not {*map(type, ref), *map(type, ref.values())} <= _STR:
+            return None
+        items = sorted(ref.items())
+        out.append("{" + ",".join(f"{_STRING(k)}:{_STRING(v)}" for k, v in items) + "}")
+    return ",".join(out)
 
 
 def accepted_keys(

@@ -9,7 +9,7 @@ download by video_id, and never from a render."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shotbuild.backends.base import Backend
@@ -91,7 +91,7 @@ def pick(
             lock = read_lock_file(spec.lock_path)
             write_lock_file(spec.lock_path, lock.with_shot(name, shot.with_pick(take)))
     options = BuildOptions(only=(name,), max_seconds=0.0, lock_timeout=0.0)
-    shots = spec if cuts else replace(spec, sequences=())  # build() assembles the spec's cuts
+    shots = spec if cuts else spec.replace(sequences=())  # build() assembles the spec's cuts
     result = build(
         shots, backend, options, cache=cache, reporter=reporter, remote=remote, names=PICK_NAMES
     )

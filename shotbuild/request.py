@@ -76,8 +76,9 @@ def keyed_request(body: Mapping[str, Any]) -> Request:
     """The part of a body that decides the pixels: cosmetic fields removed, the
     defaults the wire form omits filled in, and `type` spelled as keys spell it (both
     Avatar Shots names give one key: shotbuild.heygen.drift.key_type_name)."""
-    cosmetic = _COSMETIC_NAMES
-    request: Request = {k: v for k, v in body.items() if k not in cosmetic}
+    request: Request = dict(body)
+    for name in _COSMETIC_NAMES & request.keys():
+        del request[name]
     kind = request.get("type")
     if isinstance(kind, str):
         request["type"] = key_type_name(kind)

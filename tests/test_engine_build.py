@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import shutil
 import threading
@@ -82,8 +81,8 @@ def test_reorder_and_title_change_render_nothing(world: World, tmp_path: Path) -
     spec = four(tmp_path)
     world.build(spec)
     shots = list(reversed(spec.shots))
-    shots[0] = dataclasses.replace(shots[0], title="A new title", callback_url="https://x.test")
-    changed = dataclasses.replace(spec, shots=tuple(shots))
+    shots[0] = shots[0].replace(title="A new title", callback_url="https://x.test")
+    changed = spec.replace(shots=tuple(shots))
     statuses = world.plan_statuses(changed)
     assert statuses[shots[0].name] == COSMETIC
     result = world.build(changed)
@@ -95,8 +94,8 @@ def test_one_changed_prompt_renders_one(world: World, tmp_path: Path) -> None:
     spec = four(tmp_path)
     world.build(spec)
     shots = list(spec.shots)
-    shots[2] = dataclasses.replace(shots[2], prompt="  A different prompt.\n")
-    changed = dataclasses.replace(spec, shots=tuple(shots))
+    shots[2] = shots[2].replace(prompt="  A different prompt.\n")
+    changed = spec.replace(shots=tuple(shots))
     plan = make_plan(changed, heygen_backend(world.fake, world.cache), world.cache)
     item = next(i for i in plan.items if i.name == "shot-2")
     assert item.status == CHANGED and item.fields == ("prompt",) and plan.seconds == 6
@@ -128,7 +127,7 @@ def test_removed_shot_output_is_removed_but_foreign_files_stay(
     spec = four(tmp_path)
     world.build(spec)
     (tmp_path / "build" / "notes.txt").write_text("mine")
-    smaller = dataclasses.replace(spec, shots=spec.shots[:3])
+    smaller = spec.replace(shots=spec.shots[:3])
     result = world.build(smaller)
     assert result.removed == ["shot-3"]
     assert not (tmp_path / "build" / "shot-3.mp4").exists()
@@ -469,7 +468,7 @@ def test_a_video_the_api_forgot_is_reported_and_can_be_forced_again(
     assert world.build(spec, force=("one",), only=("one",)).built == ["one"]
     # a job in flight that the API no longer knows is submitted again next time
     shots = (make_shot("one", "Changed."), spec.shots[1])
-    changed = dataclasses.replace(spec, shots=shots)
+    changed = spec.replace(shots=shots)
 
     def crash(name: str) -> None:
         if name == "mid-download":  # the video_id is recorded by then

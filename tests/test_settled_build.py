@@ -5,7 +5,6 @@ the temporary files of a killed build, the list of jobs in flight."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -82,8 +81,8 @@ def test_a_settled_build_leaves_what_the_engine_left(
         spec, fake = _built(folder)
         _leftovers(spec)
         if retitled:
-            shots = (dataclasses.replace(spec.shots[0], title="A new title"), spec.shots[1])
-            spec = dataclasses.replace(spec, shots=shots)
+            shots = (spec.shots[0].replace(title="A new title"), spec.shots[1])
+            spec = spec.replace(shots=shots)
         with monkeypatch.context() as m:
             if engine:
                 m.setattr(run, "_settled", lambda *args: False)

@@ -6,7 +6,7 @@ import re
 from pathlib import PurePosixPath
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shotbuild.spec.rules import _suffix, reference_kind
@@ -193,3 +193,32 @@ def test_a_plain_int_reads_as_pyyaml_constructs_it(text: str) -> None:
         assert got == expected and type(got) is type(expected)
     finally:
         loader.dispose()
+
+
+KEYS = st.sampled_from(["a", "b", "c", "<<", "1", "yes", "[x]", "{y: 1}"])
+LEAVES = st.sampled_from(["x", "1", "017", "2.5", "~", "*m", "[1, *m]", "{a: 1}", "!!int z"])
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(KEYS, LEAVES), max_size=5), st.lists(st.tuples(KEYS, LEAVES), max_size=3))
+def test_the_one_pass_over_a_mapping_reads_what_pairs_read(
+    top: list[tuple[str, str]], inner: list[tuple[str, str]]
+) -> None:
+    """`_Walker.plain_mapping` (one pass, when every key is plain and once) gives the
+    value, problems and errors that `pairs` then the values give."""
+    from shotbuild.spec import yamlpos
+
+    body = ", ".join(f"{k}: {v}" for k, v in inner)
+    text = f"m: &m {{{body}}}\n" + "".join(f"{k}: {v}\n" for k, v in top)
+
+    def read() -> object:
+        try:
+            parsed = yamlpos.parse(text)
+        except yamlpos.YamlSyntaxError as e:
+            return ("error", e.position, e.message)
+        return parsed.value, parsed.problems
+
+    ours = read()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yamlpos, "_plain_keys", lambda node: False)
+        assert read() == ours

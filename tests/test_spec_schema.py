@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from shotbuild.spec import schema
 from shotbuild.spec.fastcheck import compile_schema
@@ -217,3 +219,40 @@ def test_check_jsonschema_agrees_on_the_corpus(tmp_path: Path) -> None:
     for name, text, valid in CORPUS:
         assert shotbuild_schema_valid(text) is valid, name
         assert (name not in invalid_for_them) is valid, f"check-jsonschema disagrees on {name}"
+
+
+BOUNDS = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"]
+NUMBERS = st.none() | st.booleans() | st.integers(-5, 5) | st.floats() | st.text(max_size=3)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["integer", "number", "string"]),
+    st.dictionaries(
+        st.sampled_from(BOUNDS),
+        st.integers(-3, 3),
+    ),
+    st.none() | st.sampled_from(["\\S", "^a", "b$(?!\\n)"]),
+    NUMBERS | st.text(alphabet="ab \n", max_size=4),
+)
+@example("number", {"minimum": 0}, None, float("nan"))
+@example("integer", {"maximum": 2}, None, 2.0)
+@example("string", {"maxLength": 1}, "\\S", " ")
+def test_a_fused_string_or_number_check_agrees_with_jsonschema(
+    kind: str, bounds: dict[str, int], pattern: str | None, value: object
+) -> None:
+    """fastcheck checks a string's or a number's keywords in one call (_fused), and
+    each keyword alone (a schema _fused leaves alone), as jsonschema does."""
+    from jsonschema import Draft202012Validator
+
+    words = {k: abs(v) if "Length" in k else v for k, v in bounds.items()}
+    if kind != "string":
+        words = {k: v for k, v in words.items() if "Length" not in k}
+    else:
+        words = {k: v for k, v in words.items() if "Length" in k}
+    one: dict[str, object] = {"type": kind, **words}
+    if kind == "string" and pattern is not None:
+        one["pattern"] = pattern
+    expected = Draft202012Validator(one).is_valid(value)
+    assert compile_schema(one)(value) == expected, one
+    assert compile_schema({"allOf": [{"type": kind}, {**one, "type": [kind]}]})(value) == expected

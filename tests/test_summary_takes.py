@@ -3,7 +3,6 @@ restored) and whose other take failed is failed, with the take named in the fail
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
@@ -17,7 +16,7 @@ def _two_takes_after_one(tmp_path: Path) -> tuple[World, Spec]:
     world = World(tmp_path)
     spec = make_spec(tmp_path, make_shot("a"), make_shot("b", prompt="A desk."))
     assert sorted(world.build(spec).built) == ["a", "b"]
-    more = dataclasses.replace(spec, shots=(make_shot("a", takes=2), spec.shots[1]))
+    more = spec.replace(shots=(make_shot("a", takes=2), spec.shots[1]))
     world.fail_take(more, "a", 2)
     return world, more
 

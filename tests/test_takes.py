@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -84,7 +83,7 @@ def test_takes_is_not_in_the_key(tmp_path: Path) -> None:
         three, "https://api.heygen.com", str
     )
     shot = make_shot("a")
-    request = request_of(dataclasses.replace(shot, takes=7), tmp_path, str)
+    request = request_of(shot.replace(takes=7), tmp_path, str)
     assert "takes" not in request and request == request_of(shot, tmp_path, str)
 
 
@@ -116,5 +115,5 @@ def test_idempotency_keys_are_todays_for_take_1_and_shared_between_machines() ->
 def test_key_of_the_backend_is_unchanged_by_takes() -> None:
     shot = make_shot("a")
     assert key_of("b", request_of(shot, Path("."), str)) == key_of(
-        "b", request_of(dataclasses.replace(shot, takes=3), Path("."), str)
+        "b", request_of(shot.replace(takes=3), Path("."), str)
     )

@@ -3,7 +3,6 @@ the pick when take 1 fails, a take another machine made, and the preview backend
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from engine_fakes import World, heygen_backend, make_shot, make_spec, video_bytes
@@ -46,7 +45,7 @@ def test_a_lowered_takes_keeps_every_take_and_a_reroll_takes_the_next_number(
     world = World(tmp_path)
     spec = make_spec(tmp_path, make_shot("a", takes=2))
     world.build(spec)
-    lowered = dataclasses.replace(spec, shots=(make_shot("a", takes=1),))
+    lowered = spec.replace(shots=(make_shot("a", takes=1),))
     assert world.build(lowered).up_to_date == ["a"] and world.fake.creates == 2
     rerolled = world.build(lowered, only=("a",), reroll=("a",))
     assert rerolled.built == ["a"] and world.fake.creates == 3
@@ -58,7 +57,7 @@ def test_a_reroll_renders_one_take_whatever_takes_asks(tmp_path: Path) -> None:
     world = World(tmp_path)
     spec = make_spec(tmp_path, make_shot("a"))
     world.build(spec)
-    more = dataclasses.replace(spec, shots=(make_shot("a", takes=3),))
+    more = spec.replace(shots=(make_shot("a", takes=3),))
     world.build(more, only=("a",), reroll=("a",))
     assert world.fake.creates == 2  # the reroll's take 2, not takes 2 and 3 besides
     world.build(more)

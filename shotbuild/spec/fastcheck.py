@@ -111,6 +111,51 @@ def _properties(known: dict[str, Check], extra: Check) -> Check:
     return check
 
 
+_STRING_WORDS = frozenset({"type", "minLength", "maxLength", "pattern"})
+_NUMBER_WORDS = frozenset({"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+
+
+def _fused(schema: Mapping[str, Any]) -> Check | None:
+    """One check for a string's or a number's schema (`type` with its length and
+    pattern, or its bounds), the same as the keywords' checks together: a value is
+    checked by one call, not by one per keyword (fields of every shot, each load)."""
+    words = {k for k in schema if k not in ANNOTATIONS}
+    kind = schema.get("type")
+    if kind == "string" and words <= _STRING_WORDS:
+        return _string(schema.get("minLength"), schema.get("maxLength"), schema.get("pattern"))
+    if kind in ("integer", "number") and words <= _NUMBER_WORDS:
+        bounds = [schema.get(k) for k in ("minimum", "maximum")]
+        bounds += [schema.get(k) for k in ("exclusiveMinimum", "exclusiveMaximum")]
+        return _number(TYPES[kind], *bounds)
+    return None
+
+
+def _string(low: int | None, high: int | None, pattern: str | None) -> Check:
+    shortest = 0 if low is None else low
+    longest = high
+    search = re.compile(pattern).search if pattern is not None else None
+
+    def check(v: Any) -> bool:
+        if not isinstance(v, str) or len(v) < shortest:
+            return False
+        if longest is not None and len(v) > longest:
+            return False
+        return search is None or search(v) is not None
+
+    return check
+
+
+def _number(is_kind: Check, low: Any, high: Any, above: Any = None, below: Any = None) -> Check:
+    def check(v: Any) -> bool:
+        if not is_kind(v):
+            return False
+        if (low is not None and v < low) or (high is not None and v > high):
+            return False  # (NaN passes, as in jsonschema: no comparison fails it)
+        return not ((above is not None and v <= above) or (below is not None and v >= below))
+
+    return check
+
+
 class _Compiler:
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
@@ -124,6 +169,9 @@ class _Compiler:
             return lambda v: False
         if not isinstance(schema, Mapping):
             raise Unsupported(f"schema {schema!r}")
+        fused = _fused(schema)
+        if fused is not None:
+            return fused
         checks: list[Check] = []
         for key, value in schema.items():
             if key in ANNOTATIONS or key in COMPANIONS:
@@ -257,16 +305,16 @@ class _Compiler:
         return lambda v: not isinstance(v, dict) or len(v) <= n
 
     def k_minimum(self, n: float, schema: Mapping[str, Any]) -> Check:
-        return lambda v: not _is_number(v) or v >= n
+        return lambda v: not _is_number(v) or not v < n
 
     def k_maximum(self, n: float, schema: Mapping[str, Any]) -> Check:
-        return lambda v: not _is_number(v) or v <= n
+        return lambda v: not _is_number(v) or not v > n
 
     def k_exclusiveMinimum(self, n: float, schema: Mapping[str, Any]) -> Check:
-        return lambda v: not _is_number(v) or v > n
+        return lambda v: not _is_number(v) or not v <= n
 
     def k_exclusiveMaximum(self, n: float, schema: Mapping[str, Any]) -> Check:
-        return lambda v: not _is_number(v) or v < n
+        return lambda v: not _is_number(v) or not v >= n
 
     def k_uniqueItems(self, unique: bool, schema: Mapping[str, Any]) -> Check:
         def check(v: Any) -> bool:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from shotbuild.spec.load import check_file
 from shotbuild.spec.problems import Problem
+from shotbuild.spec.value import Value
 
 DEFAULT_SPEC = "shots.yaml"
 # Spec files found when a folder is given (any file may be named explicitly).
@@ -19,12 +20,15 @@ SPEC_SUFFIXES = (".shots.yaml", ".shots.yml")
 SKIP_FOLDERS = frozenset({"node_modules", "__pycache__", "build"})
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(Value):
     """One file (or folder) checked: `path` as shown to the user."""
 
-    path: str
-    problems: list[Problem]
+    FIELDS = ("path", "problems")
+    __slots__ = FIELDS
+
+    def __init__(self, path: str, problems: list[Problem]) -> None:
+        self.path: Final = path
+        self.problems: Final = problems
 
 
 def is_spec_name(name: str) -> bool:

@@ -12,9 +12,8 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shotbuild.spec import rules, schema, sequences
 from shotbuild.spec.merge import MergedShot, merge, subpaths
@@ -129,8 +128,7 @@ def _load(path: Path) -> tuple[Spec | None, list[Problem]]:
     return _spec(Path(os.path.abspath(path)), doc, shots, source), []
 
 
-@dataclass(frozen=True)
-class _Source:
+class _Source(NamedTuple):
     """The spec file's text, and the sha256 of its bytes."""
 
     text: str
@@ -307,21 +305,23 @@ class _Positions(dict[str, Position]):
 
 def _shot(shot: MergedShot) -> Shot:
     f = shot.fields
-    auto = bool(f.get("auto_duration", False))
-    return Shot(
-        name=shot.name,
-        prompt=str(f["prompt"]).strip(),
-        avatar_id=tuple(f["avatar_id"]),
-        references=tuple(_reference(r) for r in f.get("references") or ()),
-        aspect_ratio=f.get("aspect_ratio", DEFAULT_ASPECT_RATIO),
-        resolution=f.get("resolution", DEFAULT_RESOLUTION),
-        duration=None if auto else int(f.get("duration", DEFAULT_DURATION)),
-        auto_duration=auto,
-        enhance_prompt=bool(f.get("enhance_prompt", False)),
-        title=f.get("title"),
-        callback_url=f.get("callback_url"),
-        api_type=f.get("type", DEFAULT_API_TYPE),
-        takes=int(f.get("takes", DEFAULT_TAKES)),
+    get = f.get
+    auto = bool(get("auto_duration", False))
+    refs = get("references")
+    return Shot(  # by position, in Shot.FIELDS' order (one per shot, each load)
+        shot.name,
+        str(f["prompt"]).strip(),
+        tuple(f["avatar_id"]),
+        tuple([_reference(r) for r in refs]) if refs else (),
+        get("aspect_ratio", DEFAULT_ASPECT_RATIO),
+        get("resolution", DEFAULT_RESOLUTION),
+        None if auto else int(get("duration", DEFAULT_DURATION)),
+        auto,
+        bool(get("enhance_prompt", False)),
+        get("title"),
+        get("callback_url"),
+        get("type", DEFAULT_API_TYPE),
+        int(get("takes", DEFAULT_TAKES)),
     )
 
 

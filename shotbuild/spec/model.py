@@ -3,9 +3,10 @@ these; nothing here knows about YAML or positions of text."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
+
+from shotbuild.spec.value import Value
 
 RefType = Literal["url", "asset_id", "file", "base64"]
 MediaKind = Literal["image", "video"]
@@ -20,78 +21,154 @@ DEFAULT_TAKES = 1  # not an API field: how many takes of the shot a build makes 
 MAX_TAKES = 10
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(Value):
     """1-based line and column in the spec file."""
 
-    line: int
-    col: int
+    FIELDS = ("line", "col")
+    __slots__ = FIELDS
+
+    def __init__(self, line: int, col: int) -> None:
+        self.line: Final = line
+        self.col: Final = col
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Value):
     """One reference medium, as written (type `file` is resolved by the engine)."""
 
-    type: RefType
-    url: str | None = None
-    asset_id: str | None = None
-    path: str | None = None  # type file: as written, relative to the spec's folder
-    media_type: str | None = None  # type base64: e.g. image/png
-    data: str | None = None  # type base64: the base64 text
-    media: MediaKind | None = None  # image or video; None when it must be inferred
-    kind: MediaKind = "image"  # resolved by the loader from media, extension or media_type
+    FIELDS = ("type", "url", "asset_id", "path", "media_type", "data", "media", "kind")
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        type: RefType,
+        url: str | None = None,
+        asset_id: str | None = None,
+        path: str | None = None,  # type file: as written, relative to the spec's folder
+        media_type: str | None = None,  # type base64: e.g. image/png
+        data: str | None = None,  # type base64: the base64 text
+        media: MediaKind | None = None,  # image or video; None when it must be inferred
+        kind: MediaKind = "image",  # resolved by the loader from media, extension or media_type
+    ) -> None:
+        self.type: Final = type
+        self.url: Final = url
+        self.asset_id: Final = asset_id
+        self.path: Final = path
+        self.media_type: Final = media_type
+        self.data: Final = data
+        self.media: Final = media
+        self.kind: Final = kind
 
 
-@dataclass(frozen=True)
-class Shot:
+class Shot(Value):
     """One Avatar Shots job, with defaults merged and API defaults filled in."""
 
-    name: str
-    prompt: str  # stripped of surrounding white space
-    avatar_id: tuple[str, ...]
-    references: tuple[Reference, ...] = ()
-    aspect_ratio: str = DEFAULT_ASPECT_RATIO
-    resolution: str = DEFAULT_RESOLUTION
-    duration: int | None = DEFAULT_DURATION  # None when auto_duration is true
-    auto_duration: bool = False
-    enhance_prompt: bool = False
-    title: str | None = None
-    callback_url: str | None = None
-    api_type: str = DEFAULT_API_TYPE  # `type` in YAML: cinematic_avatar | avatar_shots
-    takes: int = DEFAULT_TAKES  # never part of the key: take n's key is derived per take
+    FIELDS = (
+        "name",
+        "prompt",
+        "avatar_id",
+        "references",
+        "aspect_ratio",
+        "resolution",
+        "duration",
+        "auto_duration",
+        "enhance_prompt",
+        "title",
+        "callback_url",
+        "api_type",
+        "takes",
+    )
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        name: str,
+        prompt: str,  # stripped of surrounding white space
+        avatar_id: tuple[str, ...],
+        references: tuple[Reference, ...] = (),
+        aspect_ratio: str = DEFAULT_ASPECT_RATIO,
+        resolution: str = DEFAULT_RESOLUTION,
+        duration: int | None = DEFAULT_DURATION,  # None when auto_duration is true
+        auto_duration: bool = False,
+        enhance_prompt: bool = False,
+        title: str | None = None,
+        callback_url: str | None = None,
+        api_type: str = DEFAULT_API_TYPE,  # `type` in YAML: cinematic_avatar | avatar_shots
+        takes: int = DEFAULT_TAKES,  # never part of the key: take n's key is derived per take
+    ) -> None:
+        self.name: Final = name
+        self.prompt: Final = prompt
+        self.avatar_id: Final = avatar_id
+        self.references: Final = references
+        self.aspect_ratio: Final = aspect_ratio
+        self.resolution: Final = resolution
+        self.duration: Final = duration
+        self.auto_duration: Final = auto_duration
+        self.enhance_prompt: Final = enhance_prompt
+        self.title: Final = title
+        self.callback_url: Final = callback_url
+        self.api_type: Final = api_type
+        self.takes: Final = takes
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(Value):
     """One shot in a sequence: the part from `start` to `end` (seconds into the
     shot; None: its start, its end)."""
 
-    shot: str
-    start: float | None = None  # `in` in YAML
-    end: float | None = None  # `out` in YAML
+    FIELDS = ("shot", "start", "end")
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        shot: str,
+        start: float | None = None,  # `in` in YAML
+        end: float | None = None,  # `out` in YAML
+    ) -> None:
+        self.shot: Final = shot
+        self.start: Final = start
+        self.end: Final = end
 
 
-@dataclass(frozen=True)
-class Sequence:
+class Sequence(Value):
     """A cut assembled from shots, in order (`sequences:` in the spec)."""
 
-    name: str
-    members: tuple[Member, ...]
-    size: tuple[int, int] | None = None  # (width, height) to fit members into
+    FIELDS = ("name", "members", "size")
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        name: str,
+        members: tuple[Member, ...],
+        size: tuple[int, int] | None = None,  # (width, height) to fit members into
+    ) -> None:
+        self.name: Final = name
+        self.members: Final = members
+        self.size: Final = size
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(Value):
     """A loaded, valid spec file."""
 
-    path: Path  # absolute path of the spec file
-    build_dir: Path  # absolute; from build_dir (relative to the spec) or the default build/
-    shots: tuple[Shot, ...]  # in file order
-    sequences: tuple[Sequence, ...] = ()  # in file order
-    # "shots/<name>/<field>[/<index>...]" -> where that value is written (for later errors)
-    positions: dict[str, Position] = field(default_factory=dict, compare=False, repr=False)
-    # sha256 of the file's bytes, as loaded ("" when not loaded from a file)
-    source_sha256: str = field(default="", compare=False, repr=False)
+    FIELDS = ("path", "build_dir", "shots", "sequences", "positions", "source_sha256")
+    __slots__ = FIELDS
+    COMPARED = ("path", "build_dir", "shots", "sequences")  # positions, sha256: neither
+
+    def __init__(
+        self,
+        path: Path,  # absolute path of the spec file
+        build_dir: Path,  # absolute; from build_dir (relative to the spec) or the default build/
+        shots: tuple[Shot, ...],  # in file order
+        sequences: tuple[Sequence, ...] = (),  # in file order
+        # "shots/<name>/<field>[/<index>...]" -> where that value is written (for later errors)
+        positions: dict[str, Position] | None = None,
+        # sha256 of the file's bytes, as loaded ("" when not loaded from a file)
+        source_sha256: str = "",
+    ) -> None:
+        self.path: Final = path
+        self.build_dir: Final = build_dir
+        self.shots: Final = shots
+        self.sequences: Final = sequences
+        self.positions: Final[dict[str, Position]] = {} if positions is None else positions
+        self.source_sha256: Final = source_sha256
 
     @property
     def root(self) -> Path:

@@ -4,22 +4,39 @@ collected, and one exception that carries the list."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import Final
 
 from shotbuild.errors import ShotbuildError
+from shotbuild.spec.value import Value
 
 # A path to a value inside the spec document: keys and list indices.
 JsonPath = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One error in one spec file, at the 1-based line and column of the value."""
+class Problem(Value):
+    """One error in one spec file, at the 1-based line and column of the value
+    (ordered by file, line, column, message)."""
 
-    file: str
-    line: int
-    col: int
-    message: str
+    FIELDS = ("file", "line", "col", "message")
+    __slots__ = FIELDS
+
+    def __init__(self, file: str, line: int, col: int, message: str) -> None:
+        self.file: Final = file
+        self.line: Final = line
+        self.col: Final = col
+        self.message: Final = message
+
+    def __lt__(self, other: Problem) -> bool:
+        return self._compared() < other._compared()
+
+    def __le__(self, other: Problem) -> bool:
+        return self._compared() <= other._compared()
+
+    def __gt__(self, other: Problem) -> bool:
+        return self._compared() > other._compared()
+
+    def __ge__(self, other: Problem) -> bool:
+        return self._compared() >= other._compared()
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -41,27 +40,36 @@ _BY_FIRST: dict[str, _Resolvers] = {
 }
 
 
+_SCALAR_NODE = yaml.ScalarNode
+_DEFAULT_SCALAR_TAG: str = Loader.DEFAULT_SCALAR_TAG
+
+
 class _Resolving(Loader):  # type: ignore[valid-type,misc]
     """`Loader`, tagging a plain scalar in one lookup: libyaml's composer asks Python
     for the tag of every node, and PyYAML's resolve builds two lists per scalar
     (a tenth of a large spec's compose time). The same tags: same regexps, same
     order (the scalar's first character's, then the wildcard's); no path resolvers."""
 
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        if not self.yaml_path_resolvers:
+            # The composer calls these two around every node; without path resolvers
+            # they do nothing. A C callable (found on the instance before the class's
+            # method) costs the call no Python frame: a sixth of the compose time.
+            self.descend_resolver = _IGNORE_TWO
+            self.ascend_resolver = _IGNORE_NONE
+
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode and implicit[0] and not self.yaml_path_resolvers:
+        if kind is _SCALAR_NODE and implicit[0] and not self.yaml_path_resolvers:
             for tag, regexp in _BY_FIRST.get(value[:1], _WILDCARD):
                 if regexp.match(value):
-                    return str(tag)
-            return str(self.DEFAULT_SCALAR_TAG)
+                    return tag
+            return _DEFAULT_SCALAR_TAG
         return str(super().resolve(kind, value, implicit))
 
-    if not Loader.yaml_path_resolvers:  # then these do nothing but cost a call each
 
-        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-            return None
-
-        def ascend_resolver(self) -> None:
-            return None
+_IGNORE_TWO: Any = {}.get  # (parent, index) -> index: stores nothing, raises nothing
+_IGNORE_NONE: Any = tuple  # () -> (): likewise
 
 
 class YamlSyntaxError(Exception):
@@ -120,16 +128,24 @@ class Nodes:
         return isinstance(path, tuple) and self.get(path) is not None
 
 
-@dataclass
 class Parsed:
     """A YAML document's value, and where each of its values and keys is written."""
 
-    value: Any
-    # The node of each value and of each mapping key, by path (found when asked:
-    # positions are made from nodes only when asked for, most loads need few).
-    values: Nodes = field(default_factory=lambda: Nodes(None, keys=False))
-    keys: Nodes = field(default_factory=lambda: Nodes(None, keys=True))
-    problems: list[tuple[Position, str]] = field(default_factory=list)
+    __slots__ = ("keys", "problems", "value", "values")
+
+    def __init__(
+        self,
+        value: Any,
+        values: Nodes | None = None,
+        keys: Nodes | None = None,
+        problems: list[tuple[Position, str]] | None = None,
+    ) -> None:
+        self.value = value
+        # The node of each value and of each mapping key, by path (found when asked:
+        # positions are made from nodes only when asked for, most loads need few).
+        self.values = Nodes(None, keys=False) if values is None else values
+        self.keys = Nodes(None, keys=True) if keys is None else keys
+        self.problems: list[tuple[Position, str]] = [] if problems is None else problems
 
     def position(self, path: JsonPath, *, key: bool = False) -> Position:
         """Where the value at `path` (or its key) is written; for a path that is
@@ -163,7 +179,7 @@ def parse(text: str) -> Parsed:
         walker = _Walker(loader)
         parsed = Parsed(None, Nodes(node, keys=False), Nodes(node, keys=True))
         walker.parsed = parsed
-        parsed.value = walker.value(node, ())
+        parsed.value = walker.value(node, 0)
         return parsed
     except yaml.MarkedYAMLError as e:
         raise _syntax_error(e, text) from None
@@ -248,6 +264,12 @@ def _plain_decimal(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18 and (text[0] != "0" or text == "0")
 
 
+def _plain_keys(node: yaml.Node) -> bool:
+    """Whether every key of a mapping is a plain scalar, none a merge key, none twice."""
+    keys = [k.value for k, _ in node.value if type(k) is _SCALAR_NODE and k.tag != MERGE_TAG]
+    return len(keys) == len(node.value) == len(set(keys))
+
+
 class _Walker:
     parsed: Parsed
 
@@ -260,7 +282,8 @@ class _Walker:
     def problem(self, node: yaml.Node, message: str) -> None:
         self.parsed.problems.append((at(node), message))
 
-    def value(self, node: yaml.Node, path: JsonPath) -> Any:
+    def value(self, node: yaml.Node, depth: int) -> Any:
+        """The value of `node`, `depth` levels below the document's."""
         self.count += 1
         if self.count > MAX_VALUES:
             raise YamlSyntaxError(
@@ -268,7 +291,7 @@ class _Walker:
             )
         if isinstance(node, yaml.ScalarNode):
             return node.value if node.tag == STR_TAG else self.scalar(node)  # str: most
-        if len(path) > MAX_DEPTH:
+        if depth > MAX_DEPTH:
             raise YamlSyntaxError(at(node), f"nested more than {MAX_DEPTH} levels deep")
         ident = id(node)
         if ident in self.active:
@@ -276,8 +299,8 @@ class _Walker:
         self.active.add(ident)
         try:
             if isinstance(node, yaml.SequenceNode):
-                return self.sequence(node, path)
-            return self.mapping(node, path)
+                return self.sequence(node, depth)
+            return self.mapping(node, depth)
         finally:
             self.active.discard(ident)
 
@@ -300,30 +323,41 @@ class _Walker:
             return value
         return node.value  # a date, binary...: keep the text as written
 
-    def sequence(self, node: yaml.SequenceNode, path: JsonPath) -> list[Any]:
+    def sequence(self, node: yaml.SequenceNode, depth: int) -> list[Any]:
         out: list[Any] = []
         value = self.value
-        for i, item in enumerate(node.value):
-            if type(item) is yaml.ScalarNode and item.tag == STR_TAG and self.count < MAX_VALUES:
+        for item in node.value:
+            if type(item) is _SCALAR_NODE and item.tag == STR_TAG and self.count < MAX_VALUES:
                 self.count += 1  # what value() does for a string, without the call
                 out.append(item.value)
             else:
-                out.append(value(item, (*path, i)))
+                out.append(value(item, depth + 1))
         return out
 
-    def mapping(self, node: yaml.Node, path: JsonPath) -> dict[str, Any]:
+    def mapping(self, node: yaml.Node, depth: int) -> dict[str, Any]:
+        """The mapping's value: its `pairs`' values, read in one pass over the nodes
+        when every key is a plain scalar written once (nearly every mapping)."""
+        if _plain_keys(node):
+            return self.plain_mapping(node, depth)
+        value = self.value
+        return {key: value(pair[1], depth + 1) for key, pair in self.pairs(node).items()}
+
+    def plain_mapping(self, node: yaml.Node, depth: int) -> dict[str, Any]:
+        """`mapping` of a mapping with plain keys only (see _plain_keys)."""
         out: dict[str, Any] = {}
         value = self.value
-        for key, (_, value_node) in self.pairs(node).items():
-            if (
-                type(value_node) is yaml.ScalarNode
-                and value_node.tag == STR_TAG
-                and self.count < MAX_VALUES
-            ):  # what value() does for a string (most values), without the call
-                self.count += 1
-                out[key] = value_node.value
-            else:
-                out[key] = value(value_node, (*path, key))
+        for key_node, value_node in node.value:
+            if type(value_node) is _SCALAR_NODE and self.count < MAX_VALUES:
+                tag, text = value_node.tag, value_node.value
+                if tag == STR_TAG:  # what value() does for a string (most values)
+                    self.count += 1
+                    out[key_node.value] = text
+                    continue
+                if tag == INT_TAG and _plain_decimal(text):  # ... and for a plain int
+                    self.count += 1
+                    out[key_node.value] = int(text)
+                    continue
+            out[key_node.value] = value(value_node, depth + 1)
         return out
 
     def pairs(self, node: yaml.Node) -> dict[str, Pair]:
