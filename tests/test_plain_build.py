@@ -218,7 +218,8 @@ def test_a_no_op_build_without_its_record_imports_only_what_it_needs(built: Path
         " 'shotbuild.heygen.drift', 'shotbuild.heygen.errors', 'signal', 'contextvars',"
         " 'shotbuild.build.executor', 'shotbuild.build.jobs', 'shotbuild.build.record',"
         " 'shotbuild.build.held', 'shotbuild.build.restore', 'shotbuild.build.local',"
-        " 'shotbuild.build.shared', 'shotbuild.store.records', 'threading');"
+        " 'shotbuild.build.shared', 'shotbuild.store.records', 'threading', 'dataclasses',"
+        " 'inspect');"
         " print(rc, [m for m in lazy if m in sys.modules])"
     )
     env = {**os.environ, "PYTHONPATH": ROOT}
@@ -229,49 +230,6 @@ def test_a_no_op_build_without_its_record_imports_only_what_it_needs(built: Path
         )
         assert done.stdout.strip() == "0 []", done.stderr
         assert done.stderr.startswith("shotbuild: 0 built, 0 restored, 2 up to date")
-
-
-# Modules on a no-op build's path whose values were still dataclasses when the others
-# were converted (session 6: each goes with its owner's conversion); the lead empties
-# this list and adds "dataclasses" to the lazy modules above.
-STILL_DATACLASSES = (
-    "shotbuild.spec.",  # the model, the loader, merge, problems, yamlpos
-    "shotbuild.keys",
-    "shotbuild.request",
-    "shotbuild.plan",
-    "shotbuild.noop",
-    "shotbuild.store.lock",
-    "shotbuild.store.outputs",
-    "shotbuild.store.cache",
-    "shotbuild.build.run",
-    "shotbuild.build.reroll",  # dataclasses.replace of plan items
-    "shotbuild.build.settle",  # dataclasses.replace of a manifest entry
-)
-
-
-def test_no_other_module_on_a_no_op_build_s_path_uses_dataclasses(built: Path) -> None:
-    """Importing dataclasses costs a no-op ~70M instructions (inspect, ast, ...) and
-    each dataclass ~4M more to create: money, reasons, config, settings, the backend
-    and build values are NamedTuples and plain classes. A module that defines a
-    dataclass or binds anything of the dataclasses module (dataclass, field, replace,
-    the module itself) fails here, unless it is one of STILL_DATACLASSES."""
-    code = (
-        "import sys; from shotbuild.cli import main; rc = main(['build', '-q']);"
-        " import dataclasses; mods = dict(sys.modules);"
-        f" skip = {STILL_DATACLASSES!r};"
-        " used = sorted(f'{n}.{a}' for n, m in mods.items()"
-        " if n.startswith('shotbuild') and not n.startswith(skip)"
-        " for a, v in vars(m).items() if v is dataclasses"
-        " or getattr(v, '__module__', None) == 'dataclasses'"
-        " or (isinstance(v, type) and v.__module__ == n and dataclasses.is_dataclass(v)));"
-        " print(rc, len([n for n in mods if n.startswith('shotbuild.')]) > 30, used)"
-    )
-    noop.forget_all()
-    env = {**os.environ, "PYTHONPATH": ROOT}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=built.parent, env=env, capture_output=True, text=True
-    )
-    assert done.stdout.strip() == "0 True []", done.stderr
 
 
 def test_the_settings_and_money_values_import_no_dataclasses() -> None:

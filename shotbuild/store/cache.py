@@ -26,7 +26,6 @@ five per shot. A read of a staged entry commits first."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -34,9 +33,8 @@ import json
 import os
 import time
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shotbuild import paths, untrusted
 from shotbuild.errors import ShotbuildError
@@ -49,9 +47,10 @@ JOB_FAILED = "failed"  # the render failed; the next build submits a new attempt
 JOB_DONE = "done"
 
 
-@dataclass(frozen=True)
-class JobRecord:
-    """A remote job of a shot's key: its intent, then its video_id, then its end."""
+class JobRecord(NamedTuple):
+    """A remote job of a shot's key: its intent, then its video_id, then its end. A
+    NamedTuple, not a dataclass: the no-op build imports this module and must not
+    import `dataclasses` (it is stored as `to_json`'s dict, never as a tuple)."""
 
     key: str
     shot: str
@@ -65,10 +64,11 @@ class JobRecord:
     failure_message: str | None = None
 
     def replace(self, **changes: Any) -> JobRecord:
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes` (what dataclasses.replace did)."""
+        return self._replace(**changes)
 
     def to_json(self) -> dict[str, Any]:
-        """The fields in their order, as `dataclasses.asdict` gives them (every value is
+        """The fields in their order, as `dataclasses.asdict` gave them (every value is
         a str, int, float or None: its deep copy is a cost with nothing to copy)."""
         return {
             "key": self.key,
