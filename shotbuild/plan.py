@@ -12,7 +12,7 @@ import itertools
 import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, TypeVar
 
 from shotbuild.backends.base import NO_CREDIT, Backend, is_remote
 from shotbuild.heygen.origin import key_identity
@@ -26,6 +26,7 @@ from shotbuild.store.cache import JOB_DONE, JOB_FAILED, JOB_INTENT, JOB_SUBMITTE
 from shotbuild.store.lock import LockEntry, LockFile, ShotTakes, read_lock_file
 from shotbuild.store.outputs import Manifest, Owned
 from shotbuild.takes import MAX_TAKE_NUMBER, take_key
+from shotbuild.value import Value
 
 if TYPE_CHECKING:
     from shotbuild.store.remote import RemoteCache
@@ -66,48 +67,15 @@ T = TypeVar("T", bound="PlanItem")
 R = TypeVar("R", LockEntry, Owned)
 
 
-class _Value:
-    """Equality, hash, repr and `replace` from a class's `_fields`, as the frozen
-    dataclasses these classes were gave them (a no-op build's path must not import
-    `dataclasses`: it costs ~70M instructions, and each dataclass ~4M to create).
-    Values: nothing assigns to them after __init__; `replace` makes a changed copy."""
-
-    __slots__ = ()
-    _fields: ClassVar[tuple[str, ...]] = ()
-    _hidden: ClassVar[frozenset[str]] = frozenset()  # left out of the repr
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._fields)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, _Value)
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        shown = (f"{n}={getattr(self, n)!r}" for n in self._fields if n not in self._hidden)
-        return f"{type(self).__name__}({', '.join(shown)})"
-
-    def replace(self, **changes: Any) -> Self:
-        """A copy with `changes` (what dataclasses.replace did)."""
-        values = {name: getattr(self, name) for name in self._fields}
-        made: Self = cast(Any, type(self))(**{**values, **changes})
-        return made
-
-
 _ITEM_FIELDS = ("name", "status", "why", "output", "seconds", "key")
 
 
-class PlanItem(_Value):
+class PlanItem(Value):
     """What the plan says of one shot; each status has its own type, with only the
     fields that status has (Settled, Render, Resume, Restore, Removed, Orphan)."""
 
     __slots__ = ("_output", "key", "name", "seconds", "status", "why")
-    _fields: ClassVar[tuple[str, ...]] = _ITEM_FIELDS
+    FIELDS: ClassVar[tuple[str, ...]] = _ITEM_FIELDS
 
     name: str
     status: ShotStatus
@@ -181,8 +149,8 @@ class ShotItem(PlanItem):
     """An item of a shot in the spec: its key and the request the key is made of."""
 
     __slots__ = _SHOT_FIELDS
-    _fields: ClassVar[tuple[str, ...]] = _ITEM_FIELDS + _SHOT_FIELDS
-    _hidden = frozenset(("shot", "request"))
+    FIELDS: ClassVar[tuple[str, ...]] = _ITEM_FIELDS + _SHOT_FIELDS
+    HIDDEN = frozenset(("shot", "request"))
 
     shot: Shot
     key: str
@@ -242,7 +210,7 @@ class Render(ShotItem):
     """NEW, CHANGED or FAILED: a render to pay for (or, locally, to make)."""
 
     __slots__ = ("forced", "previous")
-    _fields: ClassVar[tuple[str, ...]] = (*ShotItem._fields, "forced", "previous")
+    FIELDS: ClassVar[tuple[str, ...]] = (*ShotItem.FIELDS, "forced", "previous")
 
     forced: bool  # --force: render again whatever the records say
     previous: JobRecord | None  # the job that failed or was refused (attempts count on)
@@ -259,7 +227,7 @@ class Resume(ShotItem):
     """IN_FLIGHT: a job already submitted (or its create unanswered), to see through."""
 
     __slots__ = ("forced", "job")
-    _fields: ClassVar[tuple[str, ...]] = (*ShotItem._fields, "job", "forced")
+    FIELDS: ClassVar[tuple[str, ...]] = (*ShotItem.FIELDS, "job", "forced")
 
     job: JobRecord
     forced: bool  # a forced render killed after its intent or create
@@ -280,7 +248,7 @@ class Restore(ShotItem):
     """RESTORE: a render already paid for, from the cache or the lock (no render)."""
 
     __slots__ = ("result", "source")
-    _fields: ClassVar[tuple[str, ...]] = (*ShotItem._fields, "result", "source")
+    FIELDS: ClassVar[tuple[str, ...]] = (*ShotItem.FIELDS, "result", "source")
 
     result: LockEntry  # its key is the shot's key
     source: str  # "cache" (a local blob), "lock" (download again) or "output" (record only)
@@ -307,7 +275,7 @@ class Orphan(PlanItem):
     force, run again, takes it from there without paying again."""
 
     __slots__ = ("job", "take")
-    _fields: ClassVar[tuple[str, ...]] = (*_ITEM_FIELDS, "job", "take")
+    FIELDS: ClassVar[tuple[str, ...]] = (*_ITEM_FIELDS, "job", "take")
 
     key: str
     job: JobRecord
@@ -342,11 +310,11 @@ class UnfinishedTake(NamedTuple):
 Work = Render | Resume | Restore  # what a build has to do something for
 
 
-class Plan(_Value):
+class Plan(Value):
     """What a build of the spec would do: an item per shot, with its reason. A
-    value (see _Value); no __slots__, for its cached_property."""
+    value (see shotbuild.value); no __slots__, for its cached_property."""
 
-    _fields: ClassVar[tuple[str, ...]] = (
+    FIELDS: ClassVar[tuple[str, ...]] = (
         "spec",
         "backend",
         "items",
@@ -363,7 +331,7 @@ class Plan(_Value):
         "on_record",
         "unfinished",
     )
-    _hidden = frozenset(("outputs", "hashed", "takes", "prices", "on_record", "unfinished"))
+    HIDDEN = frozenset(("outputs", "hashed", "takes", "prices", "on_record", "unfinished"))
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""The spec's values (shotbuild.spec.value) behave as the frozen dataclasses they
+"""The spec's values (shotbuild.value) behave as the frozen dataclasses they
 replaced: equality and hash over the compared fields, the same repr, replace,
 pickling and copying, and Problem's order."""
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from shotbuild.buildflags import JOBS, TIMEOUT
 from shotbuild.errors import ShotbuildError
 from shotbuild.money import Money, PriceTable
 from shotbuild.plan import Plan
+from shotbuild.value import Value
 
 # How messages name the options a caller can change: the Python API's keywords by
 # default; the CLI passes its flags (shotbuild.commands.build.FLAGS).
@@ -48,27 +49,7 @@ class Would(NamedTuple):
         return {"name": self.name, "take": self.take, "label": self.said, "would": self.what}
 
 
-class _Compared:
-    """Equality and a repr over a class's FIELDS, as the dataclasses these were gave."""
-
-    __slots__ = ()
-    FIELDS: ClassVar[tuple[str, ...]] = ()
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple([getattr(self, name) for name in self.FIELDS])
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, _Compared)
-        return self._values() == other._values()
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
-        return f"{self.__class__.__qualname__}({shown})"
-
-
-class BuildOptions(_Compared):
+class BuildOptions(Value):
     """What a build is asked to do (the Python API's keywords; the CLI's options).
     A plain class with the frozen dataclass's __init__ (the same errors for a wrong
     keyword), equality, hash and repr; its attributes are Final (mypy refuses a change)."""
@@ -114,11 +95,8 @@ class BuildOptions(_Compared):
         self.prices: Final = prices
         self.all_takes: Final = all_takes
 
-    def __hash__(self) -> int:
-        return hash(self._values())
 
-
-class BuildResult(_Compared):
+class BuildResult(Value):
     """What a build did, shot by shot, and what it paid. (A plain class, as every value
     on the no-op build's path is: the dataclasses module alone costs it ~70M instructions.)"""
 
@@ -128,6 +106,7 @@ class BuildResult(_Compared):
         "takes_removed", "built_takes", "done_but_failed",
     )  # fmt: skip
     __slots__ = FIELDS
+    __hash__ = None  # type: ignore[assignment]  # it changes as the build goes: unhashable
 
     def __init__(self, plan: Plan, paid: bool, *, paid_cost: Money | None = None) -> None:
         self.plan = plan

@@ -11,7 +11,7 @@ from typing import Final
 
 from shotbuild.spec.load import check_file
 from shotbuild.spec.problems import Problem
-from shotbuild.spec.value import Value
+from shotbuild.value import Value
 
 DEFAULT_SPEC = "shots.yaml"
 # Spec files found when a folder is given (any file may be named explicitly).

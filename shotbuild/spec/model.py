@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal
 
-from shotbuild.spec.value import Value
+from shotbuild.value import Value
 
 RefType = Literal["url", "asset_id", "file", "base64"]
 MediaKind = Literal["image", "video"]

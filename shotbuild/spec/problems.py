@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from shotbuild.errors import ShotbuildError
-from shotbuild.spec.value import Value
+from shotbuild.value import Value
 
 # A path to a value inside the spec document: keys and list indices.
 JsonPath = tuple[str | int, ...]
