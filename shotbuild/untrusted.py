@@ -27,11 +27,19 @@ MAX_TEXT = 10_000  # characters of a free text kept from outside (a message, a p
 
 _DIGITS = 20  # of an integer from outside
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")  # video_id, asset_id
-_SHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
-_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]{1,300}")
+# what each field from outside may be, as pattern text (no capturing group: the lock
+# and manifest readers compose them into one pattern per written entry)
+SHA256 = r"[0-9a-f]{64}"
+TOKEN = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"  # video_id, asset_id
+SHOT_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z"
+ORIGIN = r"https?://[A-Za-z0-9.\-\[\]:]{1,300}"
+
+_SHA256 = re.compile(SHA256)
+_TOKEN = re.compile(TOKEN)
+_SHOT_NAME = re.compile(SHOT_NAME)
+_TIMESTAMP = re.compile(TIMESTAMP)
+_ORIGIN = re.compile(ORIGIN)
 
 # the same shapes as predicates, for a hot reader's fast path (a str in, a match or None)
 is_sha256 = _SHA256.fullmatch

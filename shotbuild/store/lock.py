@@ -397,24 +397,24 @@ def _checked_lock_file(text: str, where: str) -> LockFile:
 
 
 # A lock exactly as `LockText` writes it, shot by shot, when every shot is of the
-# usual form (one take, picked): its text says each field's value, and the patterns
-# are the checks of `_plain_entry` (a JSON string of these characters has no escape:
-# the text between the quotes is the value)
+# usual form (one take, picked): its text says each field's value, and the fields'
+# patterns are untrusted's own, the checks of `_plain_entry` (a JSON string of these
+# characters has no escape: the text between the quotes is the value)
 _WRITTEN_HEAD = '{\n  "format_version": 2,\n  "shots": {\n'
 _WRITTEN_TAIL = "  }\n}\n"
 _WRITTEN_SHOT = re.compile(
-    r'    "([A-Za-z0-9][A-Za-z0-9._-]{0,99})": \{\n'
-    r'      "key": "([0-9a-f]{64})",\n'
+    rf'    "({untrusted.SHOT_NAME})": \{{\n'
+    rf'      "key": "({untrusted.SHA256})",\n'
     r'      "pick": 1,\n'
     r'      "takes": \{\n'
     r'        "1": \{\n'
-    r'          "built_at": "(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z)",\n'
+    rf'          "built_at": "({untrusted.TIMESTAMP})",\n'
     r'          "duration": ((?:0|[1-9][0-9]{0,4})(?:\.[0-9]{1,20})?),\n'
-    r'          "key": "([0-9a-f]{64})",\n'
-    r'          "origin": "(https?://[A-Za-z0-9.\-\[\]:]{1,300})",\n'
-    r'          "sha256": "([0-9a-f]{64})",\n'
+    rf'          "key": "({untrusted.SHA256})",\n'
+    rf'          "origin": "({untrusted.ORIGIN})",\n'
+    rf'          "sha256": "({untrusted.SHA256})",\n'
     r'          "size": (0|[1-9][0-9]{0,11}),\n'  # below untrusted.MAX_SIZE (2**40)
-    r'          "video_id": "([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})"\n'
+    rf'          "video_id": "({untrusted.TOKEN})"\n'
     r"        \}\n"
     r"      \}\n"
     r"    \}(,?)\n"

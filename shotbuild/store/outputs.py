@@ -38,7 +38,7 @@ from shotbuild.untrusted import is_sha256, is_shot_name, is_token
 MANIFEST_NAME = ".shotbuild-outputs.json"
 MANIFEST_FORMAT = 1
 MAX_MANIFEST_BYTES = 64 << 20
-_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+_NAME = untrusted.SHOT_NAME
 # a shot's output ([<backend folder>/]<shot>.mp4), or one of its takes (takes/<shot>/<n>.mp4)
 _REL = re.compile(rf"(?:[a-z]{{1,20}}/)?{_NAME}\.mp4|takes/{_NAME}/[1-9][0-9]{{0,2}}\.mp4")
 _INT64 = 1 << 63
@@ -281,27 +281,27 @@ def _checked_entries(text: str) -> dict[str, Owned]:
 _TOP = frozenset(("format_version", "outputs"))
 
 # A manifest exactly as `Manifest._dumps` writes it, entry by entry: its text says
-# each field's value, and the patterns are the checks of `_fast_owned` (a JSON
+# each field's value, and the patterns (untrusted's own) are the checks of `_fast_owned` (a JSON
 # string of these characters has no escape: the text between the quotes is the value)
 _WRITTEN_HEAD = f'{{\n  "format_version": {MANIFEST_FORMAT},\n  "outputs": {{\n'
 _WRITTEN_TAIL = "  }\n}\n"
 _TEXT = r'(?:null|"([^"\\\x00-\x1f]{0,4096})")'  # _plain_text
 _WRITTEN_ENTRY = re.compile(
     rf'    "({_REL.pattern})": \{{\n'
-    r'      "backend": "([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})",\n'
+    rf'      "backend": "({untrusted.TOKEN})",\n'
     rf'      "built_at": {_TEXT},\n'
     rf'      "callback_url": {_TEXT},\n'
     r'      "duration": (?:null|((?:0|[1-9][0-9]{0,4})(?:\.[0-9]{1,20})?)),\n'
     r'      "inode": (0|[1-9][0-9]{0,18}),\n'
-    r'      "key": "([0-9a-f]{64})",\n'
+    rf'      "key": "({untrusted.SHA256})",\n'
     r'      "mtime_ns": (0|[1-9][0-9]{0,18}),\n'
     rf'      "origin": {_TEXT},\n'
-    r'      "sha256": "([0-9a-f]{64})",\n'
-    r'      "shot": "([A-Za-z0-9][A-Za-z0-9._-]{0,99})",\n'
+    rf'      "sha256": "({untrusted.SHA256})",\n'
+    rf'      "shot": "({untrusted.SHOT_NAME})",\n'
     r'      "size": (0|[1-9][0-9]{0,12}),\n'
     rf'      "spec": {_TEXT},\n'
     rf'      "title": {_TEXT},\n'
-    r'      "video_id": (?:null|"([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})")\n'
+    rf'      "video_id": (?:null|"({untrusted.TOKEN})")\n'
     r"    \}(,?)\n"
 )
 
